@@ -1,0 +1,5 @@
+import sys
+
+from kradle_providers.cli import main
+
+sys.exit(main())

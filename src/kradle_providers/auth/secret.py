@@ -1,0 +1,128 @@
+"""Secret values that never show themselves.
+
+A :class:`Secret` wraps a credential. Its ``repr``/``str``, its pydantic
+serialization and its JSON Schema are redacted; the value is reachable only
+through :meth:`Secret.reveal`. Every secret registers its value with the
+process-wide redactor so that :func:`redact` can scrub it from any text
+(log lines, provider error bodies, exception messages) that might echo it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+__all__ = ["REDACTED", "Secret", "redact", "register_secret_value"]
+
+REDACTED = "***"
+
+# Values shorter than this are not scrubbed from free text: replacing every "a"
+# in a log line would destroy it and protect nothing.
+_MIN_REDACT_LEN = 6
+
+_known: set[str] = set()
+_known_lock = threading.Lock()
+
+
+def register_secret_value(value: str) -> None:
+    """Make :func:`redact` scrub ``value`` (and its common encodings) from text."""
+    if len(value) < _MIN_REDACT_LEN:
+        return
+    with _known_lock:
+        _known.add(value)
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with every known secret value replaced by ``***``."""
+    if not _known or not text:
+        return text
+    with _known_lock:
+        values = sorted(_known, key=len, reverse=True)
+    for value in values:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return text
+
+
+class Secret:
+    """A credential value whose representation is always redacted.
+
+    >>> s = Secret("ghp_canary123456")
+    >>> s
+    Secret('***')
+    >>> s.reveal()
+    'ghp_canary123456'
+    """
+
+    __slots__ = ("__value",)
+
+    def __init__(self, value: str) -> None:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        if not isinstance(value, str):
+            raise TypeError(f"Secret wraps a str, not {type(value).__name__}")
+        self.__value = value
+        register_secret_value(value)
+
+    def reveal(self) -> str:
+        """The plain value. Call it only where the value is sent to a provider."""
+        return self.__value
+
+    def digest(self) -> str:
+        """A short, non-reversible fingerprint for cache keys and audit records."""
+        return hashlib.sha256(self.__value.encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"Secret({REDACTED!r})"
+
+    def __str__(self) -> str:
+        return REDACTED
+
+    def __format__(self, spec: str) -> str:
+        return REDACTED
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self.__value.encode(), other.__value.encode())
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self.digest()))
+
+    def __bool__(self) -> bool:
+        return bool(self.__value)
+
+    def __reduce__(self) -> Any:
+        # Pickling would write the value to disk or a queue; refuse it.
+        raise TypeError("Secret values cannot be pickled")
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls._validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda _v: REDACTED, when_used="always"
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "writeOnly": True, "description": "secret (always redacted)"}
+
+    @classmethod
+    def _validate(cls, value: Any) -> Secret:
+        if isinstance(value, Secret):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        raise ValueError("a secret must be a string")

@@ -1,0 +1,196 @@
+"""The external envelope and the building blocks every canonical kind shares."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, TypeVar
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+
+__all__ = [
+    "Actor",
+    "CanonicalModel",
+    "CanonicalObject",
+    "Extensions",
+    "ExternalEnvelope",
+    "ExternalRef",
+    "Interface",
+    "ObjectRef",
+    "ProviderRef",
+    "Tolerant",
+    "UtcDatetime",
+    "Version",
+]
+
+
+def _to_utc(value: datetime) -> datetime:
+    # Providers send naive times (Jira DC, some GitLab fields); treat them as UTC
+    # so that versions compare instead of raising on aware/naive mixes.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_to_utc)]
+"""A datetime normalized to UTC; naive input is taken to be UTC."""
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _tolerant(enum_cls: type[StrEnum]) -> BeforeValidator:
+    members = {m.value for m in enum_cls}
+
+    def coerce(value: Any) -> Any:
+        if isinstance(value, enum_cls):
+            return value
+        if isinstance(value, str):
+            lowered = value.lower()
+            if lowered in members:
+                return enum_cls(lowered)
+        return enum_cls("unknown")
+
+    return BeforeValidator(coerce)
+
+
+class Tolerant:
+    """``Tolerant[SomeEnum]``: an enum field that maps unknown values to ``unknown``.
+
+    Provider vocabularies grow (GitHub added ``stale``, ``startup_failure``…);
+    a new value must never make a model fail to load. The enum must have an
+    ``unknown`` member; the model keeps the native value in a sibling field.
+    """
+
+    def __class_getitem__(cls, enum_cls: type[E]) -> Any:
+        return Annotated[enum_cls, _tolerant(enum_cls)]
+
+
+class Interface(StrEnum):
+    """The three capability interfaces."""
+
+    ISSUE_TRACKING = "issueTracking"
+    CICD = "cicd"
+    GIT_FORGE = "gitForge"
+
+
+class CanonicalModel(BaseModel):
+    """Base of every canonical model: tolerant of extra keys, strict about types."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, validate_assignment=False)
+
+
+class ProviderRef(CanonicalModel):
+    """Which provider instance an object came from: type (``github``) + instance name."""
+
+    type: str
+    instance: str = "default"
+
+    def __str__(self) -> str:
+        return f"{self.type}/{self.instance}"
+
+
+class Version(CanonicalModel):
+    """Whatever the provider offers to order versions of one object.
+
+    Ordering uses ``updated_at`` then ``sequence`` (a provider counter or
+    delivery order); ``etag`` and ``sha`` identify a version but do not order it.
+    """
+
+    etag: str | None = None
+    updated_at: UtcDatetime | None = None
+    sha: str | None = None
+    sequence: int | None = None
+
+    def sort_key(self) -> tuple[datetime, int]:
+        """A key that orders versions; unknown parts sort first."""
+        return (
+            self.updated_at or datetime.min.replace(tzinfo=UTC),
+            self.sequence if self.sequence is not None else -1,
+        )
+
+    def is_newer_than(self, other: Version) -> bool:
+        return self.sort_key() > other.sort_key()
+
+
+class Extensions(CanonicalModel):
+    """Provider fields the canonical model has no place for: nothing is dropped."""
+
+    provider_type: str
+    schema_version: str = "1"
+    fields: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class ExternalEnvelope(CanonicalModel):
+    """Identity, addresses and version of an object as the provider knows it."""
+
+    provider: ProviderRef
+    interface: Interface
+    native_kind: str
+    native_id: str
+    native_number: str | None = None
+    node_id: str | None = None
+    url: str | None = None
+    api_url: str | None = None
+    version: Version = Field(default_factory=Version)
+    extensions: Extensions
+
+    def key(self) -> tuple[str, str, str, str, str]:
+        """The identity of the object across the whole system."""
+        return (
+            self.provider.type,
+            self.provider.instance,
+            self.interface.value,
+            self.native_kind,
+            self.native_id,
+        )
+
+
+class ObjectRef(CanonicalModel):
+    """A reference from one object to another (a comment's issue, a job's pipeline)."""
+
+    kind: str
+    native_id: str | None = None
+    native_number: str | None = None
+    url: str | None = None
+
+
+class Actor(CanonicalModel):
+    """A person, bot or app as the provider names it."""
+
+    username: str | None = None
+    display_name: str | None = None
+    native_id: str | None = None
+    email: str | None = None
+    is_bot: bool = False
+
+
+class ExternalRef(CanonicalModel):
+    """Where in the provider an operation applies: a repository, a project, an org.
+
+    Forges use ``owner`` + ``repository``; Jira uses ``project``; Buildkite uses
+    ``owner`` (organization) + ``pipeline``. ``extra`` carries anything else a
+    provider needs.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    owner: str | None = None
+    repository: str | None = None
+    project: str | None = None
+    pipeline: str | None = None
+
+    def slug(self) -> str:
+        """A readable name for logs and state keys (``acme/widgets``, ``WID``)."""
+        parts = [p for p in (self.owner, self.repository, self.project, self.pipeline) if p]
+        return "/".join(parts) or "-"
+
+
+class CanonicalObject(CanonicalModel):
+    """Base of every canonical kind: the envelope plus a ``kind`` discriminator."""
+
+    interface: ClassVar[Interface]
+    external: ExternalEnvelope
+
+    @classmethod
+    def kind_name(cls) -> str:
+        return cls.__name__

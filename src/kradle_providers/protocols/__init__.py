@@ -1,0 +1,36 @@
+"""The three protocols, pages and the canonical operation table."""
+
+from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.protocols.interfaces import CiCd, GitForge, IssueTracking, is_implemented
+from kradle_providers.protocols.operations import (
+    OPERATIONS,
+    OperationInfo,
+    camel_to_snake,
+    operations_of,
+    snake_to_camel,
+)
+from kradle_providers.protocols.page import (
+    Page,
+    collect,
+    decode_cursor,
+    encode_cursor,
+    iterate_pages,
+)
+
+__all__ = [
+    "OPERATIONS",
+    "CiCd",
+    "GitForge",
+    "IssueTracking",
+    "OperationInfo",
+    "Page",
+    "ProviderAdapter",
+    "camel_to_snake",
+    "collect",
+    "decode_cursor",
+    "encode_cursor",
+    "is_implemented",
+    "iterate_pages",
+    "operations_of",
+    "snake_to_camel",
+]
