@@ -35,7 +35,7 @@ def distributions() -> list[Path]:
 
 def run(*cmd: str | Path, check: bool = True, env: dict[str, str] | None = None) -> int:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    code = subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)
+    code = subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)  # noqa: S603
     if check and code != 0:
         sys.exit(code)
     return code

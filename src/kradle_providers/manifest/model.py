@@ -122,9 +122,7 @@ class InterfaceSpec(_Camel):
     webhooks: list[str | WebhookDecl] = Field(default_factory=list)
 
     def operation_entries(self) -> list[OperationDecl]:
-        return [
-            OperationDecl(operation=o) if isinstance(o, str) else o for o in self.operations
-        ]
+        return [OperationDecl(operation=o) if isinstance(o, str) else o for o in self.operations]
 
     def object_entries(self) -> list[ObjectDecl]:
         return [ObjectDecl(kind=o) if isinstance(o, str) else o for o in self.objects]

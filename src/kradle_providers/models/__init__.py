@@ -191,6 +191,7 @@ __all__ = [
     "SyncEvent",
     "SyncResult",
     "Tolerant",
+    "Transition",
     "UtcDatetime",
     "Version",
     "Visibility",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
@@ -53,16 +53,21 @@ def _tolerant(enum_cls: type[StrEnum]) -> BeforeValidator:
     return BeforeValidator(coerce)
 
 
-class Tolerant:
-    """``Tolerant[SomeEnum]``: an enum field that maps unknown values to ``unknown``.
+if TYPE_CHECKING:
+    # For type checkers ``Tolerant[E]`` is just ``E``.
+    Tolerant = Annotated[E, "tolerant"]
+else:
 
-    Provider vocabularies grow (GitHub added ``stale``, ``startup_failure``…);
-    a new value must never make a model fail to load. The enum must have an
-    ``unknown`` member; the model keeps the native value in a sibling field.
-    """
+    class Tolerant:
+        """``Tolerant[SomeEnum]``: an enum field that maps unknown values to ``unknown``.
 
-    def __class_getitem__(cls, enum_cls: type[E]) -> Any:
-        return Annotated[enum_cls, _tolerant(enum_cls)]
+        Provider vocabularies grow (GitHub added ``stale``, ``startup_failure``…);
+        a new value must never make a model fail to load. The enum must have an
+        ``unknown`` member; the model keeps the native value in a sibling field.
+        """
+
+        def __class_getitem__(cls, enum_cls: type[StrEnum]) -> Any:
+            return Annotated[enum_cls, _tolerant(enum_cls)]
 
 
 class Interface(StrEnum):
