@@ -1,0 +1,1 @@
+"""GitHub provider for kradle-providers."""
