@@ -100,6 +100,13 @@ def _unsupported(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper  # type: ignore[no-any-return]
 
 
+def _stub() -> UnsupportedOperation:
+    # Never runs: @_unsupported replaces every stub. A non-trivial body keeps
+    # type checkers from treating the protocol members as abstract, so adapter
+    # subclasses that implement only some operations can be instantiated.
+    return UnsupportedOperation("?", "?")
+
+
 def is_implemented(adapter: object, method: str) -> bool:
     """True when ``adapter`` really implements ``method`` (not the raising default)."""
     impl = getattr(type(adapter), method, None)
@@ -123,17 +130,18 @@ class IssueTracking(Protocol):
         page_size: int | None = None,
     ) -> Page[Issue]:
         """Issues (never PR-backed duplicates), oldest change first when ``since`` is set."""
-        ...
+        raise _stub()
 
     @_unsupported
     async def get_issue(self, ref: ExternalRef, issue_id: str) -> Issue:
         """One issue by number/key; NotFound when it does not exist."""
-        ...
+        raise _stub()
 
     @_unsupported
     async def create_issue(
         self, ref: ExternalRef, data: IssueCreate, *, idempotency_key: str | None = None
-    ) -> Issue: ...
+    ) -> Issue:
+        raise _stub()
 
     @_unsupported
     async def update_issue(
@@ -145,22 +153,24 @@ class IssueTracking(Protocol):
         expected_version: str | None = None,
     ) -> Issue:
         """Partial update; ``expected_version`` (etag/updated_at) makes it conditional."""
-        ...
+        raise _stub()
 
     @_unsupported
     async def close_issue(
         self, ref: ExternalRef, issue_id: str, *, reason: str | None = None
-    ) -> Issue: ...
+    ) -> Issue:
+        raise _stub()
 
     @_unsupported
     async def list_transitions(self, ref: ExternalRef, issue_id: str) -> list[Transition]:
         """Workflow moves available on the issue now (Jira)."""
-        ...
+        raise _stub()
 
     @_unsupported
     async def transition_issue(
         self, ref: ExternalRef, issue_id: str, transition_id: str, *, resolution: str | None = None
-    ) -> Issue: ...
+    ) -> Issue:
+        raise _stub()
 
     @_unsupported
     async def list_comments(
@@ -173,20 +183,23 @@ class IssueTracking(Protocol):
         page_size: int | None = None,
     ) -> Page[Comment]:
         """Comments of one issue, or of the whole scope when ``issue_id`` is None."""
-        ...
+        raise _stub()
 
     @_unsupported
     async def create_comment(
         self, ref: ExternalRef, issue_id: str, body: str, *, idempotency_key: str | None = None
-    ) -> Comment: ...
+    ) -> Comment:
+        raise _stub()
 
     @_unsupported
-    async def update_comment(self, ref: ExternalRef, comment_id: str, body: str) -> Comment: ...
+    async def update_comment(self, ref: ExternalRef, comment_id: str, body: str) -> Comment:
+        raise _stub()
 
     @_unsupported
     async def list_labels(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
-    ) -> Page[Label]: ...
+    ) -> Page[Label]:
+        raise _stub()
 
     @_unsupported
     async def sync_labels(
@@ -198,12 +211,13 @@ class IssueTracking(Protocol):
         dry_run: bool = False,
     ) -> SyncResult:
         """Make the labels equal ``desired`` (by name); ``prune`` deletes the rest."""
-        ...
+        raise _stub()
 
     @_unsupported
     async def list_milestones(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
-    ) -> Page[Milestone]: ...
+    ) -> Page[Milestone]:
+        raise _stub()
 
     @_unsupported
     async def list_issue_events(
@@ -214,7 +228,8 @@ class IssueTracking(Protocol):
         since: datetime | None = None,
         cursor: str | None = None,
         page_size: int | None = None,
-    ) -> Page[IssueEvent]: ...
+    ) -> Page[IssueEvent]:
+        raise _stub()
 
 
 @runtime_checkable
@@ -226,7 +241,8 @@ class CiCd(Protocol):
     @_unsupported
     async def list_pipeline_definitions(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
-    ) -> Page[PipelineDefinition]: ...
+    ) -> Page[PipelineDefinition]:
+        raise _stub()
 
     @_unsupported
     async def list_pipelines(
@@ -237,10 +253,12 @@ class CiCd(Protocol):
         since: datetime | None = None,
         cursor: str | None = None,
         page_size: int | None = None,
-    ) -> Page[Pipeline]: ...
+    ) -> Page[Pipeline]:
+        raise _stub()
 
     @_unsupported
-    async def get_pipeline(self, ref: ExternalRef, pipeline_id: str) -> Pipeline: ...
+    async def get_pipeline(self, ref: ExternalRef, pipeline_id: str) -> Pipeline:
+        raise _stub()
 
     @_unsupported
     async def list_jobs(
@@ -250,7 +268,8 @@ class CiCd(Protocol):
         *,
         cursor: str | None = None,
         page_size: int | None = None,
-    ) -> Page[Job]: ...
+    ) -> Page[Job]:
+        raise _stub()
 
     @_unsupported
     def get_job_log(self, ref: ExternalRef, job_id: str) -> AsyncIterator[str]:
@@ -258,7 +277,7 @@ class CiCd(Protocol):
 
         Nothing is fetched until the iterator is first advanced.
         """
-        ...
+        raise _stub()
 
     @_unsupported
     async def list_artifacts(
@@ -268,25 +287,29 @@ class CiCd(Protocol):
         *,
         cursor: str | None = None,
         page_size: int | None = None,
-    ) -> Page[Artifact]: ...
+    ) -> Page[Artifact]:
+        raise _stub()
 
     @_unsupported
     async def rerun_pipeline(
         self, ref: ExternalRef, pipeline_id: str, *, failed_only: bool = False
-    ) -> Pipeline: ...
+    ) -> Pipeline:
+        raise _stub()
 
     @_unsupported
-    async def cancel_pipeline(self, ref: ExternalRef, pipeline_id: str) -> Pipeline: ...
+    async def cancel_pipeline(self, ref: ExternalRef, pipeline_id: str) -> Pipeline:
+        raise _stub()
 
     @_unsupported
     async def list_runners(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
-    ) -> Page[Runner]: ...
+    ) -> Page[Runner]:
+        raise _stub()
 
     @_unsupported
     async def register_runner(self, ref: ExternalRef) -> RunnerRegistration:
         """A short-lived registration token (a Secret); callers must not store it."""
-        ...
+        raise _stub()
 
     @_unsupported
     async def list_checks(
@@ -296,15 +319,18 @@ class CiCd(Protocol):
         *,
         cursor: str | None = None,
         page_size: int | None = None,
-    ) -> Page[Check]: ...
+    ) -> Page[Check]:
+        raise _stub()
 
     @_unsupported
     async def create_check(
         self, ref: ExternalRef, data: CheckInput, *, idempotency_key: str | None = None
-    ) -> Check: ...
+    ) -> Check:
+        raise _stub()
 
     @_unsupported
-    async def update_check(self, ref: ExternalRef, check_id: str, data: CheckInput) -> Check: ...
+    async def update_check(self, ref: ExternalRef, check_id: str, data: CheckInput) -> Check:
+        raise _stub()
 
 
 @runtime_checkable
@@ -323,18 +349,21 @@ class GitForge(Protocol):
         page_size: int | None = None,
     ) -> Page[Repository]:
         """Repositories of ``ref.owner``."""
-        ...
+        raise _stub()
 
     @_unsupported
-    async def get_repository(self, ref: ExternalRef) -> Repository: ...
+    async def get_repository(self, ref: ExternalRef) -> Repository:
+        raise _stub()
 
     @_unsupported
     async def create_repository(
         self, ref: ExternalRef, data: RepositoryCreate, *, idempotency_key: str | None = None
-    ) -> Repository: ...
+    ) -> Repository:
+        raise _stub()
 
     @_unsupported
-    async def update_repository(self, ref: ExternalRef, data: RepositoryUpdate) -> Repository: ...
+    async def update_repository(self, ref: ExternalRef, data: RepositoryUpdate) -> Repository:
+        raise _stub()
 
     @_unsupported
     async def list_pull_requests(
@@ -345,15 +374,18 @@ class GitForge(Protocol):
         state: str | None = None,
         cursor: str | None = None,
         page_size: int | None = None,
-    ) -> Page[PullRequest]: ...
+    ) -> Page[PullRequest]:
+        raise _stub()
 
     @_unsupported
-    async def get_pull_request(self, ref: ExternalRef, number: str) -> PullRequest: ...
+    async def get_pull_request(self, ref: ExternalRef, number: str) -> PullRequest:
+        raise _stub()
 
     @_unsupported
     async def create_pull_request(
         self, ref: ExternalRef, data: PullRequestCreate, *, idempotency_key: str | None = None
-    ) -> PullRequest: ...
+    ) -> PullRequest:
+        raise _stub()
 
     @_unsupported
     async def update_pull_request(
@@ -363,7 +395,8 @@ class GitForge(Protocol):
         data: PullRequestUpdate,
         *,
         expected_version: str | None = None,
-    ) -> PullRequest: ...
+    ) -> PullRequest:
+        raise _stub()
 
     @_unsupported
     async def merge_pull_request(
@@ -373,7 +406,8 @@ class GitForge(Protocol):
         *,
         method: MergeMethod = MergeMethod.MERGE,
         expected_head_sha: str | None = None,
-    ) -> PullRequest: ...
+    ) -> PullRequest:
+        raise _stub()
 
     @_unsupported
     async def list_reviews(
@@ -383,7 +417,8 @@ class GitForge(Protocol):
         *,
         cursor: str | None = None,
         page_size: int | None = None,
-    ) -> Page[Review]: ...
+    ) -> Page[Review]:
+        raise _stub()
 
     @_unsupported
     async def list_refs(
@@ -393,15 +428,18 @@ class GitForge(Protocol):
         prefix: str | None = None,
         cursor: str | None = None,
         page_size: int | None = None,
-    ) -> Page[Ref]: ...
+    ) -> Page[Ref]:
+        raise _stub()
 
     @_unsupported
-    async def get_commit(self, ref: ExternalRef, sha: str) -> Commit: ...
+    async def get_commit(self, ref: ExternalRef, sha: str) -> Commit:
+        raise _stub()
 
     @_unsupported
     async def list_deploy_keys(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
-    ) -> Page[DeployKey]: ...
+    ) -> Page[DeployKey]:
+        raise _stub()
 
     @_unsupported
     async def sync_deploy_keys(
@@ -413,17 +451,18 @@ class GitForge(Protocol):
         dry_run: bool = False,
     ) -> SyncResult:
         """Make the deploy keys equal ``desired`` (matched by key material)."""
-        ...
+        raise _stub()
 
     @_unsupported
     async def list_collaborators(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
-    ) -> Page[Collaborator]: ...
+    ) -> Page[Collaborator]:
+        raise _stub()
 
     @_unsupported
     async def get_branch_protection(self, ref: ExternalRef, branch: str) -> BranchProtection:
         """NotFound when the branch is not protected."""
-        ...
+        raise _stub()
 
     @_unsupported
     async def sync_branch_protection(
@@ -435,4 +474,4 @@ class GitForge(Protocol):
         dry_run: bool = False,
     ) -> SyncResult:
         """Converge the branch's protection to ``desired`` (None removes it)."""
-        ...
+        raise _stub()

@@ -1,0 +1,125 @@
+"""What a provider plugin gives the contract-test suite.
+
+A plugin names a harness factory in its :class:`~kradle_providers.plugins.spec.ProviderPlugin`
+(``harness="my_plugin.testing:make_harness"``). The suite calls
+``factory(**options)`` (``options`` come from ``--kradle-option`` flags, e.g. a
+flavour) and drives the result through two faces:
+
+- :meth:`ContractHarness.adapter` — an adapter bound to a backend, normally the
+  plugin's emulator running in process;
+- :attr:`ContractHarness.backend` — a control API over that backend, to seed
+  objects, change them as a person on the provider's site would, inject faults
+  and read the request log.
+
+Everything is keyed by canonical names (``"Issue"``, ``"listIssues"``), so the
+suite stays vendor-neutral.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from kradle_providers.models.base import ExternalRef
+from kradle_providers.protocols.adapter import ProviderAdapter
+
+__all__ = [
+    "BackendControl",
+    "ContractHarness",
+    "Fault",
+    "RecordedRequest",
+    "WebhookFixture",
+]
+
+
+class Fault(StrEnum):
+    """Faults the suite asks a backend to inject on its next matching request(s)."""
+
+    RATE_LIMIT = "rate_limit"  # the provider's rate-limit answer (403/429 + reset)
+    SERVER_ERROR = "server_error"  # a 5xx
+    LOST_RESPONSE = "lost_response"  # request processed, response never arrives
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request that reached the backend."""
+
+    method: str
+    path: str
+    operation: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookFixture:
+    """A real payload for ``event`` and, where checked in, its golden canonical output."""
+
+    event: str
+    payload: Path
+    golden: Path | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class BackendControl(Protocol):
+    """Drives the provider's backend from outside the adapter."""
+
+    def seed(self, kind: str, count: int = 1, **attrs: Any) -> list[str]:
+        """Create ``count`` objects of canonical ``kind`` in the harness scope.
+
+        Returns the ids the adapter's ``get_*`` operations accept (numbers,
+        keys or native ids), in creation order.
+        """
+        ...
+
+    def change(self, kind: str, object_id: str, **fields: Any) -> None:
+        """Change an object as a person on the provider's site would (bumps its version).
+
+        With no ``fields`` the backend picks a harmless visible change (a title).
+        """
+        ...
+
+    def delete(self, kind: str, object_id: str) -> None:
+        """Delete an object from outside."""
+        ...
+
+    def requests(self) -> Sequence[RecordedRequest]:
+        """Every request that reached the backend so far, oldest first."""
+        ...
+
+    def inject_fault(self, fault: Fault, *, times: int = 1, method: str | None = None) -> None:
+        """Make the next ``times`` requests (optionally only of HTTP ``method``) fail so."""
+        ...
+
+    def set_native_field(self, kind: str, object_id: str, name: str, value: Any) -> None:
+        """Store a provider field the canonical model has no place for (extensions test)."""
+        ...
+
+
+@runtime_checkable
+class ContractHarness(Protocol):
+    """A provider under test: an adapter factory, its backend and its fixtures."""
+
+    provider: str
+    scope: ExternalRef
+    backend: BackendControl
+    credential: str
+    """The credential the backend accepts; the suite uses it as a canary."""
+
+    async def adapter(self, *, credential: str | None = None, **options: Any) -> ProviderAdapter:
+        """A fresh adapter bound to the backend, with ``credential`` (default: the good one).
+
+        ``options`` may carry ``page_size`` (the adapter's default page size) and
+        ``on_rate_limit`` (``"wait"`` or ``"raise"``).
+        """
+        ...
+
+    def webhook_fixtures(self) -> Sequence[WebhookFixture]:
+        """Real payloads for the declared webhook events (and golden outputs)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop the backend and release resources."""
+        ...
