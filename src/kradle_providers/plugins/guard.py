@@ -1,0 +1,104 @@
+"""The guarded adapter: the manifest decides what may be called, before any adapter code runs.
+
+Hosts never call a provider's adapter directly. :class:`GuardedAdapter` is a
+:class:`~kradle_providers.protocols.ProviderAdapter` (so it types as
+IssueTracking, CiCd and GitForge) whose every canonical operation first checks
+the manifest: an operation not declared as supported raises
+:class:`~kradle_providers.errors.UnsupportedOperation` with the manifest's
+reason; a declared one is passed to the wrapped adapter unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Self
+
+from kradle_providers.errors import UnsupportedOperation
+from kradle_providers.manifest.model import Manifest
+from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.protocols.operations import OPERATIONS, OperationInfo
+
+__all__ = ["GuardedAdapter"]
+
+
+class GuardedAdapter(ProviderAdapter):
+    """A provider adapter restricted to the operations its manifest declares.
+
+    Non-operation attributes (``provider_ref``, adapter-specific helpers) are
+    read from the wrapped adapter. ``aclose`` and ``async with`` close it.
+    """
+
+    def __init__(self, adapter: ProviderAdapter, manifest: Manifest) -> None:
+        super().__init__(instance=adapter.instance)
+        self._adapter = adapter
+        self._manifest = manifest
+        self.provider_type = manifest.provider_type
+
+    @property
+    def adapter(self) -> ProviderAdapter:
+        """The wrapped, unguarded adapter (for the provider's own tests and tools)."""
+        return self._adapter
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest that decides which operations pass."""
+        return self._manifest
+
+    def supports(self, operation: str) -> bool:
+        """Whether the canonical ``operation`` (camelCase) may be called."""
+        return self._manifest.supports(operation)
+
+    def require(self, operation: str) -> None:
+        """Raise :class:`UnsupportedOperation` unless ``operation`` is declared supported."""
+        if not self._manifest.supports(operation):
+            raise UnsupportedOperation(
+                self.provider_type, operation, self._manifest.unsupported_reason(operation)
+            )
+
+    async def aclose(self) -> None:
+        """Close the wrapped adapter."""
+        await self._adapter.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails; private and dunder names are not forwarded
+        # so that copy/pickle probing and half-initialized instances fail cleanly.
+        if name.startswith("_") or "_adapter" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.__dict__["_adapter"], name)
+
+    def __repr__(self) -> str:
+        return f"GuardedAdapter({self._adapter!r})"
+
+
+def _dispatcher(info: OperationInfo) -> Callable[..., Any]:
+    operation, method = info.name, info.method
+    default = getattr(ProviderAdapter, method)
+    fn: Callable[..., Any]
+    if inspect.iscoroutinefunction(default):
+
+        async def call_async(self: GuardedAdapter, *args: Any, **kwargs: Any) -> Any:
+            self.require(operation)
+            return await getattr(self._adapter, method)(*args, **kwargs)
+
+        fn = call_async
+    else:
+        # get_job_log: a plain def returning an async iterator; check at call time.
+        def call_sync(self: GuardedAdapter, *args: Any, **kwargs: Any) -> Any:
+            self.require(operation)
+            return getattr(self._adapter, method)(*args, **kwargs)
+
+        fn = call_sync
+    # updated=() so the protocol default's "unsupported" mark is not copied over.
+    wrapped = functools.update_wrapper(fn, default, updated=())
+    wrapped.__qualname__ = f"GuardedAdapter.{method}"
+    return wrapped
+
+
+for _info in OPERATIONS.values():
+    setattr(GuardedAdapter, _info.method, _dispatcher(_info))
+del _info

@@ -1,0 +1,1 @@
+raise RuntimeError("fixture plugin exploded on import")

@@ -1,0 +1,2 @@
+def create_app(**kwargs):
+    return {"emulator": "fixture-good", **kwargs}
