@@ -1,0 +1,381 @@
+"""The webhook receiver: an ASGI app a host mounts to take provider deliveries.
+
+``POST /{provider}`` (instance ``default``) or ``POST /{provider}/{instance}``:
+
+1. the raw body is read (over ``max_body_bytes`` -> 413, nothing recorded);
+2. it is verified with that instance's secret(s) before anything parses it; a
+   failure (including no secret configured: fail closed) is recorded as
+   ``SignatureRejected`` and answered 401 with a short reason; it is never processed;
+3. a verified delivery is recorded (``Received -> Queued``), answered 202 with
+   its record id, and enqueued;
+4. a worker processes it: ``Normalizing -> Processing -> Succeeded``, handing
+   the new (not duplicate) canonical events to the host's ``handle`` callback;
+   a failing ``handle`` goes to ``Retrying`` with backoff and, after
+   ``max_attempts``, to ``DeadLettered`` (left only by :meth:`WebhookReceiver.replay`
+   or :meth:`WebhookReceiver.skip`). Unknown or malformed payloads cannot get
+   better by retrying and are dead-lettered at once with the reason.
+
+Processing runs on an in-process ``asyncio.Queue`` by default; pass ``enqueue``
+to hand record ids to your own queue and call :meth:`WebhookReceiver.process`
+from your worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from kradle_providers.auth.secret import Secret, redact
+from kradle_providers.errors import WebhookSignatureError
+from kradle_providers.models.base import ProviderRef
+from kradle_providers.models.events import NormalizeOutcome, SyncEvent
+from kradle_providers.sync.phases import DeliveryPhase
+from kradle_providers.webhooks.dedupe import DedupeStore, InMemoryDedupeStore, event_dedupe_key
+from kradle_providers.webhooks.deliveries import (
+    DeliveryRecord,
+    DeliveryStore,
+    InMemoryDeliveryStore,
+)
+from kradle_providers.webhooks.normalizer import NormalizeContext
+from kradle_providers.webhooks.registry import NormalizerRegistry
+from kradle_providers.webhooks.verify import (
+    EVENT_HEADERS,
+    VerifiedDelivery,
+    WebhookVerifier,
+    lower_headers,
+    make_verifier,
+)
+
+__all__ = ["EventHandler", "WebhookEndpoint", "WebhookReceiver"]
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[list[SyncEvent]], Awaitable[None]]
+"""The host's callback: receives the new canonical events of one delivery."""
+
+_CORE_PROVIDERS = ("github", "gitlab", "buildkite", "jira")
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """How to verify deliveries for one provider instance.
+
+    ``secret`` and ``previous_secret`` (during rotation) verify deliveries;
+    ``options`` go to the provider's verifier (Buildkite ``mode``,
+    ``replay_window``); ``verifier`` replaces the built-in one (a plugin's).
+    """
+
+    provider: str
+    instance: str = "default"
+    secret: Secret | None = None
+    previous_secret: Secret | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    verifier: WebhookVerifier | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"WebhookEndpoint(provider={self.provider!r}, instance={self.instance!r}, "
+            f"secret={'set' if self.secret else 'unset'})"
+        )
+
+
+def _default_backoff(attempt: int) -> float:
+    return float(min(2**attempt, 300))
+
+
+class _NoSecretVerifier:
+    """Stands in for an instance with no configuration: refuses everything."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedDelivery:
+        raise WebhookSignatureError(
+            "no webhook secret is configured for this provider instance, so nothing can "
+            "be verified; configure a WebhookEndpoint with its secret (fail closed)",
+            provider=self.provider,
+        )
+
+
+class WebhookReceiver:
+    """Verifies, records, acknowledges and (from a queue) processes webhook deliveries."""
+
+    def __init__(
+        self,
+        endpoints: Iterable[WebhookEndpoint],
+        *,
+        handle: EventHandler,
+        registry: NormalizerRegistry | None = None,
+        store: DeliveryStore | None = None,
+        dedupe: DedupeStore | None = None,
+        max_body_bytes: int = 1024 * 1024,
+        max_attempts: int = 5,
+        backoff: Callable[[int], float] = _default_backoff,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+        enqueue: Callable[[str], Awaitable[None]] | None = None,
+        workers: int = 1,
+    ) -> None:
+        self._clock = clock
+        self._verifiers: dict[tuple[str, str], WebhookVerifier] = {}
+        self._providers: set[str] = set(_CORE_PROVIDERS)
+        for ep in endpoints:
+            self._providers.add(ep.provider)
+            self._verifiers[(ep.provider, ep.instance)] = ep.verifier or self._build(ep)
+        self.handle = handle
+        self.registry = registry if registry is not None else NormalizerRegistry()
+        self.store: DeliveryStore = (
+            store
+            if store is not None
+            else InMemoryDeliveryStore(clock=lambda: datetime.fromtimestamp(clock(), UTC))
+        )
+        self.dedupe: DedupeStore = dedupe if dedupe is not None else InMemoryDedupeStore()
+        self.max_body_bytes = max_body_bytes
+        self.max_attempts = max(1, max_attempts)
+        self._backoff = backoff
+        self._sleep = sleep
+        self._enqueue_fn = enqueue
+        self._worker_count = max(1, workers)
+        self._queue: asyncio.Queue[str] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._timers: set[asyncio.Task[None]] = set()
+        self.app = Starlette(
+            routes=[
+                Route("/{provider}", self._endpoint, methods=["POST"]),
+                Route("/{provider}/{instance}", self._endpoint, methods=["POST"]),
+            ],
+            lifespan=self._lifespan,
+        )
+
+    def _build(self, ep: WebhookEndpoint) -> WebhookVerifier:
+        options = dict(ep.options)
+        if ep.provider == "buildkite":
+            options.setdefault("clock", self._clock)
+        return make_verifier(ep.provider, ep.secret, ep.previous_secret, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        yield
+        await self.aclose()
+
+    # -- intake ---------------------------------------------------------------------
+
+    async def _read_body(self, request: Request) -> bytes | None:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _endpoint(self, request: Request) -> JSONResponse:
+        provider = request.path_params["provider"]
+        instance = request.path_params.get("instance", "default")
+        if provider not in self._providers:
+            return JSONResponse(
+                {"error": "unknown_provider", "reason": f"no webhook intake for {provider!r}"},
+                status_code=404,
+            )
+        body = await self._read_body(request)
+        if body is None:
+            return JSONResponse(
+                {
+                    "error": "payload_too_large",
+                    "reason": f"body exceeds {self.max_body_bytes} bytes",
+                },
+                status_code=413,
+            )
+        headers = lower_headers(request.headers.items())
+        verifier = self._verifiers.get((provider, instance)) or _NoSecretVerifier(provider)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        try:
+            verified = verifier.verify(body, headers)
+        except WebhookSignatureError as exc:
+            header = EVENT_HEADERS.get(provider)
+            record = DeliveryRecord.received(
+                provider=provider,
+                instance=instance,
+                event=(headers.get(header) if header else None) or "unknown",
+                delivery_id="unverified",
+                body=body,
+                headers=headers,
+                at=now,
+            )
+            # Kept for the operator without the body: it is never processed.
+            await self.store.add(record)
+            await self.store.update_phase(
+                record.id, DeliveryPhase.SIGNATURE_REJECTED, error=exc.reason
+            )
+            log.warning("webhook rejected: %s/%s: %s", provider, instance, redact(exc.reason))
+            return JSONResponse(
+                {"error": "signature_rejected", "reason": exc.reason, "id": record.id},
+                status_code=401,
+            )
+        record = DeliveryRecord.received(
+            provider=provider,
+            instance=instance,
+            event=verified.event,
+            delivery_id=verified.delivery_id,
+            body=body,
+            headers=headers,
+            at=now,
+        )
+        await self.store.add(record, body)
+        queued = await self.store.update_phase(record.id, DeliveryPhase.QUEUED)
+        await self._enqueue(record.id)
+        return JSONResponse(
+            {"id": record.id, "delivery_id": record.delivery_id, "phase": queued.phase.value},
+            status_code=202,
+        )
+
+    # -- processing -----------------------------------------------------------------
+
+    async def process(self, record_id: str) -> DeliveryRecord:
+        """Process one queued delivery (one attempt) and return its updated record."""
+        store = self.store
+        record = await store.update_phase(record_id, DeliveryPhase.NORMALIZING)
+        body = await store.get_body(record_id)
+        if body is None:
+            return await store.update_phase(
+                record_id, DeliveryPhase.DEAD_LETTERED, error="the raw body was not stored"
+            )
+        ctx = NormalizeContext(
+            provider=ProviderRef(type=record.provider, instance=record.instance),
+            event=record.event,
+            delivery_id=record.delivery_id,
+            headers=record.headers,
+        )
+        result = self.registry.normalize(record.provider, record.event, body, ctx)
+        if result.outcome is NormalizeOutcome.IGNORED:
+            return await store.update_phase(
+                record_id, DeliveryPhase.SUCCEEDED, note=f"ignored: {result.reason}"
+            )
+        if not result.ok:
+            return await store.update_phase(
+                record_id,
+                DeliveryPhase.DEAD_LETTERED,
+                error=f"{result.outcome.value}: {result.reason}",
+            )
+        action = next((e.native_action for e in result.events if e.native_action), None)
+        await store.update_phase(record_id, DeliveryPhase.PROCESSING, action=action)
+        fresh: list[tuple[str, SyncEvent]] = []
+        for event in result.events:
+            key = event_dedupe_key(event, instance=record.instance)
+            if not await self.dedupe.seen_before(key):
+                fresh.append((key, event))
+        duplicates = len(result.events) - len(fresh)
+        if fresh:
+            try:
+                await self.handle([e for _, e in fresh])
+            except Exception as exc:
+                # Unmark so the retry hands the same events over again.
+                for key, _ in fresh:
+                    await self.dedupe.forget(key)
+                return await self._failed(record, exc)
+        return await store.update_phase(
+            record_id,
+            DeliveryPhase.SUCCEEDED,
+            note=f"{len(fresh)} event(s) handled, {duplicates} duplicate(s) skipped",
+        )
+
+    async def _failed(self, record: DeliveryRecord, exc: Exception) -> DeliveryRecord:
+        error = f"handler raised {type(exc).__name__}: {exc}"
+        current = await self.store.get(record.id)
+        if current.attempts >= self.max_attempts:
+            return await self.store.update_phase(
+                record.id,
+                DeliveryPhase.DEAD_LETTERED,
+                error=error,
+                note=f"gave up after {current.attempts} attempt(s)",
+            )
+        delay = self._backoff(current.attempts)
+        updated = await self.store.update_phase(
+            record.id, DeliveryPhase.RETRYING, error=error, note=f"retry in {delay:g}s"
+        )
+        task = asyncio.create_task(self._retry_later(record.id, delay))
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
+        return updated
+
+    async def _retry_later(self, record_id: str, delay: float) -> None:
+        await self._sleep(delay)
+        await self.store.update_phase(record_id, DeliveryPhase.QUEUED, note="retry")
+        await self._enqueue(record_id)
+
+    async def replay(self, record_id: str) -> DeliveryRecord:
+        """Operator action: re-queue a dead-lettered (or succeeded) delivery."""
+        record = await self.store.update_phase(
+            record_id, DeliveryPhase.QUEUED, explicit=True, note="replayed by operator"
+        )
+        await self._enqueue(record_id)
+        return record
+
+    async def skip(self, record_id: str) -> DeliveryRecord:
+        """Operator action: close a dead-lettered delivery without processing it."""
+        return await self.store.update_phase(
+            record_id, DeliveryPhase.SUCCEEDED, explicit=True, note="skipped by operator"
+        )
+
+    # -- queue ----------------------------------------------------------------------
+
+    async def _enqueue(self, record_id: str) -> None:
+        if self._enqueue_fn is not None:
+            await self._enqueue_fn(record_id)
+            return
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+        self._workers = [w for w in self._workers if not w.done()]
+        while len(self._workers) < self._worker_count:
+            self._workers.append(asyncio.create_task(self._work(self._queue)))
+        await self._queue.put(record_id)
+
+    async def _work(self, queue: asyncio.Queue[str]) -> None:
+        while True:
+            record_id = await queue.get()
+            try:
+                await self.process(record_id)
+            except Exception as exc:  # one bad record must not stop the worker
+                log.error("webhook processing of %s failed: %s", record_id, redact(repr(exc)))
+            finally:
+                queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until the queue is empty and no retry is pending (tests, shutdown)."""
+        while True:
+            if self._queue is not None:
+                await self._queue.join()
+            pending = [t for t in self._timers if not t.done()]
+            if not pending:
+                if self._queue is None or self._queue.empty():
+                    return
+                continue
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop the workers and pending retries (records stay where they are)."""
+        tasks = [*self._workers, *self._timers]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._workers.clear()
+        self._timers.clear()
