@@ -1,0 +1,315 @@
+"""Signed webhook emission from an emulator.
+
+``await app.webhooks.deliver(url, event, payload, secret=..., provider_scheme="github")``
+serializes the payload (bytes are sent byte-for-byte, so upstream fixtures
+keep their exact signature), signs it with the provider's scheme through
+:func:`kradle_providers.webhooks.signing.signature_headers`, POSTs it to a URL
+(a real address, or an ASGI app in process) and records the delivery.
+
+Recorded deliveries can be sent again with the same delivery id and bytes
+(:meth:`WebhookEmitter.redeliver`, for dedupe and replay tests), and prepared
+deliveries can be sent in any order (:meth:`WebhookEmitter.send_all`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+import httpx
+
+from kradle_providers.auth.secret import Secret, redact
+from kradle_providers.testing.emulator.requestlog import scrub_headers
+from kradle_providers.testing.emulator.state import Clock, system_clock
+
+__all__ = ["Delivery", "DeliveryAttempt", "Signer", "WebhookEmitter"]
+
+
+class Signer(Protocol):
+    """Computes a delivery's signature headers (the shape of ``signature_headers``)."""
+
+    def __call__(
+        self,
+        provider: str,
+        body: bytes,
+        secret: str,
+        *,
+        timestamp: int | None = None,
+        event: str | None = None,
+        delivery_id: str | None = None,
+    ) -> dict[str, str]: ...
+
+
+def _default_signer() -> Signer:
+    # Imported lazily: the signing module is optional for apps that never emit.
+    from kradle_providers.webhooks.signing import signature_headers
+
+    signer: Signer = signature_headers
+    return signer
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """One POST of a delivery: when, the receiver's status or the error, headers sent."""
+
+    time: datetime
+    status: int | None
+    error: str | None
+    headers: dict[str, str]
+    redelivery: bool = False
+    response_body: bytes = b""
+
+    @property
+    def ok(self) -> bool:
+        """True for a 2xx answer."""
+        return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass
+class Delivery:
+    """A webhook delivery: what is sent (signed) and every attempt to send it.
+
+    ``headers`` are the exact headers of the first signing (the signature is
+    not a secret, but a shared-token scheme's header is: use
+    :attr:`safe_headers` to show them).
+    """
+
+    id: str
+    event: str
+    url: str
+    body: bytes
+    provider_scheme: str
+    timestamp: int
+    headers: dict[str, str] = field(repr=False)
+    secret: Secret = field(repr=False)
+    attempts: list[DeliveryAttempt] = field(default_factory=list)
+
+    @property
+    def payload(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+    @property
+    def safe_headers(self) -> dict[str, str]:
+        """Headers with credential-bearing values replaced by ``***``."""
+        return scrub_headers(self.headers)
+
+    @property
+    def last(self) -> DeliveryAttempt | None:
+        """The latest attempt, or ``None`` when never sent."""
+        return self.attempts[-1] if self.attempts else None
+
+
+Order = Literal["given", "reverse", "shuffle"] | Sequence[int]
+
+
+class WebhookEmitter:
+    """Prepares, signs, sends and records webhook deliveries.
+
+    ``signer`` defaults to ``kradle_providers.webhooks.signing.signature_headers``;
+    ``transport`` (or ``target_app``, an ASGI app) routes deliveries in process.
+    ``seed`` makes generated delivery ids reproducible.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock = system_clock,
+        provider: str = "emulator",
+        signer: Signer | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        target_app: Any = None,
+        seed: int = 0,
+        timeout: float = 10.0,
+    ) -> None:
+        self.clock = clock
+        self.provider = provider
+        self.signer = signer
+        self.transport = transport
+        self.target_app = target_app
+        self.timeout = timeout
+        self.deliveries: list[Delivery] = []
+        self._rng = random.Random(seed)
+
+    def _new_id(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def _sign(self, delivery: Delivery, timestamp: int) -> dict[str, str]:
+        signer = self.signer or _default_signer()
+        signed = signer(
+            delivery.provider_scheme,
+            delivery.body,
+            delivery.secret.reveal(),
+            timestamp=timestamp,
+            event=delivery.event,
+            delivery_id=delivery.id,
+        )
+        return {k.lower(): v for k, v in signed.items()}
+
+    def prepare(
+        self,
+        url: str,
+        event: str,
+        payload: Any,
+        *,
+        secret: str | Secret,
+        provider_scheme: str | None = None,
+        delivery_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timestamp: int | None = None,
+    ) -> Delivery:
+        """Build and sign a delivery without sending it (record it for later sends).
+
+        ``payload`` as ``bytes``/``str`` is sent unchanged; anything else is
+        serialized as compact JSON.
+        """
+        if isinstance(payload, bytes):
+            body = payload
+        elif isinstance(payload, str):
+            body = payload.encode("utf-8")
+        else:
+            body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        when = timestamp if timestamp is not None else int(self.clock().timestamp())
+        delivery = Delivery(
+            id=delivery_id or self._new_id(),
+            event=event,
+            url=url,
+            body=body,
+            provider_scheme=provider_scheme or self.provider,
+            timestamp=when,
+            headers={},
+            secret=secret if isinstance(secret, Secret) else Secret(secret),
+        )
+        base = {
+            "content-type": "application/json",
+            "user-agent": f"kradle-emulator/{delivery.provider_scheme}",
+        }
+        extra = {k.lower(): v for k, v in (headers or {}).items()}
+        delivery.headers = {**base, **self._sign(delivery, when), **extra}
+        self.deliveries.append(delivery)
+        return delivery
+
+    async def deliver(
+        self,
+        url: str,
+        event: str,
+        payload: Any,
+        *,
+        secret: str | Secret,
+        provider_scheme: str | None = None,
+        delivery_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timestamp: int | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        app: Any = None,
+    ) -> Delivery:
+        """Prepare, sign and POST a delivery; return it with its attempt recorded.
+
+        A failed POST (connection refused, non-2xx) is recorded, not raised.
+        """
+        delivery = self.prepare(
+            url,
+            event,
+            payload,
+            secret=secret,
+            provider_scheme=provider_scheme,
+            delivery_id=delivery_id,
+            headers=headers,
+            timestamp=timestamp,
+        )
+        await self.send(delivery, transport=transport, app=app)
+        return delivery
+
+    def get(self, delivery_id: str) -> Delivery:
+        """The recorded delivery with this id (``KeyError`` when unknown)."""
+        for delivery in self.deliveries:
+            if delivery.id == delivery_id:
+                return delivery
+        raise KeyError(f"no delivery {delivery_id!r} was prepared by this emulator")
+
+    async def send(
+        self,
+        delivery: Delivery,
+        *,
+        resign: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        app: Any = None,
+    ) -> DeliveryAttempt:
+        """POST ``delivery``; ``resign`` signs again with the current time (same id, body)."""
+        headers = dict(delivery.headers)
+        if resign:
+            headers.update(self._sign(delivery, int(self.clock().timestamp())))
+        redelivery = bool(delivery.attempts)
+        chosen = transport or self.transport
+        target_app = app if app is not None else self.target_app
+        if chosen is None and target_app is not None:
+            chosen = httpx.ASGITransport(app=target_app)
+        try:
+            async with httpx.AsyncClient(transport=chosen, timeout=self.timeout) as client:
+                response = await client.post(delivery.url, content=delivery.body, headers=headers)
+            attempt = DeliveryAttempt(
+                time=self.clock(),
+                status=response.status_code,
+                error=None,
+                headers=scrub_headers(headers),
+                redelivery=redelivery,
+                response_body=response.content,
+            )
+        except httpx.HTTPError as exc:
+            attempt = DeliveryAttempt(
+                time=self.clock(),
+                status=None,
+                error=redact(f"{type(exc).__name__}: {exc}"),
+                headers=scrub_headers(headers),
+                redelivery=redelivery,
+            )
+        delivery.attempts.append(attempt)
+        return attempt
+
+    async def redeliver(
+        self,
+        delivery: Delivery | str,
+        *,
+        resign: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        app: Any = None,
+    ) -> DeliveryAttempt:
+        """Send a recorded delivery again: same id and bytes (a duplicate/replay)."""
+        found = self.get(delivery) if isinstance(delivery, str) else delivery
+        return await self.send(found, resign=resign, transport=transport, app=app)
+
+    async def send_all(
+        self,
+        deliveries: Sequence[Delivery],
+        *,
+        order: Order = "given",
+        seed: int = 0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        app: Any = None,
+    ) -> list[DeliveryAttempt]:
+        """Send several deliveries in ``order`` (reverse, seeded shuffle, or index list)."""
+        items = list(deliveries)
+        if order == "reverse":
+            items.reverse()
+        elif order == "shuffle":
+            random.Random(seed).shuffle(items)
+        elif not isinstance(order, str):
+            indexes = list(order)
+            if sorted(indexes) != list(range(len(items))):
+                raise ValueError(
+                    f"order must be a permutation of 0..{len(items) - 1}, got {indexes}"
+                )
+            items = [items[i] for i in indexes]
+        results = []
+        for delivery in items:
+            results.append(await self.send(delivery, transport=transport, app=app))
+        return results
+
+    def clear(self) -> None:
+        """Forget every recorded delivery."""
+        self.deliveries.clear()
