@@ -1,0 +1,126 @@
+"""The GitHub provider under the contract-test suite.
+
+``create_harness(**options)`` builds the GitHub emulator in process (scope
+``acme/widgets``), and hands the suite an adapter factory that goes through
+the plugin registry's guard, the emulator's control API as backend, the
+emulator's accepted token as the canary credential, and every upstream
+webhook payload with the golden canonical output checked in beside the
+plugin's tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kradle_providers.auth import Secret
+from kradle_providers.models.base import ExternalRef
+from kradle_providers.plugins.spec import ProviderConfig
+from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.testing.harness import BackendControl, WebhookFixture
+
+__all__ = ["GitHubHarness", "create_harness", "shared_dir", "webhook_fixtures"]
+
+_HERE = Path(__file__).resolve()
+#: plugins/github/src/kradle_provider_github/harness.py -> the repository root.
+_REPO_ROOT = _HERE.parents[4]
+_GOLDEN_DIR = _HERE.parents[2] / "tests" / "golden"
+
+
+def shared_dir() -> Path:
+    """The project's shared folder (specs, upstream fixtures).
+
+    ``$KRADLE_SHARED_DIR`` wins; otherwise ``../shared`` beside the repository.
+    """
+    env = os.environ.get("KRADLE_SHARED_DIR")
+    return Path(env) if env else _REPO_ROOT.parent / "shared"
+
+
+def webhook_fixtures(
+    root: Path | None = None, golden_root: Path | None = None
+) -> list[WebhookFixture]:
+    """Every payload under ``fixtures/upstream/github/<event>/``, with its golden if present."""
+    base = (root or shared_dir()) / "fixtures" / "upstream" / "github"
+    goldens = golden_root or _GOLDEN_DIR
+    fixtures: list[WebhookFixture] = []
+    if not base.is_dir():
+        return fixtures
+    for event_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+        for payload in sorted(event_dir.glob("*.json")):
+            golden = goldens / event_dir.name / f"{payload.name.removesuffix('.json')}.golden.json"
+            fixtures.append(
+                WebhookFixture(
+                    event=event_dir.name,
+                    payload=payload,
+                    golden=golden if golden.is_file() else None,
+                    headers={"X-GitHub-Event": event_dir.name},
+                )
+            )
+    return fixtures
+
+
+class GitHubHarness:
+    """The contract harness over an in-process GitHub emulator."""
+
+    provider = "github"
+
+    def __init__(self, emulator: Any, *, via_registry: bool = True) -> None:
+        self.emulator = emulator
+        self.scope = ExternalRef(owner="acme", repository="widgets")
+        self.backend: BackendControl = emulator.control
+        self.credential: str = str(emulator.token)
+        self._via_registry = via_registry
+        self._adapters: list[ProviderAdapter] = []
+
+    def config(self, *, credential: str | None = None, **options: Any) -> ProviderConfig:
+        """The ProviderConfig an adapter for this emulator uses."""
+        return ProviderConfig(
+            instance="contract",
+            api_base_url=getattr(self.emulator, "base_url", None) or "https://api.github.com",
+            auth=Secret(credential if credential is not None else self.credential),
+            options=options,
+            transport=self.emulator.transport(),
+        )
+
+    async def adapter(self, *, credential: str | None = None, **options: Any) -> ProviderAdapter:
+        """A fresh adapter guarded by the manifest, bound to the emulator."""
+        config = self.config(credential=credential, **options)
+        adapter: ProviderAdapter
+        if self._via_registry:
+            from kradle_providers.plugins.registry import load_registry
+
+            adapter = load_registry().create_adapter("github", config)
+        else:
+            from kradle_provider_github.adapter import GitHubAdapter
+
+            adapter = GitHubAdapter.from_config(config)
+        self._adapters.append(adapter)
+        return adapter
+
+    def webhook_fixtures(self) -> Sequence[WebhookFixture]:
+        """Real GitHub payloads with their golden canonical outputs."""
+        return webhook_fixtures()
+
+    async def aclose(self) -> None:
+        """Close every adapter handed out, then the emulator if it needs closing."""
+        adapters, self._adapters = self._adapters, []
+        for adapter in adapters:
+            await adapter.aclose()
+        closer = getattr(self.emulator, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+def create_harness(**options: Any) -> GitHubHarness:
+    """The contract harness: options ``seed`` (e.g. ``"demo"``), ``flavor``, ``via_registry``."""
+    from kradle_provider_github.emulator import create_emulator
+
+    via_registry = bool(options.pop("via_registry", True))
+    emulator = create_emulator(
+        seed=options.pop("seed", None),
+        flavor=options.pop("flavor", None),
+        options=options or None,
+    )
+    return GitHubHarness(emulator, via_registry=via_registry)
