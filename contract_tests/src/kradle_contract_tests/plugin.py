@@ -1,0 +1,184 @@
+"""The pytest plugin: ``pytest --kradle-provider NAME`` runs the contract suite on NAME.
+
+Inert unless asked: without ``--kradle-provider`` it adds no test. With it and
+no path arguments, only the generated suite is collected (the project's own
+tests are not); with paths, both run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _pytest._code.code import ExceptionInfo, TerminalRepr
+
+from kradle_contract_tests.context import ContractViolation
+from kradle_contract_tests.generate import Check, checks_for
+from kradle_contract_tests.runner import as_factory, run_check
+from kradle_providers.plugins.registry import Registry, load_registry
+
+__all__ = ["ContractItem", "parse_options", "requested_providers"]
+
+_NO_HARNESS = "no harness"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kradle", "kradle-providers contract suite")
+    group.addoption(
+        "--kradle-provider",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run the contract suite on provider NAME (repeatable; 'all' = every installed one)",
+    )
+    group.addoption(
+        "--kradle-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="pass KEY=VALUE to the provider's harness factory (repeatable)",
+    )
+
+
+def parse_options(values: list[str]) -> dict[str, str]:
+    """``["flavor=datacenter"]`` -> ``{"flavor": "datacenter"}``; a bad one is a usage error."""
+    options: dict[str, str] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise pytest.UsageError(f"--kradle-option {value!r}: use KEY=VALUE")
+        options[key.strip()] = rest
+    return options
+
+
+def requested_providers(config: pytest.Config, registry: Registry) -> list[str]:
+    """The providers named by ``--kradle-provider`` (``all`` expanded), installed or not."""
+    names: list[str] = []
+    for value in config.getoption("kradle_provider") or []:
+        for name in value.split(","):
+            name = name.strip()
+            expanded = registry.names() if name == "all" else [name]
+            names += [n for n in expanded if n and n not in names]
+    return names
+
+
+def _only_suite(config: pytest.Config) -> bool:
+    return bool(config.getoption("kradle_provider")) and (
+        config.args_source is not pytest.Config.ArgsSource.ARGS
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    # `pytest --kradle-provider X` with no paths runs the generated suite only.
+    return True if _only_suite(config) else None
+
+
+class ContractItem(pytest.Item):
+    """One generated check for one provider, e.g. ``issueTracking::listIssues::pages[memory]``."""
+
+    def __init__(
+        self,
+        *,
+        check: Check,
+        provider: str,
+        registry: Registry,
+        factory: Callable[[], Any] | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        self.provider = provider
+        self.registry = registry
+        self.factory = factory
+        self.add_marker(pytest.mark.kradle_contract)
+
+    def runtest(self) -> None:
+        if self.factory is None:
+            raise ContractViolation(
+                f"provider {self.provider!r} ships no contract harness\n  How to fix: set "
+                "ProviderPlugin.harness='your_package.testing:create_harness' (see "
+                "docs/plugin-authors.md)"
+            )
+        run_check(
+            self.check,
+            provider=self.provider,
+            harness=as_factory(self.factory, self.provider),
+            registry=self.registry,
+        )
+
+    def repr_failure(
+        self, excinfo: ExceptionInfo[BaseException], style: Any = None
+    ) -> str | TerminalRepr:
+        if isinstance(excinfo.value, ContractViolation):
+            doc = f" ({self.check.doc})" if self.check.doc else ""
+            return f"{self.name}{doc}\n  {excinfo.value}"
+        return super().repr_failure(excinfo, style="short")
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, self.name
+
+
+def _items(session: pytest.Session, registry: Registry, provider: str) -> list[ContractItem]:
+    options = parse_options(session.config.getoption("kradle_option") or [])
+    try:
+        factory_cls = registry.harness_factory(provider)
+    except Exception as exc:
+        raise pytest.UsageError(f"cannot load the {provider} harness: {exc}") from exc
+    factory: Callable[[], Any] | None = None
+    if factory_cls is not None:
+        made = factory_cls
+
+        def factory() -> Any:
+            return made(**options)
+
+    checks = (
+        checks_for(registry.manifest(provider))
+        if factory is not None
+        else [Check("contract::harness::present", "manifest", _never)]
+    )
+    items: list[ContractItem] = []
+    for check in checks:
+        name = f"{check.name}[{provider}]"
+        items.append(
+            ContractItem.from_parent(
+                session,
+                name=name,
+                nodeid=name,
+                check=check,
+                provider=provider,
+                registry=registry,
+                factory=factory,
+            )
+        )
+    return items
+
+
+async def _never(ctx: Any) -> None:  # pragma: no cover - replaced by the harness check
+    raise AssertionError(_NO_HARNESS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "kradle_contract: a generated kradle-providers contract check"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    if not config.getoption("kradle_provider"):
+        return
+    registry = load_registry()
+    names = requested_providers(config, registry)
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        errors = "; ".join(str(e) for e in registry.errors) or "none"
+        raise pytest.UsageError(
+            f"--kradle-provider: {', '.join(unknown)} not installed (installed: "
+            f"{', '.join(registry.names()) or 'none'}; load errors: {errors})"
+        )
+    for name in names:
+        items.extend(_items(session, registry, name))

@@ -1,0 +1,128 @@
+"""Broken variants of the memory provider; copied into pytester's folder by the tests.
+
+Each is a small provider registered under its own name, with the memory
+manifest (renamed, sometimes edited) and the memory harness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import kradle_providers.testing
+from kradle_providers.models import ExternalRef, IssueCreate, Label, NormalizeResult
+from kradle_providers.plugins.hookspecs import hookimpl
+from kradle_providers.plugins.spec import ProviderPlugin
+from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.protocols.page import Page
+from kradle_providers.testing.memory import MemoryAdapter
+from kradle_providers.testing.memory_events import NORMALIZERS
+from kradle_providers.testing.memory_harness import MemoryHarness
+from kradle_providers.webhooks.normalizer import NormalizeContext
+
+HERE = Path(__file__).parent
+MEMORY_MANIFEST = Path(kradle_providers.testing.__file__).parent / "memory_manifest.yaml"
+
+
+def manifest_for(name: str, drop: tuple[str, ...] = (), edit: Any = None) -> str:
+    data = yaml.safe_load(MEMORY_MANIFEST.read_text())
+    data["metadata"]["name"] = name
+    data["spec"]["providerType"] = name
+    for spec in data["spec"]["interfaces"].values():
+        spec["operations"] = [o for o in spec["operations"] if o["operation"] not in drop]
+    if edit is not None:
+        edit(data["spec"]["interfaces"])
+    path = HERE / f"{name}.manifest.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+class DropsLastPage(MemoryAdapter):
+    """listLabels forgets the last page: it ends the listing one page early."""
+
+    async def list_labels(
+        self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
+    ) -> Page[Label]:
+        page = await super().list_labels(ref, cursor=cursor, page_size=page_size)
+        if page.next_cursor is not None:
+            following = await super().list_labels(ref, cursor=page.next_cursor, page_size=page_size)
+            if following.next_cursor is None:
+                return Page(items=page.items, high_water_mark=page.high_water_mark)
+        return page
+
+
+class NotIdempotent(MemoryAdapter):
+    """createIssue ignores its idempotency key (the manifest still says native-key)."""
+
+    async def create_issue(
+        self, ref: ExternalRef, data: IssueCreate, *, idempotency_key: str | None = None
+    ) -> Any:
+        return await super().create_issue(ref, data)
+
+
+class Unimplemented(MemoryAdapter):
+    """listMilestones is declared but left to the protocol default."""
+
+    list_milestones = ProviderAdapter.list_milestones
+
+
+def leaky_issue(context: NormalizeContext, payload: Mapping[str, Any]) -> NormalizeResult:
+    """Copies the delivery headers (with the secret) into the result."""
+    result = NORMALIZERS["issue"](context, payload)
+    return result.model_copy(update={"reason": f"headers: {dict(context.headers)}"})
+
+
+LEAKY_NORMALIZERS = {**NORMALIZERS, "issue": leaky_issue}
+
+
+def _no_ci(interfaces: dict[str, Any]) -> None:
+    interfaces["cicd"] = {"supported": False, "reason": "no CI here, use Buildkite"}
+
+
+def harness(adapter_class: type[MemoryAdapter], name: str) -> Callable[..., MemoryHarness]:
+    def make(**options: Any) -> MemoryHarness:
+        return MemoryHarness(provider=name, adapter_class=adapter_class)
+
+    return make
+
+
+brokenpages_harness = harness(DropsLastPage, "brokenpages")
+brokenidem_harness = harness(NotIdempotent, "brokenidem")
+brokenunimpl_harness = harness(Unimplemented, "brokenunimpl")
+plain_harness = harness(MemoryAdapter, "plain")
+
+
+def optioned_harness(**options: Any) -> MemoryHarness:
+    if options != {"flavor": "datacenter"}:
+        raise ValueError(f"expected flavor=datacenter, got {options}")
+    return MemoryHarness(provider="optioned")
+
+
+PROVIDERS = [
+    ("brokenpages", (), None, "DropsLastPage", "brokenpages_harness", None),
+    ("brokenidem", (), None, "NotIdempotent", "brokenidem_harness", None),
+    ("brokenunimpl", (), None, "Unimplemented", "brokenunimpl_harness", None),
+    ("brokenundeclared", ("listMilestones",), None, "MemoryAdapter", "plain_harness", None),
+    ("brokenleak", (), None, "MemoryAdapter", "plain_harness", "LEAKY_NORMALIZERS"),
+    ("brokenshape", (), _no_ci, "MemoryAdapter", "plain_harness", None),
+    ("optioned", (), None, "MemoryAdapter", "optioned_harness", None),
+]
+
+
+@hookimpl
+def kradle_register_providers(register: Callable[[ProviderPlugin], None]) -> None:
+    for name, drop, edit, adapter, make, normalizers in PROVIDERS:
+        register(
+            ProviderPlugin(
+                name=name,
+                manifest=manifest_for(name, drop, edit),
+                adapter=f"{__name__}:{adapter}.from_config",
+                normalizers=f"{__name__}:{normalizers}"
+                if normalizers
+                else "kradle_providers.testing.memory_events:NORMALIZERS",
+                harness=f"{__name__}:{make}",
+            )
+        )

@@ -1,0 +1,191 @@
+"""The contract suite's own tests: it is inert unless asked, passes the reference
+provider, and fails broken variants where it should (each run in a subprocess)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+HERE = Path(__file__).parent
+REGISTER = """
+import broken_variants
+from kradle_providers.plugins.registry import load_registry
+
+load_registry().register_plugin_object(broken_variants, entry_point="broken-variants")
+"""
+
+
+def outcomes(result: pytest.RunResult) -> dict[str, str]:
+    """Item name -> PASSED/FAILED/SKIPPED from a `-rA` summary."""
+    found: dict[str, str] = {}
+    for line in result.outlines:
+        match = re.match(r"^(PASSED|FAILED|SKIPPED|ERROR) (?:\[\d+\] )?(\S+)", line)
+        if match:
+            found[match.group(2)] = match.group(1)
+    return found
+
+
+@pytest.fixture
+def broken(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(broken_variants=(HERE / "broken_variants.py").read_text())
+    pytester.makeconftest(REGISTER)
+    return pytester
+
+
+def test_inert_without_the_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "--co")
+    assert "test_plain.py::test_one" in result.stdout.str()
+    assert "[memory]" not in result.stdout.str()
+    assert "1 test collected" in result.stdout.str()
+
+
+def test_memory_passes_every_generated_check_of_all_three_interfaces(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_plain="def test_not_collected():\n    assert False\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", "--kradle-provider",
+                                           "memory")  # fmt: skip
+    seen = outcomes(result)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert seen and set(seen.values()) == {"PASSED"}
+    assert not any("test_not_collected" in name for name in seen)  # only the suite runs
+    for prefix in ("manifest::", "webhooks::", "issueTracking::", "cicd::", "gitForge::",
+                   "noLeak::"):  # fmt: skip
+        assert any(name.startswith(prefix) for name in seen), prefix
+    for name in (
+        "issueTracking::createIssue::roundtrip[memory]",
+        "issueTracking::listIssues::pages[memory]",
+        "issueTracking::listIssues::incremental[memory]",
+        "issueTracking::syncLabels::dryRun[memory]",
+        "cicd::registerRunner::lostResponse[memory]",
+        "gitForge::syncBranchProtection::idempotent[memory]",
+        "gitForge::getPullRequest::notFound[memory]",
+    ):
+        assert seen.get(name) == "PASSED", name
+
+
+def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pytester) -> None:
+    selection = (
+        "(brokenpages and listLabels) or (brokenidem and createIssue) or "
+        "(brokenunimpl and (implemented or listMilestones)) or "
+        "(brokenundeclared and listMilestones) or (brokenleak and (noLeak or webhooks)) or "
+        "(brokenshape and (suite or listPipelines))"
+    )
+    args = ["-p", "no:cacheprovider", "-rA", "-k", selection]
+    for name in ("brokenpages", "brokenidem", "brokenunimpl", "brokenundeclared", "brokenleak",
+                 "brokenshape"):  # fmt: skip
+        args += ["--kradle-provider", name]
+    result = broken.runpytest_subprocess(*args)
+    seen = outcomes(result)
+    text = result.stdout.str()
+    expected = {
+        "issueTracking::listLabels::pages[brokenpages]": "FAILED",
+        "issueTracking::listLabels::call[brokenpages]": "PASSED",
+        "issueTracking::createIssue::lostResponse[brokenidem]": "FAILED",
+        "issueTracking::createIssue::roundtrip[brokenidem]": "PASSED",
+        "manifest::operations::implemented[brokenunimpl]": "FAILED",
+        "issueTracking::listMilestones::call[brokenunimpl]": "FAILED",
+        "issueTracking::listMilestones::unsupported[brokenundeclared]": "FAILED",
+        "noLeak::credential::canary[brokenleak]": "FAILED",
+        "webhooks::issue::fixtures[brokenleak]": "PASSED",
+        # cicd is undeclared but the memory adapter implements it: refused by the suite
+        "cicd::listPipelines::unsupported[brokenshape]": "FAILED",
+    }
+    for name, outcome in expected.items():
+        assert seen.get(name) == outcome, f"{name}: {seen.get(name)}\n{text[-4000:]}"
+    # Failures explain themselves in terms a plugin author can act on.
+    assert re.search(r"listLabels returned \d+ of 7 seeded Labels with page_size=1: missing", text)
+    assert "there are 2 Issues titled" in text
+    assert "list_milestones() is the protocol's default" in text
+    assert "sent 1 request(s) to the backend (GET /listMilestones)" in text
+    assert "the credential appeared in: issue normalized event" in text
+    # the undeclared interface is skipped with the manifest's reason
+    assert "SKIPPED [1]" in text
+    assert "cicd is not supported by brokenshape: no CI here, use Buildkite" in text
+    assert "How to fix:" in text
+
+
+def test_harness_options_reach_the_factory(broken: pytest.Pytester) -> None:
+    base = ["-p", "no:cacheprovider", "-q", "--kradle-provider", "optioned", "-k", "schema"]
+    good = broken.runpytest_subprocess(*base, "--kradle-option", "flavor=datacenter")
+    assert good.ret == 0, good.stdout.str()[-2000:]
+    good.assert_outcomes(passed=1)
+    bad = broken.runpytest_subprocess(*base)
+    bad.assert_outcomes(failed=1)
+    assert "expected flavor=datacenter" in bad.stdout.str()
+
+
+def test_unknown_provider_is_a_usage_error_listing_the_installed_ones(
+    pytester: pytest.Pytester,
+) -> None:
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--kradle-provider", "nope")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "nope not installed (installed: " in result.stderr.str()
+    assert "memory" in result.stderr.str()
+
+
+def test_authors_can_subclass_the_suite_with_one_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_mine="""
+import pytest
+from kradle_contract_tests import IssueTrackingContract
+from kradle_providers.testing.memory_harness import create_harness
+
+
+class TestMemoryIssues(IssueTrackingContract):
+    provider = "memory"
+
+    @pytest.fixture
+    def harness(self):
+        return create_harness()
+"""
+    )
+    run = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", "-k", "listIssues")
+    text = run.stdout.str()
+    assert run.ret == 0, text[-2000:]
+    assert "TestMemoryIssues::test_contract[issueTracking::listIssues::pages] PASSED" in text
+    assert "cicd::" not in text and "[memory]" not in text
+
+
+def test_a_supported_interface_without_any_scenario_fails() -> None:
+    # The manifest validator already refuses this; the suite must not pass it either.
+    from kradle_contract_tests.generate import checks_for
+
+    from kradle_providers.manifest.model import Manifest
+
+    manifest = Manifest.model_validate(
+        {
+            "apiVersion": "kradle.a5c.ai/v1alpha1",
+            "kind": "ExternalProviderCapabilityManifest",
+            "metadata": {"name": "empty"},
+            "spec": {
+                "providerType": "empty",
+                "displayName": "Empty",
+                "interfaces": {"gitForge": {"supported": True}},
+            },
+        }
+    )
+    names = [c.name for c in checks_for(manifest)]
+    assert "gitForge::scenarios::present" in names
+    assert "gitForge::listRepositories::unsupported" in names  # not declared -> refused
+    assert "issueTracking::suite::declared" in names
+
+
+def test_the_example_plugin_passes_exactly_its_declared_parts(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", "--kradle-provider",
+                                           "acme")  # fmt: skip
+    seen = outcomes(result)
+    text = result.stdout.str()
+    assert result.ret == 0, text[-3000:]
+    assert seen["issueTracking::listIssues::pages[acme]"] == "PASSED"
+    assert seen["webhooks::ticket.created::fixtures[acme]"] == "PASSED"
+    # writes are not declared: refused with the manifest's reason, nothing sent
+    assert seen["issueTracking::createIssue::unsupported[acme]"] == "PASSED"
+    assert not any("createIssue::roundtrip" in name for name in seen)
+    assert "cicd is not supported by acme: Acme is a ticket tracker; it has no CI/CD" in text
+    assert "gitForge is not supported by acme" in text

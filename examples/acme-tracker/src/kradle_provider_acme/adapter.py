@@ -1,0 +1,194 @@
+"""The Acme adapter: issue-tracking reads over :class:`kradle_providers.http.HttpClient`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from kradle_providers.auth.schemes import BearerAuth
+from kradle_providers.http import HttpClient, Link, parse_link_header
+from kradle_providers.http.clock import Clock
+from kradle_providers.models import (
+    Actor,
+    Comment,
+    Extensions,
+    ExternalEnvelope,
+    ExternalRef,
+    Interface,
+    Issue,
+    IssueStatus,
+    Label,
+    ObjectRef,
+    RichText,
+    Version,
+)
+from kradle_providers.plugins.spec import ProviderConfig
+from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.protocols.page import Page
+
+__all__ = ["AcmeAdapter"]
+
+_MAPPED = {"id", "number", "project", "html_url", "url", "updated_at", "created_at"}
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+class AcmeAdapter(ProviderAdapter):
+    """Lists and reads Acme tickets, comments and labels; nothing else."""
+
+    provider_type = "acme"
+
+    def __init__(self, http: HttpClient, *, instance: str = "default") -> None:
+        super().__init__(instance=instance)
+        self.http = http
+
+    @classmethod
+    def from_config(cls, config: ProviderConfig, *, clock: Clock | None = None) -> AcmeAdapter:
+        """Build from ``config``: ``auth`` is a BearerAuth (or token), base URL defaults to SaaS."""
+        auth = config.auth if config.auth is None or hasattr(config.auth, "authorize") else None
+        if auth is None and config.auth is not None:
+            auth = BearerAuth(config.auth)
+        http = HttpClient(
+            config.api_base_url or "https://api.acme.example/api/v1",
+            provider="acme",
+            auth=auth,
+            transport=config.transport,
+            clock=clock,
+            idempotency_header=None,
+        )
+        return cls(http, instance=config.instance)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # --- mapping ---------------------------------------------------------------
+
+    def _envelope(self, kind: str, native: Mapping[str, Any], used: set[str]) -> ExternalEnvelope:
+        rest = {k: v for k, v in native.items() if k not in _MAPPED | used}
+        number = native.get("number")
+        return ExternalEnvelope(
+            provider=self.provider_ref,
+            interface=Interface.ISSUE_TRACKING,
+            native_kind=kind,
+            native_id=str(native["id"]),
+            native_number=str(number) if number is not None else None,
+            url=native.get("html_url"),
+            api_url=native.get("url"),
+            version=Version(updated_at=_time(native.get("updated_at"))),
+            extensions=Extensions(provider_type="acme", fields=rest),
+        )
+
+    def ticket(self, native: Mapping[str, Any]) -> Issue:
+        """An Acme ticket as a canonical Issue."""
+        used = {"title", "body", "state", "labels", "assignee", "reporter"}
+        state = native.get("state", "open")
+        return Issue(
+            external=self._envelope("ticket", native, used),
+            title=native["title"],
+            body=RichText.from_markdown(native["body"]) if native.get("body") else None,
+            status=IssueStatus(state="closed" if state == "done" else "open", native=state),
+            labels=list(native.get("labels", [])),
+            assignees=[Actor(username=native["assignee"])] if native.get("assignee") else [],
+            author=Actor(username=native["reporter"]) if native.get("reporter") else None,
+            created_at=_time(native.get("created_at")),
+            updated_at=_time(native.get("updated_at")),
+        )
+
+    def comment(self, native: Mapping[str, Any]) -> Comment:
+        """An Acme comment as a canonical Comment."""
+        used = {"ticket", "body", "author"}
+        return Comment(
+            external=self._envelope("comment", native, used),
+            issue=ObjectRef(kind="Issue", native_id=str(native["ticket"])),
+            body=RichText.from_markdown(native.get("body") or ""),
+            author=Actor(username=native["author"]) if native.get("author") else None,
+            created_at=_time(native.get("created_at")),
+            updated_at=_time(native.get("updated_at")),
+        )
+
+    def label(self, native: Mapping[str, Any]) -> Label:
+        """An Acme label as a canonical Label."""
+        used = {"name", "color", "description"}
+        return Label(
+            external=self._envelope("label", native, used),
+            name=native["name"],
+            color=native.get("color"),
+            description=native.get("description"),
+        )
+
+    # --- paging ------------------------------------------------------------------
+
+    async def _page(
+        self,
+        path: str,
+        params: dict[str, Any],
+        cursor: str | None,
+        page_size: int | None,
+        since: datetime | None,
+    ) -> tuple[list[dict[str, Any]], str | None, datetime | None]:
+        if cursor is not None:
+            response = await self.http.get(cursor)
+        else:
+            params = {**params, "per_page": page_size or 100}
+            if since is not None:
+                moment = since if since.tzinfo else since.replace(tzinfo=UTC)
+                params["updated_since"] = moment.isoformat()
+            response = await self.http.get(path, params=params)
+        links = parse_link_header(response.headers.get("link", ""))
+        now = response.headers.get("x-acme-now")
+        mark = _time(now) if now else None
+        if mark is not None and mark.tzinfo is None:
+            mark = mark.replace(tzinfo=UTC)
+        return list(response.json()), _next(links), mark
+
+    async def list_issues(
+        self,
+        ref: ExternalRef,
+        *,
+        since: datetime | None = None,
+        state: str | None = None,
+        cursor: str | None = None,
+        page_size: int | None = None,
+    ) -> Page[Issue]:
+        """Tickets of ``ref.project``, oldest first; ``since`` filters by updated_at."""
+        rows, nxt, mark = await self._page(
+            f"/projects/{ref.project}/tickets", {}, cursor, page_size, since
+        )
+        return Page([self.ticket(r) for r in rows], nxt, mark)
+
+    async def get_issue(self, ref: ExternalRef, issue_id: str) -> Issue:
+        """One ticket by number."""
+        response = await self.http.get(f"/projects/{ref.project}/tickets/{issue_id}")
+        return self.ticket(response.json())
+
+    async def list_comments(
+        self,
+        ref: ExternalRef,
+        *,
+        issue_id: str | None = None,
+        since: datetime | None = None,
+        cursor: str | None = None,
+        page_size: int | None = None,
+    ) -> Page[Comment]:
+        """Comments of the project, or of one ticket."""
+        params = {"ticket": issue_id} if issue_id else {}
+        rows, nxt, mark = await self._page(
+            f"/projects/{ref.project}/comments", params, cursor, page_size, since
+        )
+        return Page([self.comment(r) for r in rows], nxt, mark)
+
+    async def list_labels(
+        self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
+    ) -> Page[Label]:
+        """Labels of the project."""
+        rows, nxt, _ = await self._page(
+            f"/projects/{ref.project}/labels", {}, cursor, page_size, None
+        )
+        return Page([self.label(r) for r in rows], nxt)
+
+
+def _next(links: list[Link]) -> str | None:
+    return next((link.url for link in links if "next" in link.rels), None)

@@ -1,0 +1,106 @@
+"""A tiny emulator of the Acme API on the kradle emulator framework.
+
+Routes (under ``/api/v1``): ``GET /projects/{p}/tickets`` (``page``/``per_page``
+with a ``Link`` header, ``updated_since``), ``GET /projects/{p}/tickets/{n}``,
+``GET /projects/{p}/comments`` (``ticket``, ``updated_since``),
+``GET /projects/{p}/labels``. Bearer auth (401 ``{"error": ...}``), 404 bodies,
+``X-RateLimit-*`` headers and 429s, signed webhooks via ``self.webhooks``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from starlette.responses import Response
+
+from kradle_providers.testing.emulator import (
+    AuthOutcome,
+    EmulatorApp,
+    LinkPagination,
+    ManualClock,
+    Principal,
+    RateLimitPolicy,
+    RequestContext,
+)
+
+__all__ = ["AcmeEmulator"]
+
+BASE_URL = "http://acme.test"
+
+
+def acme_error(status: int, message: str, extra: Mapping[str, Any]) -> Any:
+    """Acme's error body: ``{"error": {"code": ..., "message": ...}}``."""
+    return {"error": {"code": status, "message": message, **extra}}
+
+
+class AcmeEmulator(EmulatorApp):
+    """Acme's REST API: tickets, comments and labels of projects."""
+
+    provider = "acme"
+
+    def __init__(self, *, token: str, clock: ManualClock | None = None) -> None:
+        self.manual_clock = clock or ManualClock()
+        super().__init__(
+            clock=self.manual_clock,
+            base_path="/api/v1",
+            base_url=BASE_URL,
+            error_formatter=acme_error,
+            not_found_message="Not found",
+            rate_limit=RateLimitPolicy(limit=5000),
+            pagination=LinkPagination(default_per_page=25, max_per_page=100),
+        )
+        self.token = token
+        self.tickets = self.store.collection("tickets")
+        self.comments = self.store.collection("comments")
+        self.labels = self.store.collection("labels")
+        self.route("GET", "/projects/{project}/tickets", self.list_tickets, name="listTickets")
+        self.route(
+            "GET", "/projects/{project}/tickets/{number:int}", self.get_ticket, name="getTicket"
+        )
+        self.route("GET", "/projects/{project}/comments", self.list_comments, name="listComments")
+        self.route("GET", "/projects/{project}/labels", self.list_labels, name="listLabels")
+
+    async def authenticate(self, ctx: RequestContext) -> AuthOutcome:
+        if ctx.headers.get("authorization") != f"Bearer {self.token}":
+            return self.error(401, "Invalid or missing API token")
+        return Principal("token:acme")
+
+    @staticmethod
+    def _since(ctx: RequestContext, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        since = ctx.query.get("updated_since")
+        if not since:
+            return items
+        mark = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        return [
+            i
+            for i in items
+            if datetime.fromisoformat(i["updated_at"].replace("Z", "+00:00")) >= mark
+        ]
+
+    def _in(self, ctx: RequestContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        project = ctx.params["project"]
+        return sorted((r for r in rows if r["project"] == project), key=lambda r: int(r["id"]))
+
+    async def list_tickets(self, ctx: RequestContext) -> Response:
+        rows = self._since(ctx, self._in(ctx, self.tickets.all()))
+        return ctx.paginate(rows, headers={"X-Acme-Now": self.manual_clock().isoformat()})
+
+    async def get_ticket(self, ctx: RequestContext) -> Response:
+        ticket = ctx.get_or_404(self.tickets, ctx.params["number"])
+        if ticket["project"] != ctx.params["project"]:
+            ctx.not_found()
+        return ctx.json(ticket)
+
+    async def list_comments(self, ctx: RequestContext) -> Response:
+        rows = self._in(ctx, self.comments.all())
+        ticket = ctx.query.get("ticket")
+        if ticket:
+            rows = [r for r in rows if str(r["ticket"]) == ticket]
+        return ctx.paginate(
+            self._since(ctx, rows), headers={"X-Acme-Now": self.manual_clock().isoformat()}
+        )
+
+    async def list_labels(self, ctx: RequestContext) -> Response:
+        return ctx.paginate(self._in(ctx, self.labels.all()))
