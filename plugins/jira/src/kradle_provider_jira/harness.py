@@ -1,0 +1,159 @@
+"""The Jira provider under the contract-test suite.
+
+``create_harness(flavor="cloud"|"datacenter", **options)`` builds the Jira
+emulator in process (project ``WID``) and hands the suite: an adapter factory
+that goes through the plugin registry's guard, the emulator's control API as
+backend, the emulator's accepted token as the canary credential, and every
+upstream Jira webhook payload paired with the golden canonical output checked
+in beside the plugin's tests.
+
+Credentials follow each flavour's usual form: Cloud gets HTTP basic (an email
+and the token as API token), Data Center the token as a bearer personal access
+token.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kradle_providers.auth import BasicAuth, BearerAuth, Secret
+from kradle_providers.auth.scheme import AuthScheme
+from kradle_providers.errors import InvalidInput
+from kradle_providers.models.base import ExternalRef
+from kradle_providers.plugins.spec import ProviderConfig
+from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.testing.harness import BackendControl, WebhookFixture
+
+__all__ = [
+    "CONTRACT_EMAIL",
+    "JiraHarness",
+    "create_harness",
+    "event_name",
+    "shared_dir",
+    "webhook_fixtures",
+]
+
+_HERE = Path(__file__).resolve()
+#: plugins/jira/src/kradle_provider_jira/harness.py -> the repository root.
+_REPO_ROOT = _HERE.parents[4]
+_GOLDEN_DIR = _HERE.parents[2] / "tests" / "golden"
+#: The account email the harness sends with the Cloud API token.
+CONTRACT_EMAIL = "contract@example.com"
+_EMULATOR_BASE = "https://wid.atlassian.net"
+
+
+def shared_dir() -> Path:
+    """The project's shared folder: ``$KRADLE_SHARED_DIR``, else ``../shared`` by the repo."""
+    env = os.environ.get("KRADLE_SHARED_DIR")
+    return Path(env) if env else _REPO_ROOT.parent / "shared"
+
+
+def event_name(folder: str) -> str:
+    """The Jira event a fixture folder holds: ``jira_issue_updated`` -> ``jira:issue_updated``."""
+    return f"jira:{folder.removeprefix('jira_')}" if folder.startswith("jira_") else folder
+
+
+def webhook_fixtures(
+    root: Path | None = None, golden_root: Path | None = None
+) -> list[WebhookFixture]:
+    """Every payload under ``fixtures/upstream/jira/<folder>/``, with its golden if present."""
+    base = (root or shared_dir()) / "fixtures" / "upstream" / "jira"
+    goldens = golden_root or _GOLDEN_DIR
+    fixtures: list[WebhookFixture] = []
+    if not base.is_dir():
+        return fixtures
+    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+        for payload in sorted(folder.glob("*.json")):
+            golden = goldens / folder.name / f"{payload.name.removesuffix('.json')}.golden.json"
+            fixtures.append(
+                WebhookFixture(
+                    event=event_name(folder.name),
+                    payload=payload,
+                    golden=golden if golden.is_file() else None,
+                )
+            )
+    return fixtures
+
+
+class JiraHarness:
+    """The contract harness over an in-process Jira emulator of one flavour."""
+
+    provider = "jira"
+
+    def __init__(self, emulator: Any, *, flavor: str, via_registry: bool = True) -> None:
+        self.emulator = emulator
+        self.flavor = flavor
+        self.scope = ExternalRef(project="WID")
+        self.backend: BackendControl = emulator.control
+        self.credential: str = str(
+            emulator.token.reveal() if isinstance(emulator.token, Secret) else emulator.token
+        )
+        self._via_registry = via_registry
+        self._adapters: list[ProviderAdapter] = []
+
+    def auth(self, credential: str) -> AuthScheme:
+        """The flavour's usual credential form for ``credential``."""
+        if self.flavor == "cloud":
+            return BasicAuth(CONTRACT_EMAIL, Secret(credential))
+        return BearerAuth(Secret(credential))
+
+    def config(self, *, credential: str | None = None, **options: Any) -> ProviderConfig:
+        """The ProviderConfig an adapter for this emulator uses."""
+        base = getattr(self.emulator, "base_url", None) or _EMULATOR_BASE
+        return ProviderConfig(
+            instance="contract",
+            api_base_url=str(base),
+            auth=self.auth(credential if credential is not None else self.credential),
+            options={"flavor": self.flavor, **options},
+            transport=self.emulator.transport(),
+        )
+
+    async def adapter(self, *, credential: str | None = None, **options: Any) -> ProviderAdapter:
+        """A fresh adapter (guarded by the manifest) bound to the emulator."""
+        config = self.config(credential=credential, **options)
+        adapter: ProviderAdapter
+        if self._via_registry:
+            from kradle_providers.plugins.registry import load_registry
+
+            adapter = load_registry().create_adapter("jira", config)
+        else:
+            from kradle_provider_jira.adapter import JiraAdapter
+
+            adapter = JiraAdapter.from_config(config)
+        self._adapters.append(adapter)
+        return adapter
+
+    def webhook_fixtures(self) -> Sequence[WebhookFixture]:
+        """Real Jira payloads with their golden canonical outputs."""
+        return webhook_fixtures()
+
+    async def aclose(self) -> None:
+        """Close every adapter handed out, then the emulator if it needs closing."""
+        adapters, self._adapters = self._adapters, []
+        for adapter in adapters:
+            await adapter.aclose()
+        closer = getattr(self.emulator, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+def create_harness(flavor: str = "cloud", **options: Any) -> JiraHarness:
+    """The contract harness: ``flavor`` cloud|datacenter, ``seed``, ``token``, ``via_registry``."""
+    from kradle_provider_jira.emulator import create_emulator
+
+    flavor = {"dc": "datacenter", "data-center": "datacenter"}.get(flavor, flavor)
+    if flavor not in ("cloud", "datacenter"):
+        raise InvalidInput(
+            f"flavor must be 'cloud' or 'datacenter', got {flavor!r}", field="flavor"
+        )
+    via_registry = bool(options.pop("via_registry", True))
+    emulator = create_emulator(
+        seed=options.pop("seed", None),
+        token=options.pop("token", None),
+        flavor=flavor,
+        options=options or None,
+    )
+    return JiraHarness(emulator, flavor=flavor, via_registry=via_registry)
