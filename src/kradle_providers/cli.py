@@ -20,6 +20,7 @@ _AREAS = (
     "kradle_providers.schema_gen",
     "kradle_providers.webhooks.cli",
     "kradle_providers.testing.emulator.cli",
+    "kradle_providers.sync.cli",
 )
 
 

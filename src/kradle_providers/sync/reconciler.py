@@ -1,0 +1,168 @@
+"""The reconciler: applies webhook events and backfill pages to the projections, idempotently.
+
+Whatever order states arrive in (webhook replays, duplicates, out-of-order
+deliveries, backfill pages listed while webhooks flow), the projection of each
+object converges to its newest state: ordering is the store's projection rule
+(:mod:`kradle_providers.store.ordering`, by the provider's version fields), so
+the reconciler never compares versions itself. A ``deleted`` event becomes a
+tombstone, ordered like any other state.
+
+Use it as the :class:`~kradle_providers.webhooks.receiver.WebhookReceiver`'s
+``handle`` callback (the receiver records deliveries through their phases and
+dedupes by delivery id + action + native id before calling it), or feed
+events directly with :meth:`Reconciler.ingest` (which dedupes itself through
+the store's dedupe marks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kradle_providers.models.base import CanonicalObject, Interface
+from kradle_providers.models.events import ChangeAction, SyncEvent
+from kradle_providers.store.ordering import ApplyOutcome
+from kradle_providers.store.protocol import StateStore
+from kradle_providers.sync.records import (
+    Deletion,
+    ObjectKey,
+    ProjectionSource,
+    SyncState,
+)
+from kradle_providers.webhooks.dedupe import event_dedupe_key
+
+__all__ = ["EventOutcome", "Reconciler"]
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What applying one event did (``skipped`` says why it was not applied)."""
+
+    event: SyncEvent
+    outcome: ApplyOutcome | None = None
+    skipped: str | None = None
+
+
+@dataclass
+class _Tally:
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str) -> None:
+        self.outcomes[key] = self.outcomes.get(key, 0) + 1
+
+
+class Reconciler:
+    """Applies canonical sync events (and backfill pages) of one binding to a store.
+
+    ``routes`` maps ``(provider type, instance)`` to the interfaces that
+    instance serves in the binding (:meth:`BoundBinding.routes`); events from
+    other instances or interfaces are skipped, so one receiver can serve
+    several bindings. ``None`` accepts every event.
+    """
+
+    def __init__(
+        self,
+        store: StateStore,
+        binding: str,
+        *,
+        routes: Mapping[tuple[str, str], set[Interface]] | None = None,
+    ) -> None:
+        self.store = store
+        self.binding = binding
+        self.routes = routes
+        self.tally = _Tally()
+
+    def accepts(self, event: SyncEvent) -> bool:
+        """Whether ``event`` belongs to this binding (its instance serves its interface)."""
+        if self.routes is None:
+            return True
+        served = self.routes.get((event.provider.type, event.provider.instance))
+        return served is not None and event.interface in served
+
+    @staticmethod
+    def key_of(event: SyncEvent) -> ObjectKey:
+        """The projection key of the object an event is about."""
+        return ObjectKey(
+            provider_type=event.provider.type,
+            instance=event.provider.instance,
+            interface=event.interface,
+            kind=event.object_kind,
+            native_id=event.native_id,
+        )
+
+    async def apply_event(self, event: SyncEvent) -> EventOutcome:
+        """Apply one event: a state upsert, or a tombstone for a deletion."""
+        if not self.accepts(event):
+            return self._skip(event, "not routed to this binding")
+        if event.action == ChangeAction.DELETED:
+            version = event.version
+            if version.sort_key() == type(version)().sort_key() and event.object is not None:
+                version = event.object.external.version
+            outcome = await self.store.projections.tombstone(
+                self.binding,
+                self.key_of(event),
+                version=version,
+                at=event.occurred_at,
+                source=ProjectionSource.WEBHOOK,
+                delivery_id=event.delivery_id,
+            )
+        elif event.object is not None:
+            outcome = await self.store.projections.apply_object(
+                self.binding,
+                event.object,
+                source=ProjectionSource.WEBHOOK,
+                delivery_id=event.delivery_id,
+            )
+        else:
+            # An event without the object's state: the next backfill brings it.
+            return self._skip(event, "the event carries no object state")
+        self.tally.add(outcome.value)
+        return EventOutcome(event, outcome)
+
+    def _skip(self, event: SyncEvent, why: str) -> EventOutcome:
+        self.tally.add("skipped")
+        return EventOutcome(event, skipped=why)
+
+    async def apply_events(self, events: Iterable[SyncEvent]) -> list[EventOutcome]:
+        """Apply events in the order given (the result does not depend on it)."""
+        return [await self.apply_event(e) for e in events]
+
+    async def __call__(self, events: list[SyncEvent]) -> None:
+        """The :data:`~kradle_providers.webhooks.receiver.EventHandler` form."""
+        await self.apply_events(events)
+
+    async def ingest(
+        self, events: Iterable[SyncEvent], *, instance: str | None = None
+    ) -> list[EventOutcome]:
+        """Dedupe (store marks, by delivery id + action + native id), then apply.
+
+        For events that did not come through a :class:`WebhookReceiver` (which
+        dedupes itself). A failed apply unmarks its event so a retry applies it.
+        """
+        out: list[EventOutcome] = []
+        for event in events:
+            key = event_dedupe_key(event, instance=instance)
+            if await self.store.dedupe.seen_before(key):
+                out.append(self._skip(event, "duplicate"))
+                continue
+            try:
+                out.append(await self.apply_event(event))
+            except BaseException:
+                await self.store.dedupe.forget(key)
+                raise
+        return out
+
+    async def apply_page(
+        self,
+        objects: Sequence[CanonicalObject],
+        state: SyncState,
+        *,
+        deletions: Sequence[Deletion] = (),
+    ) -> list[ApplyOutcome]:
+        """Apply a backfill page and its checkpoint atomically (same ordering rule)."""
+        outcomes = await self.store.apply_page_and_checkpoint(
+            self.binding, objects, state, deletions=deletions
+        )
+        for outcome in outcomes:
+            self.tally.add(outcome.value)
+        return outcomes

@@ -1,0 +1,503 @@
+"""A binding opened for work: resolved credentials, one adapter per provider instance.
+
+:meth:`BoundBinding.open` validates a :class:`~kradle_providers.sync.binding.Binding`
+against the installed manifests, resolves its secret references through a
+resolver (default: environment, then files; a host passes its own), builds the
+auth schemes, and creates one guarded adapter per provider alias (shared by the
+interfaces that use it).
+
+It also knows, per interface, which canonical kinds a backfill lists and how:
+:data:`KIND_SOURCES` maps each kind to the list operation (and arguments) that
+yields it, with children hydrated per parent (jobs, artifacts and checks of a
+pipeline; reviews of a pull request; the head commit of a ref). Only what the
+provider's manifest supports is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from kradle_providers.auth.refs import SecretRef, SecretResolver, default_resolver
+from kradle_providers.auth.schemes import BasicAuth, BearerAuth
+from kradle_providers.auth.secret import Secret
+from kradle_providers.errors import NotFound
+from kradle_providers.manifest.model import Manifest
+from kradle_providers.models.base import CanonicalObject, ExternalRef, Interface
+from kradle_providers.plugins.spec import ProviderConfig
+from kradle_providers.protocols.page import Page
+from kradle_providers.sync.binding import (
+    AuthSpec,
+    BasicAuthSpec,
+    BearerAuthSpec,
+    Binding,
+    GitHubAppAuthSpec,
+    InterfaceSpec,
+    TokenAuthSpec,
+    ValidatedBinding,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from kradle_providers.plugins.guard import GuardedAdapter
+    from kradle_providers.plugins.registry import Registry
+    from kradle_providers.webhooks.receiver import WebhookEndpoint
+
+__all__ = [
+    "KIND_SOURCES",
+    "BoundBinding",
+    "ChildSource",
+    "KindSource",
+    "ProviderOverride",
+    "StreamPlan",
+    "default_kinds",
+]
+
+Fetch = Callable[["GuardedAdapter", ExternalRef, str | None, datetime | None], Awaitable[Page[Any]]]
+"""``fetch(adapter, ref, cursor, since)`` -> one page of a top-level listing."""
+
+ChildFetch = Callable[
+    ["GuardedAdapter", ExternalRef, CanonicalObject, str | None], Awaitable[Page[Any]]
+]
+"""``fetch(adapter, ref, parent, cursor)`` -> one page of a parent's children."""
+
+
+@dataclass(frozen=True)
+class ChildSource:
+    """A kind listed per parent object while its parent's page is hydrated.
+
+    ``key`` picks the parent attribute children are listed for (pipelines by id,
+    checks by commit sha); parents with the same key in one page are listed once.
+    """
+
+    kind: str
+    operations: tuple[str, ...]
+    fetch: ChildFetch
+    key: Callable[[CanonicalObject], str | None]
+
+
+@dataclass(frozen=True)
+class KindSource:
+    """How a backfill lists one top-level canonical kind."""
+
+    kind: str
+    operations: tuple[str, ...]
+    fetch: Fetch
+    incremental: bool = False
+    children: tuple[ChildSource, ...] = ()
+
+
+def _single(obj: CanonicalObject | None) -> Page[Any]:
+    return Page(items=[obj] if obj is not None else [])
+
+
+def _native_id(obj: CanonicalObject) -> str | None:
+    return obj.external.native_id
+
+
+def _number(obj: CanonicalObject) -> str | None:
+    return obj.external.native_number or obj.external.native_id
+
+
+def _sha(obj: CanonicalObject) -> str | None:
+    sha = getattr(obj, "sha", None)
+    return sha if isinstance(sha, str) and sha else None
+
+
+async def _repository(a: GuardedAdapter, r: ExternalRef, c: str | None, s: Any) -> Page[Any]:
+    return _single(await a.get_repository(r))
+
+
+async def _branch_protection(a: GuardedAdapter, r: ExternalRef, c: str | None, s: Any) -> Page[Any]:
+    # The default branch's protection; an unprotected branch has none.
+    repo = await a.get_repository(r)
+    if not repo.default_branch:
+        return Page(items=[])
+    try:
+        return _single(await a.get_branch_protection(r, repo.default_branch))
+    except NotFound:
+        return Page(items=[])
+
+
+async def _commit(
+    a: GuardedAdapter, r: ExternalRef, parent: CanonicalObject, c: str | None
+) -> Page[Any]:
+    sha = _sha(parent)
+    return _single(await a.get_commit(r, sha)) if sha else Page(items=[])
+
+
+KIND_SOURCES: Mapping[Interface, tuple[KindSource, ...]] = {
+    Interface.ISSUE_TRACKING: (
+        KindSource(
+            "Issue",
+            ("listIssues",),
+            lambda a, r, c, s: a.list_issues(r, since=s, cursor=c),
+            incremental=True,
+        ),
+        KindSource(
+            "Comment",
+            ("listComments",),
+            lambda a, r, c, s: a.list_comments(r, issue_id=None, since=s, cursor=c),
+            incremental=True,
+        ),
+        KindSource("Label", ("listLabels",), lambda a, r, c, s: a.list_labels(r, cursor=c)),
+        KindSource(
+            "Milestone", ("listMilestones",), lambda a, r, c, s: a.list_milestones(r, cursor=c)
+        ),
+        KindSource(
+            "IssueEvent",
+            ("listIssueEvents",),
+            lambda a, r, c, s: a.list_issue_events(r, since=s, cursor=c),
+            incremental=True,
+        ),
+    ),
+    Interface.CICD: (
+        KindSource(
+            "PipelineDefinition",
+            ("listPipelineDefinitions",),
+            lambda a, r, c, s: a.list_pipeline_definitions(r, cursor=c),
+        ),
+        KindSource(
+            "Pipeline",
+            ("listPipelines",),
+            lambda a, r, c, s: a.list_pipelines(r, since=s, cursor=c),
+            incremental=True,
+            children=(
+                ChildSource(
+                    "Job",
+                    ("listJobs",),
+                    lambda a, r, p, c: a.list_jobs(r, p.external.native_id, cursor=c),
+                    _native_id,
+                ),
+                ChildSource(
+                    "Artifact",
+                    ("listArtifacts",),
+                    lambda a, r, p, c: a.list_artifacts(r, p.external.native_id, cursor=c),
+                    _native_id,
+                ),
+                ChildSource(
+                    "Check",
+                    ("listChecks",),
+                    lambda a, r, p, c: a.list_checks(r, _sha(p) or "", cursor=c),
+                    _sha,
+                ),
+            ),
+        ),
+        KindSource("Runner", ("listRunners",), lambda a, r, c, s: a.list_runners(r, cursor=c)),
+    ),
+    Interface.GIT_FORGE: (
+        KindSource("Repository", ("getRepository",), _repository),
+        KindSource(
+            "PullRequest",
+            ("listPullRequests",),
+            lambda a, r, c, s: a.list_pull_requests(r, since=s, cursor=c),
+            incremental=True,
+            children=(
+                ChildSource(
+                    "Review",
+                    ("listReviews",),
+                    lambda a, r, p, c: a.list_reviews(r, _number(p) or "", cursor=c),
+                    _number,
+                ),
+            ),
+        ),
+        KindSource(
+            "Ref",
+            ("listRefs",),
+            lambda a, r, c, s: a.list_refs(r, cursor=c),
+            children=(ChildSource("Commit", ("getCommit",), _commit, _sha),),
+        ),
+        KindSource(
+            "DeployKey", ("listDeployKeys",), lambda a, r, c, s: a.list_deploy_keys(r, cursor=c)
+        ),
+        KindSource(
+            "Collaborator",
+            ("listCollaborators",),
+            lambda a, r, c, s: a.list_collaborators(r, cursor=c),
+        ),
+        KindSource(
+            "BranchProtection",
+            ("getRepository", "getBranchProtection"),
+            _branch_protection,
+        ),
+    ),
+}
+"""Per interface, every top-level kind a backfill can list, in backfill order."""
+
+
+def _declares(manifest: Manifest, interface: Interface, kind: str) -> bool:
+    declared = {o.kind for o in manifest.interface(interface).object_entries()}
+    # A manifest that declares no objects is taken at its operations' word.
+    return not declared or kind in declared
+
+
+def _supported(manifest: Manifest, interface: Interface, kind: str, ops: Sequence[str]) -> bool:
+    return _declares(manifest, interface, kind) and all(manifest.supports(op) for op in ops)
+
+
+def default_kinds(manifest: Manifest, interface: Interface | str) -> tuple[str, ...]:
+    """Every kind of ``interface`` the provider can list (top-level and hydrated children)."""
+    iface = Interface(interface)
+    if not manifest.interface(iface).supported:
+        return ()
+    kinds: list[str] = []
+    for source in KIND_SOURCES[iface]:
+        if not _supported(manifest, iface, source.kind, source.operations):
+            continue
+        kinds.append(source.kind)
+        kinds += [
+            child.kind
+            for child in source.children
+            if _supported(manifest, iface, child.kind, child.operations)
+        ]
+    return tuple(kinds)
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """One backfill stream: a top-level source in one interface, and what to keep of it.
+
+    ``apply_parent`` is false when only the children were asked for (the
+    parents are still listed to find them).
+    """
+
+    interface: Interface
+    source: KindSource
+    apply_parent: bool
+    children: tuple[ChildSource, ...]
+    ref: ExternalRef
+    alias: str
+    spec: InterfaceSpec
+
+    @property
+    def kind(self) -> str:
+        """The top-level kind (the stream's key in the state store)."""
+        return self.source.kind
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Every kind this stream applies."""
+        own = (self.source.kind,) if self.apply_parent else ()
+        return own + tuple(c.kind for c in self.children)
+
+
+@dataclass(frozen=True)
+class ProviderOverride:
+    """What a host (or a test) adds to one provider instance's config.
+
+    ``options`` are merged over the binding's; ``transport`` routes HTTP (an
+    in-process emulator); ``auth`` replaces the credential built from the binding.
+    """
+
+    options: Mapping[str, Any] = field(default_factory=dict)
+    transport: httpx.AsyncBaseTransport | None = None
+    auth: Any = None
+
+
+class BoundBinding:
+    """A validated binding with its adapters; close it with :meth:`aclose` (or ``async with``)."""
+
+    def __init__(
+        self,
+        binding: Binding,
+        validated: ValidatedBinding,
+        adapters: Mapping[str, GuardedAdapter],
+        webhook_secrets: Mapping[str, tuple[Secret | None, Secret | None]],
+    ) -> None:
+        self.binding = binding
+        self.validated = validated
+        self.adapters: dict[str, GuardedAdapter] = dict(adapters)
+        self._webhook_secrets = dict(webhook_secrets)
+
+    @property
+    def name(self) -> str:
+        """The binding's name."""
+        return self.binding.name
+
+    @classmethod
+    async def open(
+        cls,
+        binding: Binding,
+        *,
+        registry: Registry | None = None,
+        resolver: SecretResolver | None = None,
+        overrides: Mapping[str, ProviderOverride] | None = None,
+    ) -> BoundBinding:
+        """Validate ``binding``, resolve its secrets and create its adapters.
+
+        Raises :class:`~kradle_providers.plugins.selection.BindingRefused` when the
+        installed plugins cannot serve it, and
+        :class:`~kradle_providers.auth.SecretNotFound` when a reference does not resolve.
+        """
+        from kradle_providers.plugins.registry import load_registry
+
+        reg = registry if registry is not None else load_registry()
+        validated = binding.validate_against(reg)
+        res = resolver if resolver is not None else default_resolver()
+        extra = overrides or {}
+        adapters: dict[str, GuardedAdapter] = {}
+        secrets: dict[str, tuple[Secret | None, Secret | None]] = {}
+        used = {binding.provider_alias(i) for i in binding.interfaces}
+        try:
+            for alias, prov in binding.spec.providers.items():
+                current = await _resolve_opt(res, prov.webhook_secret)
+                previous = await _resolve_opt(res, prov.previous_webhook_secret)
+                secrets[alias] = (current, previous)
+                if alias not in used:
+                    continue
+                override = extra.get(alias, ProviderOverride())
+                auth = override.auth
+                if auth is None:
+                    auth = await _build_auth(prov.auth, res, prov.api_base_url, override)
+                config = ProviderConfig(
+                    instance=binding.instance_name(alias),
+                    api_base_url=prov.api_base_url,
+                    auth=auth,
+                    webhook_secret=current,
+                    options={**prov.options, **override.options},
+                    transport=override.transport,
+                )
+                adapters[alias] = reg.create_adapter(prov.type, config)
+        except BaseException:
+            for adapter in adapters.values():
+                with contextlib.suppress(Exception):
+                    await adapter.aclose()
+            raise
+        return cls(binding, validated, adapters, secrets)
+
+    async def aclose(self) -> None:
+        """Close every adapter."""
+        for adapter in self.adapters.values():
+            with contextlib.suppress(Exception):
+                await adapter.aclose()
+
+    async def __aenter__(self) -> BoundBinding:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def adapter_for(self, interface: Interface | str) -> GuardedAdapter:
+        """The adapter serving ``interface``."""
+        return self.adapters[self.binding.provider_alias(interface)]
+
+    def kinds(self, interface: Interface | str) -> tuple[str, ...]:
+        """The kinds backfilled for ``interface`` (the binding's list, else all listable)."""
+        return self.validated.kinds.get(Interface(interface), ())
+
+    def streams(self, interface: Interface | str | None = None) -> list[StreamPlan]:
+        """The backfill streams of one interface (or all), in backfill order."""
+        ifaces = [Interface(interface)] if interface is not None else self.binding.interfaces
+        plans: list[StreamPlan] = []
+        for iface in ifaces:
+            spec = self.binding.interface(iface)
+            wanted = set(self.kinds(iface))
+            for source in KIND_SOURCES[iface]:
+                children = tuple(c for c in source.children if c.kind in wanted)
+                if source.kind not in wanted and not children:
+                    continue
+                plans.append(
+                    StreamPlan(
+                        interface=iface,
+                        source=source,
+                        apply_parent=source.kind in wanted,
+                        children=children,
+                        ref=spec.external_ref,
+                        alias=spec.provider,
+                        spec=spec,
+                    )
+                )
+        return plans
+
+    def routes(self) -> dict[tuple[str, str], set[Interface]]:
+        """``(provider type, instance)`` -> the interfaces it serves in this binding."""
+        out: dict[tuple[str, str], set[Interface]] = {}
+        for iface in self.binding.interfaces:
+            alias, prov = self.binding.provider_of(iface)
+            out.setdefault((prov.type, self.binding.instance_name(alias)), set()).add(iface)
+        return out
+
+    def webhook_endpoints(self) -> list[WebhookEndpoint]:
+        """One receiver endpoint per provider instance, with its (rotating) webhook secrets."""
+        from kradle_providers.webhooks.receiver import WebhookEndpoint
+
+        endpoints = []
+        for alias, prov in self.binding.spec.providers.items():
+            current, previous = self._webhook_secrets.get(alias, (None, None))
+            endpoints.append(
+                WebhookEndpoint(
+                    provider=prov.type,
+                    instance=self.binding.instance_name(alias),
+                    secret=current,
+                    previous_secret=previous,
+                )
+            )
+        return endpoints
+
+    def budget_snapshots(self) -> dict[str, list[dict[str, Any]]]:
+        """Rate-limit budgets of every adapter that exposes its HTTP client (alias -> scopes)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for alias, adapter in self.adapters.items():
+            client = _http_client(adapter.adapter)
+            if client is None:
+                continue
+            snaps = client.budget_snapshot()
+            out[alias] = [
+                {
+                    "scope": s.scope,
+                    "limit": s.limit,
+                    "remaining": s.remaining,
+                    "reset_at": s.reset_at.isoformat() if s.reset_at else None,
+                }
+                for s in snaps
+            ]
+        return out
+
+
+def _http_client(adapter: object) -> Any:
+    for name in ("http", "client", "_http", "_client"):
+        candidate = getattr(adapter, name, None)
+        if candidate is not None and callable(getattr(candidate, "budget_snapshot", None)):
+            return candidate
+    return None
+
+
+async def _resolve_opt(resolver: SecretResolver, ref: SecretRef | None) -> Secret | None:
+    return await resolver.resolve(ref) if ref is not None else None
+
+
+async def _build_auth(
+    spec: AuthSpec | None,
+    resolver: SecretResolver,
+    api_base_url: str | None,
+    override: ProviderOverride,
+) -> Any:
+    """The credential for an adapter config: a Secret for ``token`` (the adapter picks
+    its header), else an auth scheme."""
+    if spec is None:
+        return None
+    if isinstance(spec, TokenAuthSpec):
+        return await resolver.resolve(spec.token)
+    if isinstance(spec, BearerAuthSpec):
+        return BearerAuth(await resolver.resolve(spec.bearer))
+    if isinstance(spec, BasicAuthSpec):
+        user = spec.basic.username
+        username = (await resolver.resolve(user)).reveal() if isinstance(user, SecretRef) else user
+        return BasicAuth(username, await resolver.resolve(spec.basic.password))
+    if isinstance(spec, GitHubAppAuthSpec):
+        from kradle_providers.auth.github_app import GitHubAppAuth
+
+        app = spec.github_app
+        kwargs: dict[str, Any] = {}
+        if api_base_url:
+            kwargs["base_url"] = api_base_url
+        if override.transport is not None:
+            kwargs["http"] = override.transport
+        return GitHubAppAuth(
+            app.app_id, await resolver.resolve(app.private_key), app.installation_id, **kwargs
+        )
+    raise TypeError(f"unknown auth form {type(spec).__name__}")  # pragma: no cover
