@@ -361,6 +361,14 @@ class WriteIntent(_Record):
     confirmation: Confirmation | None = None
     conflict_id: str | None = None
     history: tuple[IntentHistoryEntry, ...] = ()
+    # Additive (write-intent engine): the condition sent with the write, the
+    # last-synced values of the written fields (the three-way base), and what
+    # the provider answered (its object key and version) for confirmation.
+    expected_version: str | None = None
+    base: dict[str, JsonValue] | None = None
+    object_key: ObjectKey | None = None
+    written_version: Version | None = None
+    next_attempt_at: UtcDatetime | None = None
 
     _redact_error = field_validator("last_error")(_redact_opt)
 
@@ -539,6 +547,9 @@ class Conflict(_Record):
     resolved_at: UtcDatetime | None = None
     intent_id: str | None = None
     message: str | None = None
+    # Additive: the provider's version of the object when the conflict was seen,
+    # so that "prefer local" can re-send conditionally on it.
+    external_version: Version | None = None
     created_at: UtcDatetime = Field(default_factory=_now)
     updated_at: UtcDatetime = Field(default_factory=_now)
     history: tuple[ConflictHistoryEntry, ...] = ()
