@@ -137,3 +137,20 @@ async def test_as_the_receivers_handler(store: SqliteStateStore) -> None:
     assert await title(store) == "three"
     phases = await store.deliveries.count_by_phase()
     assert phases == {DeliveryPhase.SUCCEEDED: 4, DeliveryPhase.SIGNATURE_REJECTED: 1}
+
+
+async def test_applied_events_reach_the_confirm_hook_but_stale_ones_do_not(
+    store: SqliteStateStore,
+) -> None:
+    _, native = feed()
+    seen: list[str] = []
+
+    async def confirm(event: SyncEvent) -> None:
+        seen.append(str(event.object.title) if event.object is not None else "-")  # type: ignore[union-attr]
+
+    reconciler = Reconciler(store, "b", routes=ROUTES, confirm=confirm)
+    states = [e for n in native for e in events_of(n) if e.object_kind == "Issue"]
+    await reconciler.apply_events(reversed(states))  # newest first: the older two are stale
+    assert seen == ["three"]
+    await reconciler.apply_events(states[-1:])  # a duplicate changes nothing
+    assert seen == ["three"]

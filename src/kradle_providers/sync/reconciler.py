@@ -16,7 +16,7 @@ the store's dedupe marks).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kradle_providers.models.base import CanonicalObject, Interface
@@ -58,6 +58,11 @@ class Reconciler:
     instance serves in the binding (:meth:`BoundBinding.routes`); events from
     other instances or interfaces are skipped, so one receiver can serve
     several bindings. ``None`` accepts every event.
+
+    ``confirm`` is awaited with every event that changed a projection; pass
+    :meth:`WriteIntentService.confirm_from_event
+    <kradle_providers.sync.intents.WriteIntentService.confirm_from_event>` so
+    that webhooks confirm the writes awaiting them.
     """
 
     def __init__(
@@ -66,10 +71,12 @@ class Reconciler:
         binding: str,
         *,
         routes: Mapping[tuple[str, str], set[Interface]] | None = None,
+        confirm: Callable[[SyncEvent], Awaitable[object]] | None = None,
     ) -> None:
         self.store = store
         self.binding = binding
         self.routes = routes
+        self.confirm = confirm
         self.tally = _Tally()
 
     def accepts(self, event: SyncEvent) -> bool:
@@ -117,6 +124,8 @@ class Reconciler:
             # An event without the object's state: the next backfill brings it.
             return self._skip(event, "the event carries no object state")
         self.tally.add(outcome.value)
+        if self.confirm is not None and outcome not in (ApplyOutcome.STALE, ApplyOutcome.UNCHANGED):
+            await self.confirm(event)
         return EventOutcome(event, outcome)
 
     def _skip(self, event: SyncEvent, why: str) -> EventOutcome:
