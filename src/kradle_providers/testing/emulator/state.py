@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
@@ -237,6 +238,25 @@ class Collection:
             if predicate is not None and not predicate(data):
                 continue
             out.append(copy.deepcopy(data))
+        return out
+
+    def peek(
+        self, predicate: Callable[[Mapping[str, Any]], bool] | None = None, **equals: Any
+    ) -> list[Mapping[str, Any]]:
+        """Read-only views (no copies) of matching objects, for large listings.
+
+        Handlers that filter, sort and paginate thousands of objects use this to
+        avoid copying what they will not answer; the views must not be kept
+        beyond the request (they follow later changes).
+        """
+        out: list[Mapping[str, Any]] = []
+        for record in self._records.values():
+            data = record.data
+            if any(data.get(k) != v for k, v in equals.items()):
+                continue
+            if predicate is not None and not predicate(data):
+                continue
+            out.append(MappingProxyType(data))
         return out
 
     def find_one(self, **equals: Any) -> dict[str, Any] | None:

@@ -1,0 +1,410 @@
+"""The control API (:class:`~kradle_providers.testing.harness.BackendControl`).
+
+Tests and the contract suite drive the emulator "from GitHub's side" with
+canonical kind names; every change goes through :mod:`.mutations`, so it
+emits the same webhooks and issue events an API call would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from kradle_providers.testing.emulator import FaultKind, Rule
+from kradle_providers.testing.harness import Fault, RecordedRequest
+
+if TYPE_CHECKING:
+    from kradle_provider_github.emulator.app import GitHubEmulator
+
+__all__ = ["GitHubControl"]
+
+_KINDS = (
+    "Issue",
+    "Comment",
+    "Label",
+    "Milestone",
+    "PipelineDefinition",
+    "Pipeline",
+    "Job",
+    "Check",
+    "Repository",
+    "PullRequest",
+    "Review",
+    "Ref",
+    "DeployKey",
+    "Collaborator",
+    "BranchProtection",
+)
+
+
+class GitHubControl:
+    """Seeds, changes and deletes objects in ``owner/repo`` (default ``acme/widgets``)."""
+
+    def __init__(
+        self, emulator: GitHubEmulator, owner: str = "acme", repo: str = "widgets"
+    ) -> None:
+        self.em = emulator
+        self.owner = owner
+        self.repo_name = repo
+        self.actor = "alice"
+
+    @property
+    def repo(self) -> dict[str, Any]:
+        """The scoped repository record."""
+        found = self.em.state.repo(self.owner, self.repo_name)
+        if found is None:
+            raise KeyError(f"the emulator has no repository {self.owner}/{self.repo_name}")
+        return found
+
+    def _unknown(self, kind: str) -> KeyError:
+        return KeyError(f"unknown kind {kind!r}; the GitHub emulator seeds {', '.join(_KINDS)}")
+
+    # -- seed ---------------------------------------------------------------
+
+    def seed(self, kind: str, count: int = 1, **attrs: Any) -> list[str]:
+        """Create ``count`` objects of canonical ``kind``; return the ids adapters use."""
+        return [self._seed_one(kind, n, dict(attrs)) for n in range(count)]
+
+    def _seed_one(self, kind: str, n: int, attrs: dict[str, Any]) -> str:
+        em, mut, state, rid = self.em, self.em.mutations, self.em.state, self.repo["id"]
+        seq = em.store.sequence(f"control:{kind}")
+        user = attrs.pop("user", self.actor)
+        if (kind == "Issue" and attrs.pop("pull_request", False)) or kind == "PullRequest":
+            branch = attrs.pop("head", f"control/pr-{seq}")
+            if state.branch(rid, branch) is None:
+                mut.create_commit(rid, f"Work on {branch}", user, branch=branch)
+            pull = mut.create_pull(
+                rid,
+                attrs.pop("title", f"Pull request {seq}"),
+                head=branch,
+                base=attrs.pop("base", self.repo["default_branch"]),
+                user=user,
+                body=attrs.pop("body", "Seeded pull request"),
+                draft=bool(attrs.pop("draft", False)),
+                labels=attrs.pop("labels", None),
+                assignees=attrs.pop("assignees", None),
+            )
+            return str(pull["number"])
+        if kind == "Issue":
+            issue = mut.create_issue(
+                rid,
+                attrs.pop("title", f"Seeded issue {seq}"),
+                user=user,
+                body=attrs.pop("body", "Seeded by the control API"),
+                labels=attrs.pop("labels", None),
+                assignees=attrs.pop("assignees", None),
+                milestone=attrs.pop("milestone", None),
+            )
+            if attrs.get("state") == "closed":
+                mut.update_issue(issue, {"state": "closed"}, user)
+            return str(issue["number"])
+        if kind == "Comment":
+            number = int(attrs.pop("issue", 0)) or int(self._seed_one("Issue", 0, {}))
+            target = state.issue(rid, number)
+            if target is None:
+                raise KeyError(f"no issue #{number} in {self.owner}/{self.repo_name}")
+            comment = mut.create_comment(
+                target, attrs.pop("body", f"Seeded comment {seq}"), user=user
+            )
+            return str(comment["id"])
+        if kind == "Label":
+            label = mut.create_label(
+                rid,
+                attrs.pop("name", f"seeded-{seq}"),
+                attrs.pop("color", "5319e7"),
+                attrs.pop("description", None),
+                sender=user,
+            )
+            return str(label["name"])
+        if kind == "Milestone":
+            milestone = mut.create_milestone(
+                rid, attrs.pop("title", f"Milestone {seq}"), sender=user, **attrs
+            )
+            return str(milestone["number"])
+        if kind == "PipelineDefinition":
+            name = attrs.pop("name", f"Workflow {seq}")
+            return str(
+                mut.create_workflow(rid, name, attrs.pop("path", f".github/workflows/wf{seq}.yml"))[
+                    "id"
+                ]
+            )
+        if kind == "Pipeline":
+            workflow = self._workflow(attrs.pop("workflow", None))
+            sha = (
+                attrs.pop("sha", None)
+                or (state.branch(rid, self.repo["default_branch"]) or {})["sha"]
+            )
+            run = mut.create_run(
+                workflow,
+                head_sha=sha,
+                head_branch=attrs.pop("branch", "main"),
+                actor=user,
+                status=attrs.pop("status", "completed"),
+                conclusion=attrs.pop("conclusion", "success"),
+                event=attrs.pop("event", "push"),
+            )
+            return str(run["id"])
+        if kind == "Job":
+            run_id = attrs.pop("pipeline", None) or self._seed_one("Pipeline", 0, {})
+            parent = state.runs.get(run_id)
+            if parent is None:
+                raise KeyError(f"no workflow run {run_id}")
+            workflow = state.workflows.get(parent["workflow_id"]) or {"name": "CI"}
+            job = mut._create_job(
+                parent,
+                workflow,
+                attrs.pop("name", f"job-{seq}"),
+                parent["status"],
+                parent.get("conclusion"),
+                state.now(),
+                state.now(),
+            )
+            return str(job["id"])
+        if kind == "Check":
+            sha = (
+                attrs.pop("sha", None)
+                or (state.branch(rid, self.repo["default_branch"]) or {})["sha"]
+            )
+            check = mut.create_check_run(
+                rid, {"name": attrs.pop("name", f"check-{seq}"), "head_sha": sha, **attrs}, user
+            )
+            return str(check["id"])
+        if kind == "Repository":
+            repo = mut.create_repo(self.owner, attrs.pop("name", f"seeded-{seq}"), **attrs)
+            return str(repo["full_name"])
+        if kind == "Review":
+            number = int(attrs.pop("pull_request", 0)) or int(self._seed_one("PullRequest", 0, {}))
+            reviewed = state.pull(rid, number)
+            if reviewed is None:
+                raise KeyError(f"no pull request #{number}")
+            review = mut.create_review(
+                reviewed,
+                user=user,
+                state=attrs.pop("state", "APPROVED"),
+                body=attrs.pop("body", "Seeded review"),
+            )
+            return str(review["id"])
+        if kind == "Ref":
+            name = str(attrs.pop("name", f"seeded/branch-{seq}")).removeprefix("refs/heads/")
+            mut.create_commit(rid, f"Start {name}", user, branch=name)
+            return f"refs/heads/{name}"
+        if kind == "DeployKey":
+            key = mut.create_deploy_key(
+                rid,
+                attrs.pop("title", f"key-{seq}"),
+                attrs.pop("key", f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIcontrol{seq:06d}{n}"),
+                bool(attrs.pop("read_only", True)),
+                user,
+            )
+            return str(key["id"])
+        if kind == "Collaborator":
+            login = attrs.pop("login", f"collaborator-{seq}")
+            if state.user(login) is None:
+                mut.create_user(login)
+            mut.add_collaborator(rid, login, attrs.pop("role", "write"))
+            return str(login)
+        if kind == "BranchProtection":
+            branch = attrs.pop("branch", self.repo["default_branch"])
+            if state.branch(rid, branch) is None:
+                mut.create_commit(rid, f"Start {branch}", user, branch=branch)
+            settings = {
+                "required_status_checks": None,
+                "enforce_admins": False,
+                "required_pull_request_reviews": {"required_approving_review_count": 1},
+                "restrictions": None,
+                **attrs,
+            }
+            mut.set_protection(rid, branch, settings, user)
+            return str(branch)
+        raise self._unknown(kind)
+
+    def _workflow(self, ident: Any) -> dict[str, Any]:
+        state, rid = self.em.state, self.repo["id"]
+        if ident is not None:
+            found = state.workflows.get(ident)
+            if found is None:
+                raise KeyError(f"no workflow {ident}")
+            return found
+        existing = sorted(state.workflows.filter(repo_id=rid), key=lambda w: w["id"])
+        if existing:
+            return existing[0]
+        return self.em.mutations.create_workflow(rid, "CI", ".github/workflows/ci.yml")
+
+    # -- change / delete ----------------------------------------------------
+
+    def change(self, kind: str, object_id: str, **fields: Any) -> None:
+        """Change an object as a person on github.com would (no fields: retitle it)."""
+        mut, state, rid = self.em.mutations, self.em.state, self.repo["id"]
+        if kind in ("Issue", "PullRequest"):
+            issue = state.issue(rid, int(object_id))
+            if issue is None:
+                raise KeyError(f"no issue #{object_id}")
+            if not fields:
+                fields = {"title": f"{issue['title']} (edited)"}
+            mut.update_issue(issue, fields, self.actor)
+        elif kind == "Comment":
+            comment = state.comments.get(object_id)
+            if comment is None:
+                raise KeyError(f"no comment {object_id}")
+            mut.update_comment(
+                comment, fields.get("body", f"{comment['body']} (edited)"), self.actor
+            )
+        elif kind == "Label":
+            label = state.label(rid, object_id)
+            if label is None:
+                raise KeyError(f"no label {object_id}")
+            mut.update_label(label, fields or {"description": "edited"}, self.actor)
+        elif kind == "Pipeline":
+            run = state.runs.get(object_id)
+            if run is None:
+                raise KeyError(f"no run {object_id}")
+            mut.set_run_status(
+                run,
+                fields.get("status", "completed"),
+                fields.get("conclusion", "success"),
+                self.actor,
+            )
+        elif kind == "Check":
+            check = state.check_runs.get(object_id)
+            if check is None:
+                raise KeyError(f"no check run {object_id}")
+            mut.update_check_run(check, fields or {"conclusion": "success"}, self.actor)
+        elif kind == "Repository":
+            repo = (
+                state.repo(*object_id.split("/", 1))
+                if "/" in object_id
+                else state.repos.get(object_id)
+            )
+            if repo is None:
+                raise KeyError(f"no repository {object_id}")
+            mut.update_repo(repo, fields or {"description": "edited"})
+        elif kind == "BranchProtection":
+            rule = state.protections.find_one(repo_id=rid, branch=object_id)
+            if rule is None:
+                raise KeyError(f"branch {object_id} is not protected")
+            settings = {k: v for k, v in rule.items() if k not in ("id", "repo_id", "branch")}
+            settings.update(fields or {"enforce_admins": not rule.get("enforce_admins")})
+            mut.set_protection(rid, object_id, settings, self.actor)
+        else:
+            collection = self._collection(kind)
+            record = collection.get(object_id)
+            if record is None:
+                raise KeyError(f"no {kind} {object_id}")
+            collection.update(record["id"], dict(fields))
+
+    def delete(self, kind: str, object_id: str) -> None:
+        """Delete an object from outside the adapter."""
+        mut, state, rid = self.em.mutations, self.em.state, self.repo["id"]
+        if kind == "Comment":
+            comment = state.comments.get(object_id)
+            if comment is not None:
+                mut.delete_comment(comment, self.actor)
+        elif kind == "Label":
+            label = state.label(rid, object_id)
+            if label is not None:
+                mut.delete_label(label, self.actor)
+        elif kind == "DeployKey":
+            key = state.keys.get(object_id)
+            if key is not None:
+                mut.delete_deploy_key(key, self.actor)
+        elif kind == "BranchProtection":
+            rule = state.protections.find_one(repo_id=rid, branch=object_id)
+            if rule is not None:
+                mut.delete_protection(rule, self.actor)
+        elif kind in ("Issue", "PullRequest"):
+            # GitHub deletes issues (admins only) but never pull requests; both vanish here.
+            issue = state.issue(rid, int(object_id))
+            if issue is not None:
+                state.issues.delete(issue["id"])
+            pull = state.pull(rid, int(object_id))
+            if pull is not None:
+                state.pulls.delete(pull["id"])
+        elif kind == "Collaborator":
+            found = state.collaborators.find_one(repo_id=rid, login=object_id)
+            if found is not None:
+                state.collaborators.delete(found["id"])
+        elif kind == "Ref":
+            branch = state.branch(rid, object_id.removeprefix("refs/heads/"))
+            if branch is not None:
+                state.branches.delete(branch["id"])
+        else:
+            self._collection(kind).delete(object_id)
+
+    def _collection(self, kind: str) -> Any:
+        names = {
+            "Milestone": "milestones",
+            "PipelineDefinition": "workflows",
+            "Pipeline": "runs",
+            "Job": "jobs",
+            "Check": "check_runs",
+            "Review": "reviews",
+            "Repository": "repos",
+            "DeployKey": "keys",
+            "Issue": "issues",
+            "Comment": "comments",
+        }
+        if kind not in names:
+            raise self._unknown(kind)
+        return self.em.store[names[kind]]
+
+    # -- requests and faults ------------------------------------------------
+
+    def requests(self) -> Sequence[RecordedRequest]:
+        """Every request that reached the emulator, oldest first."""
+        return [RecordedRequest(e.method, e.path, e.operation) for e in self.em.requests]
+
+    def inject_fault(self, fault: Fault, *, times: int = 1, method: str | None = None) -> None:
+        """Make the next ``times`` requests fail as GitHub fails them."""
+        if fault is Fault.RATE_LIMIT:
+            limiter = self.em.rate_limiter
+            reset = int(self.em.clock().timestamp()) + 60
+            headers = {
+                "x-ratelimit-limit": str(limiter.policy.limit if limiter else 5000),
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-used": str(limiter.policy.limit if limiter else 5000),
+                "x-ratelimit-reset": str(reset),
+                "x-ratelimit-resource": "core",
+            }
+            rule = Rule(
+                kind=FaultKind.RATE_LIMIT,
+                status=403,
+                method=method,
+                times=times,
+                message="API rate limit exceeded for installation.",
+                headers=headers,
+                retry_after=60,
+            )
+        elif fault is Fault.SERVER_ERROR:
+            rule = Rule(
+                kind=FaultKind.STATUS,
+                status=502,
+                method=method,
+                times=times,
+                message="Server Error",
+            )
+        elif fault is Fault.LOST_RESPONSE:
+            rule = Rule(kind=FaultKind.DROPPED, method=method, times=times)
+        else:
+            raise ValueError(f"unknown fault {fault!r}")
+        self.em.faults.add(rule)
+
+    def set_native_field(self, kind: str, object_id: str, name: str, value: Any) -> None:
+        """Add a provider field to an object's JSON (the canonical model has no place for it)."""
+        state, rid = self.em.state, self.repo["id"]
+        if kind in ("Issue",):
+            record = state.issue(rid, int(object_id))
+            collection = state.issues
+        elif kind == "PullRequest":
+            record = state.pull(rid, int(object_id))
+            collection = state.pulls
+        elif kind == "Repository":
+            record = state.repo(*object_id.split("/", 1)) if "/" in object_id else None
+            collection = state.repos
+        else:
+            collection = self._collection(kind)
+            record = collection.get(object_id)
+        if record is None:
+            raise KeyError(f"no {kind} {object_id}")
+        native = dict(record.get("_native", {}))
+        native[name] = value
+        collection.update(record["id"], {"_native": native})
