@@ -15,11 +15,20 @@ from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.testing.harness import BackendControl, ContractHarness
 from kradle_providers.webhooks.normalizer import EventNormalizer
 
-__all__ = ["ContractViolation", "Ctx", "violation"]
+__all__ = ["CheckNotApplicable", "ContractViolation", "Ctx", "not_applicable", "violation"]
 
 
 class ContractViolation(AssertionError):
     """A contract check failed; the message says what went wrong and how to fix it."""
+
+
+class CheckNotApplicable(Exception):
+    """A check does not apply to this provider, for the reason its harness declares."""
+
+
+def not_applicable(reason: str) -> NoReturn:
+    """End the current check as skipped with ``reason`` (reported, never a pass)."""
+    raise CheckNotApplicable(reason)
 
 
 def violation(problem: str, fix: str) -> NoReturn:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kradle_contract_tests.context import ContractViolation, Ctx
+from kradle_contract_tests.context import CheckNotApplicable, ContractViolation, Ctx
 from kradle_contract_tests.generate import Check
 from kradle_providers.plugins.registry import Registry, load_registry
 from kradle_providers.testing.harness import ContractHarness
@@ -72,4 +72,7 @@ def run_check(
         finally:
             await ctx.aclose()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except CheckNotApplicable as exc:
+        pytest.skip(str(exc))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kradle_provider_github.harness import GOLDEN_DELIVERY_ID
 from kradle_provider_github.normalizers import NORMALIZERS
 
 from kradle_providers.models import NormalizeOutcome, NormalizeResult, ProviderRef, SyncEvent
@@ -20,7 +21,7 @@ from kradle_providers.webhooks.normalizer import NormalizeContext
 FIXTURES = Path("/work/shared/fixtures/upstream/github")
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("KRADLE_UPDATE_GOLDEN") == "1"
-DELIVERY = "00000000-0000-4000-8000-000000000000"
+DELIVERY = GOLDEN_DELIVERY_ID
 
 
 def _fixtures() -> list[Path]:

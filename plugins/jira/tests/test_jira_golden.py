@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kradle_provider_jira.harness import GOLDEN_DELIVERY_ID
 from kradle_provider_jira.normalizers import NORMALIZERS
 
 from kradle_providers.models import NormalizeResult, ProviderRef, SyncEvent
@@ -21,7 +22,7 @@ from kradle_providers.webhooks.normalizer import NormalizeContext
 FIXTURES = Path("/work/shared/fixtures/upstream/jira")
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("KRADLE_UPDATE_GOLDEN") == "1"
-DELIVERY = "jira-golden-delivery"
+DELIVERY = GOLDEN_DELIVERY_ID
 
 pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="upstream fixtures not present")
 
@@ -35,10 +36,14 @@ def _golden_path(fixture: Path) -> Path:
 
 
 def normalize_fixture(fixture: Path) -> NormalizeResult:
-    """Normalize as intake would: the folder name is the event (Jira sends no header)."""
+    """Normalize as intake (and the contract suite) would: the folder name is the event
+    (Jira sends no event header), the default instance, the golden delivery id."""
     event = fixture.parent.name
     context = NormalizeContext(
-        provider=ProviderRef(type="jira", instance="acme"), event=event, delivery_id=DELIVERY
+        provider=ProviderRef(type="jira"),
+        event=event,
+        delivery_id=DELIVERY,
+        headers={"X-Atlassian-Webhook-Identifier": DELIVERY},
     )
     return NORMALIZERS[event](context, json.loads(fixture.read_text()))
 
@@ -80,8 +85,8 @@ def test_results_validate_and_round_trip(fixture: Path) -> None:
     for event in dumped["events"]:
         again = SyncEvent.model_validate(event)
         assert again.delivery_id == DELIVERY
-        assert again.provider == ProviderRef(type="jira", instance="acme")
+        assert again.provider == ProviderRef(type="jira")
         assert again.object is not None
-        assert again.object.external.provider.instance == "acme"
+        assert again.object.external.provider.instance == "default"
         # ordering facts: the payload timestamp is the sequence
         assert again.version.sequence is not None

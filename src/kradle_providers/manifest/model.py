@@ -99,10 +99,17 @@ class OperationDecl(_Camel):
 
 
 class ObjectDecl(_Camel):
-    """A canonical kind this interface yields and the provider's name(s) for it."""
+    """A canonical kind this interface yields and the provider's name(s) for it.
+
+    ``version_fields`` overrides ``spec.identity.versionFields`` for this kind
+    when its objects carry other (or no) version fields; ``[]`` says the
+    provider keeps no version of them (a Jira label or fix version has no
+    modification time), so hosts order them by content.
+    """
 
     kind: str
     native: str | list[str] | None = None
+    version_fields: list[str] | None = None
 
 
 class WebhookDecl(_Camel):
@@ -237,6 +244,14 @@ class Manifest(_Camel):
         if decl is not None and not decl.supported:
             return decl.reason or "declared unsupported in the manifest"
         return f"not declared in the {info.interface.value} operations of the manifest"
+
+    def version_fields(self, kind: str) -> list[str]:
+        """The version fields of canonical ``kind``: its object's own, else the identity's."""
+        for _, spec in self.spec.interfaces.items():
+            for decl in spec.object_entries():
+                if decl.kind == kind and decl.version_fields is not None:
+                    return list(decl.version_fields)
+        return list(self.spec.identity.version_fields)
 
     def webhook_events(self, *, include_informational: bool = True) -> list[str]:
         """Every webhook event of every supported interface."""

@@ -13,6 +13,13 @@ flavour) and drives the result through two faces:
 
 Everything is keyed by canonical names (``"Issue"``, ``"listIssues"``), so the
 suite stays vendor-neutral.
+
+A harness may also carry an optional ``limitations`` attribute: canonical kind
+-> {:class:`Limitation`: reason}, for what the provider's objects of that kind
+cannot do at all (a Jira label is a bare string with no fields; a changelog
+entry is never edited). The suite skips the checks that need it, with the
+reason; :func:`limitation` reads it. Declare only what the provider really
+lacks: a skipped check proves nothing.
 """
 
 from __future__ import annotations
@@ -30,8 +37,10 @@ __all__ = [
     "BackendControl",
     "ContractHarness",
     "Fault",
+    "Limitation",
     "RecordedRequest",
     "WebhookFixture",
+    "limitation",
 ]
 
 
@@ -41,6 +50,27 @@ class Fault(StrEnum):
     RATE_LIMIT = "rate_limit"  # the provider's rate-limit answer (403/429 + reset)
     SERVER_ERROR = "server_error"  # a 5xx
     LOST_RESPONSE = "lost_response"  # request processed, response never arrives
+
+
+class Limitation(StrEnum):
+    """What objects of one canonical kind cannot do on the provider (see ``limitations``)."""
+
+    IMMUTABLE = "immutable"
+    """Nobody can change one after it exists (``BackendControl.change`` cannot apply)."""
+    NO_NATIVE_FIELDS = "no_native_fields"
+    """It has no provider field beyond the mapped ones (``set_native_field`` cannot apply)."""
+
+
+def limitation(harness: object, kind: str, what: Limitation) -> str | None:
+    """The reason ``harness`` declares that ``kind`` has limitation ``what``, else None."""
+    declared = getattr(harness, "limitations", None)
+    if not isinstance(declared, Mapping):
+        return None
+    per_kind = declared.get(kind)
+    if not isinstance(per_kind, Mapping):
+        return None
+    reason = per_kind.get(what)
+    return str(reason) if reason else None
 
 
 @dataclass(frozen=True)
@@ -54,12 +84,20 @@ class RecordedRequest:
 
 @dataclass(frozen=True)
 class WebhookFixture:
-    """A real payload for ``event`` and, where checked in, its golden canonical output."""
+    """A real payload for ``event`` and, where checked in, its golden canonical output.
+
+    ``headers`` are the delivery's headers and ``delivery_id`` the id intake
+    would take from them (``X-GitHub-Delivery``, ``X-Atlassian-Webhook-Identifier``):
+    the suite normalizes with exactly these, so a golden written by the plugin's
+    own tests with the same values compares equal. Without a ``delivery_id`` the
+    suite uses ``contract-<payload file stem>``.
+    """
 
     event: str
     payload: Path
     golden: Path | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    delivery_id: str | None = None
 
 
 @runtime_checkable

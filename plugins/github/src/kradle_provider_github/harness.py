@@ -21,12 +21,20 @@ from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.testing.harness import BackendControl, WebhookFixture
 
-__all__ = ["GitHubHarness", "create_harness", "shared_dir", "webhook_fixtures"]
+__all__ = [
+    "GOLDEN_DELIVERY_ID",
+    "GitHubHarness",
+    "create_harness",
+    "shared_dir",
+    "webhook_fixtures",
+]
 
 _HERE = Path(__file__).resolve()
 #: plugins/github/src/kradle_provider_github/harness.py -> the repository root.
 _REPO_ROOT = _HERE.parents[4]
 _GOLDEN_DIR = _HERE.parents[2] / "tests" / "golden"
+#: The X-GitHub-Delivery the goldens are written with (tests/test_github_golden.py).
+GOLDEN_DELIVERY_ID = "00000000-0000-4000-8000-000000000000"
 
 
 def shared_dir() -> Path:
@@ -55,7 +63,11 @@ def webhook_fixtures(
                     event=event_dir.name,
                     payload=payload,
                     golden=golden if golden.is_file() else None,
-                    headers={"X-GitHub-Event": event_dir.name},
+                    headers={
+                        "X-GitHub-Event": event_dir.name,
+                        "X-GitHub-Delivery": GOLDEN_DELIVERY_ID,
+                    },
+                    delivery_id=GOLDEN_DELIVERY_ID,
                 )
             )
     return fixtures

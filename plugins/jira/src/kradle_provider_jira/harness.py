@@ -25,10 +25,12 @@ from kradle_providers.errors import InvalidInput
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
-from kradle_providers.testing.harness import BackendControl, WebhookFixture
+from kradle_providers.testing.harness import BackendControl, Limitation, WebhookFixture
 
 __all__ = [
     "CONTRACT_EMAIL",
+    "GOLDEN_DELIVERY_ID",
+    "LIMITATIONS",
     "JiraHarness",
     "create_harness",
     "event_name",
@@ -43,6 +45,21 @@ _GOLDEN_DIR = _HERE.parents[2] / "tests" / "golden"
 #: The account email the harness sends with the Cloud API token.
 CONTRACT_EMAIL = "contract@example.com"
 _EMULATOR_BASE = "https://wid.atlassian.net"
+#: The delivery id the goldens are written with (as Jira Cloud's X-Atlassian-Webhook-Identifier).
+GOLDEN_DELIVERY_ID = "jira-golden-delivery"
+_DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
+
+#: What Jira objects of a canonical kind cannot do at all (the suite skips those checks).
+LIMITATIONS: dict[str, dict[Limitation, str]] = {
+    "Label": {
+        Limitation.NO_NATIVE_FIELDS: "a Jira label is a bare string on issues (GET /label "
+        "returns names only), so there is no provider field to keep in extensions",
+    },
+    "IssueEvent": {
+        Limitation.IMMUTABLE: "an issue event is a changelog history entry, which Jira never "
+        "edits (new changes append new histories)",
+    },
+}
 
 
 def shared_dir() -> Path:
@@ -59,7 +76,11 @@ def event_name(folder: str) -> str:
 def webhook_fixtures(
     root: Path | None = None, golden_root: Path | None = None
 ) -> list[WebhookFixture]:
-    """Every payload under ``fixtures/upstream/jira/<folder>/``, with its golden if present."""
+    """Every payload under ``fixtures/upstream/jira/<folder>/``, with its golden if present.
+
+    Each is delivered as Jira Cloud would, with :data:`GOLDEN_DELIVERY_ID` as its
+    ``X-Atlassian-Webhook-Identifier`` (the id the goldens were written with).
+    """
     base = (root or shared_dir()) / "fixtures" / "upstream" / "jira"
     goldens = golden_root or _GOLDEN_DIR
     fixtures: list[WebhookFixture] = []
@@ -73,6 +94,8 @@ def webhook_fixtures(
                     event=event_name(folder.name),
                     payload=payload,
                     golden=golden if golden.is_file() else None,
+                    headers={_DELIVERY_HEADER: GOLDEN_DELIVERY_ID},
+                    delivery_id=GOLDEN_DELIVERY_ID,
                 )
             )
     return fixtures
@@ -82,6 +105,7 @@ class JiraHarness:
     """The contract harness over an in-process Jira emulator of one flavour."""
 
     provider = "jira"
+    limitations = LIMITATIONS
 
     def __init__(self, emulator: Any, *, flavor: str, via_registry: bool = True) -> None:
         self.emulator = emulator

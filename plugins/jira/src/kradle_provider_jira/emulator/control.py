@@ -14,13 +14,21 @@ Issue        title/summary, body/description (Markdown),           key (``WID-7`
 Comment      issue (key; seeded when absent), body (Markdown)      comment id
 Milestone    title/name, description, released, release_date       version id
 Label        name, issue (key; seeded when absent)                 label name
-IssueEvent   issue (key; seeded when absent): a summary edit       history id
+IssueEvent   issue (key; seeded when absent): a summary edit       ``<history>:renamed``
 Transition   issue (key; seeded when absent)                       transition ids
 ===========  ====================================================  ==================
 
+IssueEvent ids are the adapter's (one event per kind of change in a history,
+``<historyId>:<eventType>``), so what the suite seeds it finds by id.
+
 ``change`` fields: Issue ``title``/``summary``, ``body``/``description``,
 ``labels``, ``status`` (walks the workflow), ``assignee``, ``fix_version``;
-Comment ``body``; Milestone ``name``/``title``, ``description``, ``released``.
+Comment ``body``; Milestone ``name``/``title``, ``description``, ``released``;
+Label ``issue`` (a Jira label has no fields of its own: changing one means a
+person puts it on another issue, a new one unless ``issue`` names one).
+IssueEvents (changelog histories) are never edited in Jira, so ``change``
+refuses them; ``set_native_field`` stores an extra field on the history
+(as Cloud's ``historyMetadata``). Labels have no fields to set.
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ from kradle_provider_jira.emulator.objects import (
     available_transitions,
 )
 from kradle_provider_jira.emulator.state import body_dict
+from kradle_provider_jira.emulator.views import Views
+from kradle_provider_jira.mapping import changelog_event_type
 from kradle_providers.testing.emulator import FaultKind, Rule
 from kradle_providers.testing.harness import Fault, RecordedRequest
 
@@ -171,8 +181,21 @@ class JiraControl:
                 issue["id"], {"summary": f"{issue['summary']} (event {n})"}, actor=self._actor
             )
             assert history is not None  # the summary really changed
-            return str(history["id"])
+            return self._event_id(history)
         raise self._unknown(kind)
+
+    def _event_id(self, history: dict[str, Any]) -> str:
+        # The adapter's id of the first event of a history: <historyId>:<eventType>.
+        rendered = Views(self.emulator.state, self.emulator.base_url, "2").history(history)
+        first = changelog_event_type(rendered["items"][0])
+        return f"{history['id']}:{first.value}"
+
+    def _history(self, event_id: str) -> dict[str, Any]:
+        history_id = event_id.split(":", 1)[0]
+        history = self.emulator.state.histories.get(history_id)
+        if history is None:
+            raise KeyError(f"no Jira changelog history {history_id!r} in the emulator")
+        return history
 
     def change(self, kind: str, object_id: str, **fields: Any) -> None:
         """Change an object as a person in Jira would (default: edit its title)."""
@@ -222,6 +245,18 @@ class JiraControl:
                 updates["description"] = f"{(version or {}).get('description', '')} (edited)"
             state.edit_version(object_id, **updates)
             return
+        if kind == "Label":
+            # A label's only visible change is where it is used: put it on another issue.
+            target = self._issue(fields.pop("issue", None))
+            if object_id not in target["labels"]:
+                labels = [*target["labels"], object_id]
+                state.edit_issue(target["id"], {"labels": labels}, actor=self._actor)
+            return
+        if kind == "IssueEvent":
+            raise ValueError(
+                f"Jira never edits a changelog history, so IssueEvent {object_id!r} cannot "
+                "change; the harness declares IssueEvent immutable"
+            )
         raise self._unknown(kind)
 
     def delete(self, kind: str, object_id: str) -> None:
@@ -287,4 +322,15 @@ class JiraControl:
             native = {**(version.get("native") or {}), name: value}
             state.versions.update(object_id, {"native": native})
             return
+        if kind == "IssueEvent":
+            history = self._history(object_id)
+            native = {**(history.get("native") or {}), name: value}
+            state.histories.update(history["id"], {"native": native})
+            state.changed()
+            return
+        if kind == "Label":
+            raise ValueError(
+                f"a Jira label is a bare string with no fields, so {name!r} cannot be set on "
+                f"label {object_id!r}; the harness declares Label without native fields"
+            )
         raise self._unknown(kind)

@@ -336,6 +336,8 @@ class Views:
             }
             items.append(self._strip_nulls(rendered))
         return {
+            # Extra fields a history may carry (Cloud's historyMetadata, ...).
+            **(history.get("native") or {}),
             "id": history["id"],
             "author": self.user(history["author"]),
             "created": self.time(history["created"]),
