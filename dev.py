@@ -82,8 +82,10 @@ def test() -> int:
     # Core and plugin tests in one run; then the contract suite once per provider.
     failed |= run(PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", check=False, env=env)
     # With --kradle-provider and no paths, pytest collects only the generated contract suite.
-    contract = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--kradle-provider", "all"]
-    failed |= run(*contract, check=False, env=env)
+    contract = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--kradle-provider"]
+    failed |= run(*contract, "all", check=False, env=env)
+    # Harnesses default to one flavour (Jira: Cloud); the other flavour gets its own run.
+    failed |= run(*contract, "jira", "--kradle-option", "flavor=datacenter", check=False, env=env)
     return failed
 
 

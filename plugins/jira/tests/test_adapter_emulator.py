@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from kradle_provider_jira.harness import JiraHarness, create_harness
+from kradle_provider_jira.harness import JiraHarness, SkippingClock, create_harness
 
 from kradle_providers.errors import AuthenticationError
 from kradle_providers.http import FakeClock
 from kradle_providers.models import IssueCreate, IssueState, IssueUpdate
+from kradle_providers.plugins.guard import GuardedAdapter
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.page import collect
 from kradle_providers.testing.harness import Fault
@@ -130,8 +131,6 @@ async def test_comments_labels_milestones_events(harness: JiraHarness) -> None:
 
 
 async def test_create_after_lost_response_creates_once(harness: JiraHarness) -> None:
-    if harness.flavor != "cloud":
-        pytest.skip("Data Center stores the key in a second request (documented limit)")
     adapter = await adapter_for(harness)
     before = len(await collect(lambda c: adapter.list_issues(harness.scope, cursor=c)))
     harness.backend.inject_fault(Fault.LOST_RESPONSE, method="POST")
@@ -162,3 +161,17 @@ async def test_canary_never_leaks(harness: JiraHarness, caplog: pytest.LogCaptur
     text = f"{caught.value} {caught.value.native!r} {caplog.text} {adapter!r}"
     assert wrong not in text
     assert harness.credential not in text
+
+
+async def test_harness_adapters_skip_waits_instead_of_sleeping(harness: JiraHarness) -> None:
+    # Cloud's X-RateLimit-Reset is a whole minute: the suite must not really wait for it.
+    harness.backend.seed("Issue", 1)
+    adapter = await harness.adapter()
+    raw = adapter.adapter if isinstance(adapter, GuardedAdapter) else adapter
+    clock = raw.http.clock
+    assert isinstance(clock, SkippingClock)
+    harness.backend.inject_fault(Fault.RATE_LIMIT)
+    before = clock.now()
+    page = await adapter.list_issues(harness.scope)
+    assert page.items
+    assert clock.skipped and clock.now() - before >= sum(clock.skipped)

@@ -496,13 +496,25 @@ def test_control_is_a_backend_control(fresh: JiraEmulator) -> None:
     events = control.seed("IssueEvent", issue=keys[1])
     second = fresh.state.issue(keys[1])
     assert second is not None
-    assert events[0] in {h["id"] for h in fresh.state.issue_histories(second["id"])}
+    # The adapter's IssueEvent id: <historyId>:<eventType> (a summary edit is "renamed").
+    history_id, event_type = events[0].split(":")
+    assert event_type == "renamed"
+    assert history_id in {h["id"] for h in fresh.state.issue_histories(second["id"])}
+    control.set_native_field("IssueEvent", events[0], "historyMetadata", {"type": "x"})
+    assert fresh.state.histories.get(history_id)["native"] == {"historyMetadata": {"type": "x"}}  # type: ignore[index]
+    with pytest.raises(ValueError, match="never edits a changelog history"):
+        control.change("IssueEvent", events[0])
     assert control.seed("Transition", issue=keys[1]) == ["41"]
     [comment] = control.seed("Comment", issue=keys[1], body="hi")
     control.change("Comment", comment, body="edited")
     control.set_native_field("Issue", keys[1], "customfield_10042", "gold")
     assert fresh.state.issue(keys[1])["native"]["customfield_10042"] == "gold"  # type: ignore[index]
     assert control.seed("Label", issue=keys[1], name="extra") == ["extra"]
+    # Changing a label puts it on another issue (a label has no fields of its own).
+    control.change("Label", "extra", issue=keys[0])
+    assert "extra" in fresh.state.issue(keys[0])["labels"]  # type: ignore[index]
+    with pytest.raises(ValueError, match="bare string"):
+        control.set_native_field("Label", "extra", "color", "red")
     control.delete("Label", "extra")
     control.delete("Comment", comment)
     control.delete("Issue", keys[1])

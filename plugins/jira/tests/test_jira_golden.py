@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kradle_provider_jira.harness import GOLDEN_DELIVERY_ID
+from kradle_provider_jira.harness import GOLDEN_DELIVERY_ID, webhook_fixtures
 from kradle_provider_jira.normalizers import NORMALIZERS
 
 from kradle_providers.models import NormalizeResult, ProviderRef, SyncEvent
@@ -90,3 +90,13 @@ def test_results_validate_and_round_trip(fixture: Path) -> None:
         assert again.object.external.provider.instance == "default"
         # ordering facts: the payload timestamp is the sequence
         assert again.version.sequence is not None
+
+
+def test_the_harness_delivers_fixtures_as_the_goldens_were_written() -> None:
+    # The contract suite compares against these goldens with the fixture's own delivery.
+    fixtures = webhook_fixtures()
+    assert len(fixtures) == len(_fixtures())
+    for fixture in fixtures:
+        assert fixture.delivery_id == DELIVERY
+        assert fixture.headers == {"X-Atlassian-Webhook-Identifier": DELIVERY}
+        assert fixture.golden == _golden_path(fixture.payload)

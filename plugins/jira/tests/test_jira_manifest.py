@@ -77,7 +77,12 @@ def test_write_idempotency_and_confirmation(manifest: Manifest) -> None:
         assert decl.webhook_confirmation.events == events
         assert decl.requires.native_scopes == ["write:jira-work"]
     create = manifest.operation("createIssue")
-    assert create is not None and "kradle.idempotency" in (create.description or "")
+    # The description says what the adapter does: the `kradle` property in the create itself.
+    description = create.description if create is not None else None
+    assert description and "issue.property[kradle].idempotencyKey" in description
+    assert "(both flavours)" in description
+    notes = manifest.spec.notes
+    assert isinstance(notes, dict) and "duplicate" in notes["idempotency"]
     list_issues = manifest.operation("listIssues")
     assert list_issues is not None and list_issues.requires.native_scopes == ["read:jira-work"]
 
@@ -120,3 +125,12 @@ def test_entry_point_module_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == ""
+
+
+def test_labels_and_versions_declare_that_jira_keeps_no_version(manifest: Manifest) -> None:
+    # Jira labels are bare strings and fix versions have no `updated`: hosts order them by
+    # content. Everything else carries `updated` (changelog entries their `created`).
+    assert manifest.version_fields("Label") == []
+    assert manifest.version_fields("Milestone") == []
+    for kind in ("Issue", "Comment", "IssueEvent"):
+        assert manifest.version_fields(kind) == ["updated"]

@@ -9,12 +9,16 @@ in beside the plugin's tests.
 
 Credentials follow each flavour's usual form: Cloud gets HTTP basic (an email
 and the token as API token), Data Center the token as a bearer personal access
-token.
+token. Adapters get a :class:`SkippingClock`: the emulator keeps real time, and
+a wait the adapter decides on (Retry-After, Cloud's X-RateLimit-Reset rounded
+to the minute) passes at once instead of stalling the suite.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,7 @@ __all__ = [
     "GOLDEN_DELIVERY_ID",
     "LIMITATIONS",
     "JiraHarness",
+    "SkippingClock",
     "create_harness",
     "event_name",
     "shared_dir",
@@ -101,6 +106,27 @@ def webhook_fixtures(
     return fixtures
 
 
+class SkippingClock:
+    """A transport clock on real time that skips every wait instead of sleeping.
+
+    ``now()`` is the wall clock plus everything skipped so far, so the adapter
+    sees the reset it waited for as passed; ``skipped`` records the waits.
+    """
+
+    def __init__(self) -> None:
+        self.skipped: list[float] = []
+
+    def now(self) -> float:
+        """Wall-clock time plus the waits skipped so far."""
+        return time.time() + sum(self.skipped)
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the wait and return at once (still yielding to other tasks)."""
+        if seconds > 0:
+            self.skipped.append(seconds)
+        await asyncio.sleep(0)
+
+
 class JiraHarness:
     """The contract harness over an in-process Jira emulator of one flavour."""
 
@@ -131,7 +157,7 @@ class JiraHarness:
             instance="contract",
             api_base_url=str(base),
             auth=self.auth(credential if credential is not None else self.credential),
-            options={"flavor": self.flavor, **options},
+            options={"flavor": self.flavor, "clock": SkippingClock(), **options},
             transport=self.emulator.transport(),
         )
 

@@ -4,12 +4,11 @@ Jira has no idempotency header. The adapter stores the caller's key as the
 property ``kradle`` = ``{"idempotencyKey": KEY}`` on what it creates, so a
 later read can find the write again:
 
-- issues, Cloud: in the create request's ``properties`` array (one request);
-- issues, Data Center: ``PUT /issue/{key}/properties/kradle`` right after the
-  create. This is a two-step write: if the create's response is lost, the
-  property was never set and the read-back cannot find the issue, so a retry
-  may create a second issue. (Limit stated in the manifest notes.)
-- comments, both flavours: in the comment request's ``properties`` array.
+- issues and comments, both flavours: in the create request's ``properties``
+  array, so the key is stored with the object in one request and a lost
+  response cannot leave an issue without it. (Cloud's createIssue and Data
+  Center's IssueUpdateBean both accept ``properties``: "can be set at issue
+  create or update time", Jira Server REST 7.2+.)
 
 Before re-sending a create whose response was lost, the transport calls the
 adapter's read-back: for issues a JQL search on

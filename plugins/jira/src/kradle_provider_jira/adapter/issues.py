@@ -20,7 +20,6 @@ from kradle_provider_jira.adapter.idempotency import (
     check_key,
     property_entry,
     property_jql,
-    property_value,
 )
 from kradle_provider_jira.adapter.jql import jql_string, search_jql
 from kradle_provider_jira.adapter.search import SearchOperations
@@ -225,10 +224,9 @@ class IssueOperations(SearchOperations):
         if data.assignees:
             fields["assignee"] = await self._single_assignee(data.assignees)
         payload: dict[str, Any] = {"fields": fields}
-        cloud = await self.flavor() == "cloud"
-        if idempotency_key is not None and cloud:
-            payload["properties"] = [property_entry(idempotency_key)]
         if idempotency_key is not None:
+            # In the create itself (both flavours): a lost response still left the key.
+            payload["properties"] = [property_entry(idempotency_key)]
             key = idempotency_key
 
             async def read_back() -> dict[str, Any] | None:
@@ -241,12 +239,6 @@ class IssueOperations(SearchOperations):
         if not isinstance(created, Mapping) or not created.get("key"):
             raise InvalidInput("Jira's create answer named no issue key", field="issue")
         issue_key = str(created["key"])
-        if idempotency_key is not None and not cloud:
-            # Data Center: the second step of a two-step write (see idempotency module).
-            await self.http.put(
-                f"{api}/issue/{self._path_id(issue_key, 'issue_id')}/properties/{PROPERTY_KEY}",
-                json=property_value(idempotency_key),
-            )
         return with_warnings(await self.get_issue(ref, issue_key), warnings)
 
     async def _single_assignee(self, assignees: Sequence[str]) -> dict[str, str] | None:
