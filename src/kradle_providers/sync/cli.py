@@ -22,7 +22,8 @@ import asyncio
 import importlib
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,19 +177,18 @@ async def status_report(store: StateStore, *, binding: str | None = None) -> dic
         for s in await store.sync_states.find(binding=binding)
     ]
     deliveries = {p.value: n for p, n in (await store.deliveries.count_by_phase()).items()}
-    intents: dict[str, int] = {}
-    for intent in await store.intents.find(binding=binding):
-        intents[intent.phase.value] = intents.get(intent.phase.value, 0) + 1
-    conflicts: dict[str, int] = {}
-    for conflict in await store.conflicts.find(binding=binding):
-        conflicts[conflict.phase.value] = conflicts.get(conflict.phase.value, 0) + 1
     return {
         "objects": dict(sorted(objects.items())),
         "states": states,
         "deliveries": deliveries,
-        "intents": intents,
-        "conflicts": conflicts,
+        "intents": _count_by_phase(await store.intents.find(binding=binding)),
+        "conflicts": _count_by_phase(await store.conflicts.find(binding=binding)),
     }
+
+
+def _count_by_phase(records: Iterable[Any]) -> dict[str, int]:
+    """How many ``records`` are in each phase, in order of first appearance."""
+    return dict(Counter(r.phase.value for r in records))
 
 
 def _status(args: argparse.Namespace) -> int:

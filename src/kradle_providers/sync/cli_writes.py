@@ -16,12 +16,12 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_DB", "register"]
+from kradle_providers.sync.cli import DEFAULT_DB
 
-DEFAULT_DB = "kradle-sync.db"
+__all__ = ["DEFAULT_DB", "register"]
 
 _RESOLUTIONS = (
     "prefer-external",
@@ -130,38 +130,51 @@ def _phase(kind: str, value: str | None) -> Any:
     for phase in family:
         if value.lower() in (phase.value.lower(), phase.name.lower()):
             return phase
-    raise SystemExit(
-        f"error: unknown {kind} phase {value!r}; use one of: " + ", ".join(p.value for p in family)
+    raise ValueError(
+        f"unknown {kind} phase {value!r}; use one of: " + ", ".join(p.value for p in family)
     )
 
 
-# --------------------------------------------------------------------------- intents
-
-
-def _intents_list(args: argparse.Namespace) -> int:
+def _list(
+    args: argparse.Namespace,
+    kind: str,
+    find: Callable[[Any, Any], Awaitable[list[Any]]],
+    line: Callable[[Any], str],
+) -> int:
+    """List ``kind`` records of the store (in ``--phase``), as lines or ``--json``."""
     try:
-        phase = _phase("intent", args.phase)
-    except SystemExit as exc:
-        print(exc, file=sys.stderr)
+        phase = _phase(kind, args.phase)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     if not _check_db(args):
         return 1
 
     async def work() -> int:
         async with _store(args) as store:
-            intents = await store.intents.find(phase=phase)
+            records = await find(store, phase)
         if args.json:
-            print(json.dumps([i.model_dump(mode="json") for i in intents], indent=2))
-            return 0
-        if not intents:
-            print("no write intents" + (f" in {phase.value}" if phase else ""))
-            return 0
-        for i in intents:
-            where = f"{i.target.slug()}#{i.object_id}" if i.object_id else i.target.slug()
-            print(f"{i.id}  {i.phase.value:<20} {i.operation:<18} {where:<24} by {i.actor}")
+            print(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
+        elif not records:
+            nothing = "no write intents" if kind == "intent" else "no conflicts"
+            print(nothing + (f" in {phase.value}" if phase else ""))
+        else:
+            for record in records:
+                print(line(record))
         return 0
 
     return _run(work())
+
+
+# --------------------------------------------------------------------------- intents
+
+
+def _intents_list(args: argparse.Namespace) -> int:
+    def line(i: Any) -> str:
+        where = f"{i.target.slug()}#{i.object_id}" if i.object_id else i.target.slug()
+        return f"{i.id}  {i.phase.value:<20} {i.operation:<18} {where:<24} by {i.actor}"
+
+    return _list(args, "intent", lambda store, phase: store.intents.find(phase=phase), line)
 
 
 def _intents_approve(args: argparse.Namespace) -> int:
@@ -217,32 +230,14 @@ def _intents_reject(args: argparse.Namespace) -> int:
 
 
 def _conflicts_list(args: argparse.Namespace) -> int:
-    try:
-        phase = _phase("conflict", args.phase)
-    except SystemExit as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    if not _check_db(args):
-        return 1
+    def line(c: Any) -> str:
+        fields = ", ".join(f.field for f in c.fields) or "-"
+        return (
+            f"{c.id}  {c.phase.value:<10} {c.reason.value:<22} "
+            f"{c.key.kind}/{c.key.native_id:<10} fields: {fields}"
+        )
 
-    async def work() -> int:
-        async with _store(args) as store:
-            conflicts = await store.conflicts.find(phase=phase)
-        if args.json:
-            print(json.dumps([c.model_dump(mode="json") for c in conflicts], indent=2))
-            return 0
-        if not conflicts:
-            print("no conflicts" + (f" in {phase.value}" if phase else ""))
-            return 0
-        for c in conflicts:
-            fields = ", ".join(f.field for f in c.fields) or "-"
-            print(
-                f"{c.id}  {c.phase.value:<10} {c.reason.value:<22} "
-                f"{c.key.kind}/{c.key.native_id:<10} fields: {fields}"
-            )
-        return 0
-
-    return _run(work())
+    return _list(args, "conflict", lambda store, phase: store.conflicts.find(phase=phase), line)
 
 
 def _parse_values(items: Sequence[str]) -> dict[str, Any]:

@@ -254,6 +254,19 @@ class MemoryAdapter(ProviderAdapter):
         items = [self._map(kind, o, cls) for o in chunk]
         return Page(items=items, next_cursor=next_cursor, high_water_mark=mark)
 
+    def _list_all(
+        self,
+        kind: str,
+        cls: type[T],
+        operation: str,
+        ref: ExternalRef,
+        cursor: str | None,
+        page_size: int | None,
+    ) -> Page[T]:
+        """A plain listing: every ``kind`` object of the repository, by id."""
+        self._call(operation, ref, cursor=cursor, page_size=page_size)
+        return self._page(kind, cls, operation, ref.slug(), cursor=cursor, page_size=page_size)
+
     def _not_found(self, what: str, ident: str, hint: str) -> NotFound:
         return NotFound(f"{what} {ident!r} does not exist; {hint}", provider="memory", status=404)
 
@@ -263,17 +276,24 @@ class MemoryAdapter(ProviderAdapter):
                 return dict(obj)
         return None
 
-    def _by_number(self, kind: str, scope: str, number: str, what: str) -> Native:
-        found = self._find(kind, scope, number=int(number)) if number.isdigit() else None
+    def _by_key(self, kind: str, scope: str, field: str, ident: str, what: str) -> Native:
+        found = self._find(kind, scope, **{field: int(ident)}) if ident.isdigit() else None
         if found is None:
-            raise self._not_found(what, number, f"list {what}s in {scope} to find its number")
+            raise self._not_found(what, ident, f"list {what}s in {scope} to find its {field}")
         return found
 
+    def _by_number(self, kind: str, scope: str, number: str, what: str) -> Native:
+        return self._by_key(kind, scope, "number", number, what)
+
     def _by_id(self, kind: str, scope: str, oid: str, what: str) -> Native:
-        found = self._find(kind, scope, id=int(oid)) if oid.isdigit() else None
-        if found is None:
-            raise self._not_found(what, oid, f"list {what}s in {scope} to find its id")
-        return found
+        return self._by_key(kind, scope, "id", oid, what)
+
+    def _of_issue(self, scope: str, issue_id: str | None) -> Callable[[Native], bool] | None:
+        """A filter keeping the objects of one issue (all of them without ``issue_id``)."""
+        if issue_id is None:
+            return None
+        number = self._by_number("issue", scope, issue_id, "issue")["number"]
+        return lambda o: bool(o["issue_number"] == number)
 
     def _recall(self, operation: str, scope: str, key: str | None) -> Native | None:
         return self.backend.recall_key(operation, scope, key) if key else None
@@ -504,13 +524,7 @@ class MemoryAdapter(ProviderAdapter):
             "listComments", ref, issue_id=issue_id, since=since, cursor=cursor, page_size=page_size
         )
         scope = ref.slug()
-        where = None
-        if issue_id is not None:
-            number = self._by_number("issue", scope, issue_id, "issue")["number"]
-
-            def where(o: Native) -> bool:
-                return bool(o["issue_number"] == number)
-
+        where = self._of_issue(scope, issue_id)
         return self._page(
             "comment", Comment, "listComments", scope, cursor=cursor, page_size=page_size,
             since=since, where=where, listing=issue_id or "",
@@ -543,10 +557,7 @@ class MemoryAdapter(ProviderAdapter):
     async def list_labels(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
     ) -> Page[Label]:
-        self._call("listLabels", ref, cursor=cursor, page_size=page_size)
-        return self._page(
-            "label", Label, "listLabels", ref.slug(), cursor=cursor, page_size=page_size
-        )
+        return self._list_all("label", Label, "listLabels", ref, cursor, page_size)
 
     async def sync_labels(
         self,
@@ -591,11 +602,7 @@ class MemoryAdapter(ProviderAdapter):
     async def list_milestones(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
     ) -> Page[Milestone]:
-        self._call("listMilestones", ref, cursor=cursor, page_size=page_size)
-        return self._page(
-            "milestone", Milestone, "listMilestones", ref.slug(), cursor=cursor,
-            page_size=page_size,
-        )  # fmt: skip
+        return self._list_all("milestone", Milestone, "listMilestones", ref, cursor, page_size)
 
     async def list_issue_events(
         self,
@@ -611,13 +618,7 @@ class MemoryAdapter(ProviderAdapter):
             page_size=page_size,
         )  # fmt: skip
         scope = ref.slug()
-        where = None
-        if issue_id is not None:
-            number = self._by_number("issue", scope, issue_id, "issue")["number"]
-
-            def where(o: Native) -> bool:
-                return bool(o["issue_number"] == number)
-
+        where = self._of_issue(scope, issue_id)
         return self._page(
             "issue_event", IssueEvent, "listIssueEvents", scope, cursor=cursor,
             page_size=page_size, since=since, where=where, listing=issue_id or "",
@@ -628,11 +629,9 @@ class MemoryAdapter(ProviderAdapter):
     async def list_pipeline_definitions(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
     ) -> Page[PipelineDefinition]:
-        self._call("listPipelineDefinitions", ref, cursor=cursor, page_size=page_size)
-        return self._page(
-            "workflow", PipelineDefinition, "listPipelineDefinitions", ref.slug(),
-            cursor=cursor, page_size=page_size,
-        )  # fmt: skip
+        return self._list_all(
+            "workflow", PipelineDefinition, "listPipelineDefinitions", ref, cursor, page_size
+        )
 
     async def list_pipelines(
         self,
@@ -764,10 +763,7 @@ class MemoryAdapter(ProviderAdapter):
     async def list_runners(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
     ) -> Page[Runner]:
-        self._call("listRunners", ref, cursor=cursor, page_size=page_size)
-        return self._page(
-            "runner", Runner, "listRunners", ref.slug(), cursor=cursor, page_size=page_size
-        )
+        return self._list_all("runner", Runner, "listRunners", ref, cursor, page_size)
 
     async def register_runner(self, ref: ExternalRef) -> RunnerRegistration:
         """A fresh one-hour registration token; neither adapter nor backend keeps it."""
@@ -1132,11 +1128,7 @@ class MemoryAdapter(ProviderAdapter):
     async def list_deploy_keys(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
     ) -> Page[DeployKey]:
-        self._call("listDeployKeys", ref, cursor=cursor, page_size=page_size)
-        return self._page(
-            "deploy_key", DeployKey, "listDeployKeys", ref.slug(), cursor=cursor,
-            page_size=page_size,
-        )  # fmt: skip
+        return self._list_all("deploy_key", DeployKey, "listDeployKeys", ref, cursor, page_size)
 
     async def sync_deploy_keys(
         self,
@@ -1178,11 +1170,9 @@ class MemoryAdapter(ProviderAdapter):
     async def list_collaborators(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
     ) -> Page[Collaborator]:
-        self._call("listCollaborators", ref, cursor=cursor, page_size=page_size)
-        return self._page(
-            "collaborator", Collaborator, "listCollaborators", ref.slug(), cursor=cursor,
-            page_size=page_size,
-        )  # fmt: skip
+        return self._list_all(
+            "collaborator", Collaborator, "listCollaborators", ref, cursor, page_size
+        )
 
     async def get_branch_protection(self, ref: ExternalRef, branch: str) -> BranchProtection:
         """NotFound when the branch is not protected."""

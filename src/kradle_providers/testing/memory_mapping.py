@@ -55,6 +55,7 @@ from kradle_providers.models import (
     Transition,
     Version,
 )
+from kradle_providers.testing.memory_backend import parse_time
 
 __all__ = [
     "CANONICAL_KIND",
@@ -169,8 +170,11 @@ class _Native:
         return self.data.get(key, default)
 
     def time(self, key: str) -> datetime | None:
-        value = self.take(key)
-        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+        return _time(self.take(key))
+
+
+def _time(value: str | None) -> datetime | None:
+    return parse_time(value) if value else None
 
 
 def version_of(native: Mapping[str, Any]) -> Version:
@@ -179,7 +183,7 @@ def version_of(native: Mapping[str, Any]) -> Version:
     sequence = native.get("sequence")
     return Version(
         etag=f'"{sequence}"' if sequence is not None else None,
-        updated_at=datetime.fromisoformat(updated.replace("Z", "+00:00")) if updated else None,
+        updated_at=_time(updated),
         sequence=sequence,
     )
 
@@ -489,11 +493,10 @@ def _git_ref(n: _Native) -> dict[str, Any]:
 def _person(value: Any) -> CommitPerson | None:
     if not isinstance(value, Mapping):
         return None
-    when = value.get("date")
     return CommitPerson(
         name=value.get("name"),
         email=value.get("email"),
-        date=datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None,
+        date=_time(value.get("date")),
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
-from kradle_providers.errors import NotFound
 from kradle_providers.store.errors import (
     DuplicateRecord,
     PhaseMismatch,
@@ -14,7 +13,8 @@ from kradle_providers.store.sqlite.rows import (
     Conn,
     check_history,
     dump,
-    filtered,
+    fetch_record,
+    find_records,
     ts,
 )
 from kradle_providers.sync.phases import ConflictPhase
@@ -27,10 +27,8 @@ __all__ = ["SqliteConflictRepository"]
 
 
 def _get_conflict(conn: Conn, conflict_id: str) -> Conflict:
-    row = conn.execute("SELECT record FROM conflicts WHERE id = ?", (conflict_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no conflict {conflict_id!r}; list conflicts by phase to find it")
-    return Conflict.model_validate_json(row[0])
+    missing = f"no conflict {conflict_id!r}; list conflicts by phase to find it"
+    return fetch_record(conn, "conflicts", Conflict, conflict_id, missing)
 
 
 class SqliteConflictRepository:
@@ -73,12 +71,9 @@ class SqliteConflictRepository:
         limit: int | None = None,
     ) -> list[Conflict]:
         """Conflicts (in a phase, of a binding), oldest first."""
-        sql, params = filtered("conflicts", phase, binding, limit)
-
-        def work(conn: Conn) -> list[Conflict]:
-            return [Conflict.model_validate_json(r[0]) for r in conn.execute(sql, params)]
-
-        return await self._store.call(work)
+        return await self._store.call(
+            lambda conn: find_records(conn, "conflicts", Conflict, phase, binding, limit)
+        )
 
     async def save(self, conflict: Conflict, *, expected_phase: ConflictPhase) -> Conflict:
         """Replace the stored conflict if still in ``expected_phase`` (compare-and-set)."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
-from kradle_providers.errors import NotFound
 from kradle_providers.store.errors import DuplicateRecord
 from kradle_providers.store.sqlite.rows import (
     Conn,
     dump,
+    fetch_record,
     ts,
 )
 from kradle_providers.sync.phases import DeliveryPhase
@@ -126,7 +126,5 @@ class SqliteDeliveryRepository:
 
 
 def _get_delivery(conn: Conn, record_id: str) -> DeliveryRecord:
-    row = conn.execute("SELECT record FROM deliveries WHERE id = ?", (record_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no delivery record {record_id!r}; list records by phase to find it")
-    return DeliveryRecord.model_validate_json(row[0])
+    missing = f"no delivery record {record_id!r}; list records by phase to find it"
+    return fetch_record(conn, "deliveries", DeliveryRecord, record_id, missing)

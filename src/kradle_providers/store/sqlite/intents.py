@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from kradle_providers.errors import InvalidInput, NotFound
+from kradle_providers.errors import InvalidInput
 from kradle_providers.store.errors import (
     DuplicateRecord,
     PhaseMismatch,
@@ -14,7 +14,8 @@ from kradle_providers.store.sqlite.rows import (
     Conn,
     check_history,
     dump,
-    filtered,
+    fetch_record,
+    find_records,
     integrity_error,
     ts,
 )
@@ -28,10 +29,8 @@ __all__ = ["SqliteWriteIntentRepository"]
 
 
 def _get_intent(conn: Conn, intent_id: str) -> WriteIntent:
-    row = conn.execute("SELECT record FROM write_intents WHERE id = ?", (intent_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no write intent {intent_id!r}; list intents by phase to find it")
-    return WriteIntent.model_validate_json(row[0])
+    missing = f"no write intent {intent_id!r}; list intents by phase to find it"
+    return fetch_record(conn, "write_intents", WriteIntent, intent_id, missing)
 
 
 class SqliteWriteIntentRepository:
@@ -96,22 +95,17 @@ class SqliteWriteIntentRepository:
         limit: int | None = None,
     ) -> list[WriteIntent]:
         """Intents (in a phase, of a binding), oldest first."""
-        sql, params = filtered("write_intents", phase, binding, limit)
-
-        def work(conn: Conn) -> list[WriteIntent]:
-            return [WriteIntent.model_validate_json(r[0]) for r in conn.execute(sql, params)]
-
-        return await self._store.call(work)
+        return await self._store.call(
+            lambda conn: find_records(conn, "write_intents", WriteIntent, phase, binding, limit)
+        )
 
     async def save(self, intent: WriteIntent, *, expected_phase: WriteIntentPhase) -> WriteIntent:
         """Replace the stored intent if still in ``expected_phase`` (compare-and-set)."""
         return await self._store.transaction(lambda conn: self._save(conn, intent, expected_phase))
 
     def _save(self, conn: Conn, intent: WriteIntent, expected: WriteIntentPhase) -> WriteIntent:
-        row = conn.execute("SELECT record FROM write_intents WHERE id = ?", (intent.id,)).fetchone()
-        if row is None:
-            raise NotFound(f"no write intent {intent.id!r}; create it before saving changes")
-        stored = WriteIntent.model_validate_json(row[0])
+        missing = f"no write intent {intent.id!r}; create it before saving changes"
+        stored = fetch_record(conn, "write_intents", WriteIntent, intent.id, missing)
         if stored.phase is not expected:
             raise PhaseMismatch("write intent", intent.id, expected.value, stored.phase.value)
         if (stored.idempotency_key, stored.binding) != (intent.idempotency_key, intent.binding):

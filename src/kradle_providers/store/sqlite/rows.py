@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from kradle_providers.errors import InvalidInput
+from kradle_providers.errors import InvalidInput, NotFound
 from kradle_providers.sync.phases import transition
 from kradle_providers.sync.records import (
     Conflict,
@@ -21,7 +21,8 @@ __all__ = [
     "T",
     "check_history",
     "dump",
-    "filtered",
+    "fetch_record",
+    "find_records",
     "in_transaction",
     "integrity_error",
     "ts",
@@ -30,6 +31,7 @@ __all__ = [
 
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 Conn = sqlite3.Connection
 
 
@@ -61,7 +63,31 @@ def in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], 
     return result
 
 
-def filtered(
+def fetch_record(conn: Conn, table: str, model: type[M], record_id: str, missing: str) -> M:
+    """The record stored under ``record_id`` in ``table``; :class:`NotFound` saying ``missing``."""
+    row = conn.execute(
+        f"SELECT record FROM {table} WHERE id = ?",  # noqa: S608 - table names are ours
+        (record_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound(missing)
+    return model.model_validate_json(row[0])
+
+
+def find_records(
+    conn: Conn,
+    table: str,
+    model: type[M],
+    phase: Any,
+    binding: str | None,
+    limit: int | None,
+) -> list[M]:
+    """Records of ``table`` (in a phase, of a binding), oldest first."""
+    sql, params = _filtered(table, phase, binding, limit)
+    return [model.model_validate_json(r[0]) for r in conn.execute(sql, params)]
+
+
+def _filtered(
     table: str, phase: Any, binding: str | None, limit: int | None
 ) -> tuple[str, tuple[Any, ...]]:
     where: list[str] = []

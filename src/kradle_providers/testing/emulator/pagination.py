@@ -19,14 +19,14 @@ the provider's 400 body.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from kradle_providers.errors import InvalidInput
+from kradle_providers.protocols.page import decode_cursor, encode_cursor
 
 __all__ = [
     "LinkPagination",
@@ -209,15 +209,13 @@ class StartAtPagination:
 
 
 def _encode_token(offset: int) -> str:
-    raw = json.dumps({"o": offset}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_cursor({"o": offset})
 
 
 def _decode_token(token: str, param: str) -> int:
     try:
-        padded = token + "=" * (-len(token) % 4)
-        offset = json.loads(base64.urlsafe_b64decode(padded.encode()))["o"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        offset = decode_cursor(token).get("o")
+    except InvalidInput:
         raise PaginationError(param, "is not a token this API issued") from None
     if not isinstance(offset, int) or offset < 0:
         raise PaginationError(param, "is not a token this API issued")
