@@ -27,7 +27,13 @@ from kradle_providers.auth.schemes import (
     TokenAuth,
     TokenPrefix,
 )
-from kradle_providers.auth.secret import REDACTED, Secret, redact, register_secret_value
+from kradle_providers.auth.secret import (
+    REDACTED,
+    Secret,
+    is_sensitive_header,
+    redact,
+    register_secret_value,
+)
 
 if TYPE_CHECKING:
     from kradle_providers.auth.github_app import (
@@ -78,6 +84,7 @@ __all__ = [
     "TokenPrefix",
     "app_jwt",
     "default_resolver",
+    "is_sensitive_header",
     "redact",
     "register_secret_value",
     "verify_app_jwt",

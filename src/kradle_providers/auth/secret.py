@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import threading
 from typing import Any
 
@@ -18,7 +19,7 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-__all__ = ["REDACTED", "Secret", "redact", "register_secret_value"]
+__all__ = ["REDACTED", "Secret", "is_sensitive_header", "redact", "register_secret_value"]
 
 REDACTED = "***"
 
@@ -36,6 +37,18 @@ def register_secret_value(value: str) -> None:
         return
     with _known_lock:
         _known.add(value)
+
+
+# Any header whose name says it may carry a credential or a signature, for every
+# provider (Authorization, PRIVATE-TOKEN, X-Hub-Signature-256, X-Buildkite-Token...).
+_CREDENTIAL_HEADER = re.compile(
+    r"authorization|cookie|token|secret|signature|api-?key|password|session", re.IGNORECASE
+)
+
+
+def is_sensitive_header(name: str) -> bool:
+    """True when a header may carry a credential or signature: its value is never shown."""
+    return bool(_CREDENTIAL_HEADER.search(name))
 
 
 def redact(text: str) -> str:

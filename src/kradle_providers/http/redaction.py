@@ -12,10 +12,9 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from kradle_providers.auth import REDACTED, redact, register_secret_value
+from kradle_providers.auth import REDACTED, is_sensitive_header, redact, register_secret_value
 
 __all__ = [
-    "SENSITIVE_HEADERS",
     "is_sensitive_header",
     "is_sensitive_param",
     "redact_native",
@@ -23,25 +22,6 @@ __all__ = [
     "register_request_credentials",
     "safe_headers",
 ]
-
-#: Headers whose value is a credential, for every provider.
-SENSITIVE_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "private-token",
-        "job-token",
-        "x-api-key",
-        "x-auth-token",
-        "x-hub-signature",
-        "x-hub-signature-256",
-        "x-gitlab-token",
-        "x-buildkite-token",
-        "x-buildkite-signature",
-    }
-)
 
 _SENSITIVE_PARAM_PARTS = (
     "token",
@@ -56,12 +36,6 @@ _SENSITIVE_PARAM_PARTS = (
     "client_secret",
     "jwt",
 )
-
-
-def is_sensitive_header(name: str) -> bool:
-    """True when a header carries a credential by its name."""
-    lowered = name.lower()
-    return lowered in SENSITIVE_HEADERS or lowered.endswith("-token")
 
 
 def is_sensitive_param(name: str) -> bool:

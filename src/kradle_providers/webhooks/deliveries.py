@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kradle_providers.auth.secret import redact
+from kradle_providers.auth.secret import is_sensitive_header, redact
 from kradle_providers.errors import NotFound
 from kradle_providers.models.base import UtcDatetime
 from kradle_providers.sync.phases import DeliveryPhase, transition
@@ -33,9 +33,6 @@ __all__ = [
     "sanitize_headers",
 ]
 
-# Header names containing any of these carry credentials or signatures.
-_SENSITIVE = ("token", "signature", "secret", "authorization", "cookie", "api-key", "password")
-
 
 def sanitize_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
     """Lower-cased headers without secrets, tokens or signatures (values also redacted)."""
@@ -43,7 +40,7 @@ def sanitize_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> 
     out: dict[str, str] = {}
     for name, value in items:
         key = str(name).lower()
-        if any(word in key for word in _SENSITIVE):
+        if is_sensitive_header(key):
             continue
         out[key] = redact(str(value))
     return out

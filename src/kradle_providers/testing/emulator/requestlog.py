@@ -15,24 +15,16 @@ from datetime import datetime
 from typing import Any, overload
 from urllib.parse import parse_qsl
 
-from kradle_providers.auth.secret import REDACTED, redact
+from kradle_providers.auth.secret import REDACTED, is_sensitive_header, redact
 
-__all__ = ["LoggedRequest", "RequestLog", "is_secret_header", "scrub_headers"]
-
-_SECRET_HEADER = re.compile(
-    r"authorization|cookie|token|secret|signature|api-key|apikey|password|session",
-    re.IGNORECASE,
-)
-
-
-def is_secret_header(name: str) -> bool:
-    """Whether a header may carry a credential (its value is never logged)."""
-    return bool(_SECRET_HEADER.search(name))
+__all__ = ["LoggedRequest", "RequestLog", "scrub_headers"]
 
 
 def scrub_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Lower-cased headers with credential values replaced by ``***``."""
-    return {k.lower(): (REDACTED if is_secret_header(k) else redact(v)) for k, v in headers.items()}
+    return {
+        k.lower(): (REDACTED if is_sensitive_header(k) else redact(v)) for k, v in headers.items()
+    }
 
 
 def scrub_body(body: bytes) -> bytes:
