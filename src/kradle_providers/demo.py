@@ -337,8 +337,9 @@ class _Demo:
     bound: Any = None
     receiver: Any = None
     intents: Any = None
-    receiver_url: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    new_issue: str = ""
+    edited_pr: str = ""
 
     async def settle(self) -> None:
         """Wait until every emitted webhook was sent and the receiver processed it."""
@@ -428,14 +429,22 @@ async def run_demo(
             "JIRA_USER": "demo@acme.test",
             "JIRA_TOKEN": jira_token,
         }
+        saved = {name: os.environ.get(name) for name in demo.env}
         os.environ.update(demo.env)
         out.line(
             "GH_API, GH_TOKEN, GH_WEBHOOK_SECRET, JIRA_API, JIRA_USER and JIRA_TOKEN are "
             "set in the environment; the binding reads them from there."
         )
-        async with SqliteStateStore(db) as store:
-            demo.store = store
-            code = await _with_store(demo, db, progress_out)
+        try:
+            async with SqliteStateStore(db) as store:
+                demo.store = store
+                code = await _with_store(demo, db, progress_out)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
     out.heading("Done")
     out.line(f"State store: {db}")
     out.line(f"Inspect it with: kradle-providers sync status --db {db}")
@@ -548,7 +557,6 @@ async def _start_receiver(demo: _Demo) -> Any:
     )
     server = LoopbackServer(demo.receiver.app)
     await server.__aenter__()
-    demo.receiver_url = server.url
     gh_url = f"{server.url}/github/gh"
     jira_url = f"{server.url}/jira/jira"
     demo.gh.webhooks.subscribe(gh_url, demo.env["GH_WEBHOOK_SECRET"])
@@ -585,7 +593,7 @@ async def _new_issue(demo: _Demo) -> None:
     )
     if title is None:
         raise RuntimeError(f"the new issue {key} was not projected from its webhook")
-    demo.env["NEW_ISSUE"] = key
+    demo.new_issue = key
 
 
 def _open_pull_numbers(gh: Any) -> list[str]:
@@ -610,7 +618,7 @@ async def _edited_pr(demo: _Demo) -> Any:
     )
     if title != "Sprocket cache: evict on resize":
         raise RuntimeError(f"the edited PR #{number} was not projected: {title!r}")
-    demo.env["EDITED_PR"] = number
+    demo.edited_pr = number
     return sent[-1]
 
 
@@ -641,7 +649,7 @@ async def _forged(demo: _Demo, genuine: Any) -> None:
     )
     attempt = await demo.gh.webhooks.send(forged)
     await demo.settle()
-    title = await demo.title_of("gitForge", "PullRequest", demo.env["EDITED_PR"])
+    title = await demo.title_of("gitForge", "PullRequest", demo.edited_pr)
     out.line(
         f"Signed with the wrong secret: answered {attempt.status}, recorded as "
         f"SignatureRejected and never processed (the title is still {title!r})."
@@ -687,7 +695,7 @@ def _writes(jira: Any, since: int) -> list[Any]:
 async def _reviewed_write(demo: _Demo) -> None:
     out, jira, intents = demo.out, demo.jira, demo.intents
     out.heading("An agent proposes a Jira comment (reviewed-write)")
-    key = demo.env["NEW_ISSUE"]
+    key = demo.new_issue
     mark = len(list(jira.requests))
     intent = await intents.propose(
         DEMO_BINDING,

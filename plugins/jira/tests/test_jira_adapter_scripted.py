@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kradle_provider_jira.adapter import JiraAdapter
 from kradle_provider_jira.adapter.jql import Mark, jql_string, search_jql, window_start
-from test_adapter_fake import TOKEN, FakeJira
+from test_jira_adapter_fake import TOKEN, FakeJira
 
 from kradle_providers.auth import BasicAuth, BearerAuth, Secret
 from kradle_providers.errors import (
