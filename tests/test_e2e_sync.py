@@ -5,7 +5,10 @@ this module; ``kradle-providers sync backfill`` runs in a subprocess with the
 demo binding (``kradle_providers/demo_config/widgets.yaml``, as written in the
 issue) and the environment pointing at them. Then:
 
-- ``sync status --json`` object counts equal the emulators' seeded counts;
+- ``sync status --json`` object counts equal the emulators' seeded counts,
+  strictly, for every kind the binding backfills (all listable kinds of the
+  three interfaces; Commit, which no operation lists, is not backfilled by
+  default);
 - a backfill killed with SIGKILL midway (emulators slowed by a per-request
   latency so it is killed after some pages are checkpointed) and run again
   gives the same counts as an uninterrupted one;
@@ -29,6 +32,9 @@ from typing import Any
 import pytest
 
 from kradle_providers.demo import binding_text
+from kradle_providers.models.base import Interface
+from kradle_providers.plugins.registry import load_registry
+from kradle_providers.sync.binding import parse_binding
 from kradle_providers.testing.emulator.server import LoopbackServer
 
 gh_emulator = pytest.importorskip("kradle_provider_github.emulator")
@@ -38,22 +44,6 @@ GH_TOKEN = "ghp_e2eTestToken000000000000000000000001"
 JIRA_TOKEN = "jira-e2e-token-0001"
 CLI_TIMEOUT = 120
 
-# Kinds whose emulator count (``counts()``) is defined differently from what
-# the binding's backfill reaches; each is checked against what it does reach
-# below, and against the raw count in the strict xfail test that follows.
-DIVERGENT = {
-    # counts() counts every acme repository; the binding targets acme/widgets only.
-    "gitForge/Repository",
-    # No operation lists commits; the backfill reads the head commit of every ref.
-    "gitForge/Commit",
-    # Checks are listed per commit of a pipeline run; statuses/check runs on
-    # other commits are not reached.
-    "cicd/Check",
-    # counts() counts changelog items; the Jira adapter makes one IssueEvent
-    # per kind of change in a history (several items of one kind are one event).
-    "issueTracking/IssueEvent",
-}
-
 
 @dataclass
 class Emulators:
@@ -62,43 +52,23 @@ class Emulators:
     env: dict[str, str]
     config: Path
 
-    def seeded(self) -> dict[str, int]:
-        """The emulators' counts as ``<interface>/<Kind>`` for the kinds the binding backfills."""
-        gh = self.gh.counts()
-        jira = self.jira.counts()
-        forge = (
-            "Repository",
-            "PullRequest",
-            "Review",
-            "Ref",
-            "Commit",
-            "DeployKey",
-            "Collaborator",
-            "BranchProtection",
-        )
-        cicd = ("PipelineDefinition", "Pipeline", "Job", "Artifact", "Check", "Runner")
-        out = {f"gitForge/{k}": gh[k] for k in forge}
-        out.update({f"cicd/{k}": gh[k] for k in cicd})
-        out.update({f"issueTracking/{k}": v for k, v in jira.items()})
-        return out
+    def backfilled(self) -> dict[Interface, tuple[str, ...]]:
+        """The kinds the demo binding backfills, per interface (as the manifests allow)."""
+        binding = parse_binding(self.config.read_text(), environ=self.env)
+        return binding.validate_against(load_registry()).kinds
 
-    def reachable(self) -> dict[str, int]:
-        """Seeded counts with the divergent kinds replaced by what the backfill reaches."""
-        state = self.gh.state
-        rid = state.repo("acme", "widgets")["id"]
-        heads = {
-            r["sha"] for name in ("branches", "tags") for r in state.store[name].filter(repo_id=rid)
+    def seeded(self) -> dict[str, int]:
+        """The emulators' counts as ``<interface>/<Kind>``, for every kind the binding backfills."""
+        counts = {
+            Interface.GIT_FORGE: self.gh.counts("acme/widgets"),
+            Interface.CICD: self.gh.counts("acme/widgets"),
+            Interface.ISSUE_TRACKING: self.jira.counts(),
         }
-        run_shas = {r["head_sha"] for r in state.store["runs"].filter(repo_id=rid)}
-        checks = sum(
-            1 for c in state.store["check_runs"].filter(repo_id=rid) if c["head_sha"] in run_shas
-        )
-        checks += sum(
-            1 for s in state.store["statuses"].filter(repo_id=rid) if s["sha"] in run_shas
-        )
-        out = self.seeded()
-        out.update({"gitForge/Repository": 1, "gitForge/Commit": len(heads), "cicd/Check": checks})
-        return out
+        return {
+            f"{iface.value}/{kind}": counts[iface][kind]
+            for iface, kinds in self.backfilled().items()
+            for kind in kinds
+        }
 
     def latency(self, seconds: float) -> None:
         self.gh.latency = seconds
@@ -159,25 +129,19 @@ def test_backfill_counts_equal_the_emulators_seeded_counts(
     emulators: Emulators, full_run: dict[str, int]
 ) -> None:
     seeded = emulators.seeded()
-    assert set(full_run) == set(seeded)
-    agreeing = {k: v for k, v in seeded.items() if k not in DIVERGENT}
-    assert {k: full_run[k] for k in agreeing} == agreeing
-    # The divergent kinds hold exactly what the binding's backfill can reach.
-    reachable = emulators.reachable()
-    for kind in ("gitForge/Repository", "gitForge/Commit", "cicd/Check"):
-        assert full_run[kind] == reachable[kind], kind
-    assert 0 < full_run["issueTracking/IssueEvent"] <= seeded["issueTracking/IssueEvent"]
+    # Every kind of all three interfaces, each exactly as many as seeded.
+    assert {k.split("/")[0] for k in seeded} == {"gitForge", "cicd", "issueTracking"}
+    assert full_run == seeded
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator counts() and the backfill define these kinds differently (see DIVERGENT)",
-)
-def test_divergent_kinds_equal_raw_seeded_counts(
-    emulators: Emulators, full_run: dict[str, int]
-) -> None:
-    seeded = emulators.seeded()
-    assert {k: full_run[k] for k in DIVERGENT} == {k: seeded[k] for k in DIVERGENT}
+def test_the_binding_backfills_every_listable_kind_and_not_commits(emulators: Emulators) -> None:
+    kinds = emulators.backfilled()
+    assert "Commit" not in kinds[Interface.GIT_FORGE]  # no operation lists commits
+    assert {"Repository", "PullRequest", "Review", "Ref", "BranchProtection"} <= set(
+        kinds[Interface.GIT_FORGE]
+    )
+    assert {"Pipeline", "Job", "Artifact", "Check"} <= set(kinds[Interface.CICD])
+    assert "IssueEvent" in kinds[Interface.ISSUE_TRACKING]
 
 
 def _states(db: Path) -> list[dict[str, Any]]:

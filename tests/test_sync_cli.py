@@ -37,7 +37,6 @@ SEEDED = {
     "cicd/Runner": 1,
     "gitForge/BranchProtection": 1,
     "gitForge/Collaborator": 1,
-    "gitForge/Commit": 2,
     "gitForge/DeployKey": 1,
     "gitForge/PullRequest": 1,
     "gitForge/Ref": 3,

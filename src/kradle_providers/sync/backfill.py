@@ -175,11 +175,14 @@ class Backfiller:
 
     # ------------------------------------------------------------------ one stream
 
-    def _budget(self) -> dict[str, Any] | None:
+    def _budget(self, plan: StreamPlan) -> dict[str, Any] | None:
+        """The rate-limit budget of the provider instance serving ``plan`` (only its own)."""
         try:
-            return self.bound.budget_snapshots() or None
+            snapshots = self.bound.budget_snapshots()
         except Exception:  # a display aid must never break the backfill
             return None
+        own = snapshots.get(plan.alias)
+        return {plan.alias: own} if own else None
 
     async def _start(self, plan: StreamPlan) -> tuple[SyncState, bool] | StreamResult:
         """The state to run from and whether the run resumes an interrupted one."""
@@ -346,7 +349,7 @@ class Backfiller:
             state = checkpoint.model_copy(
                 update={"counters": _count(checkpoint.counters, outcomes)}
             )
-            self.progress.stream_progress(stream, state.counters, budget=self._budget())
+            self.progress.stream_progress(stream, state.counters, budget=self._budget(plan))
         return state, run, seen
 
     async def _hydrate(

@@ -337,9 +337,9 @@ class Binding(_Model):
                     instance=self.instance_name(alias),
                 )
             )
-            listable = default_kinds(manifest, iface)
+            listable = default_kinds(manifest, iface, unlisted=True)
             if ispec.kinds is None:
-                kinds[iface] = listable
+                kinds[iface] = default_kinds(manifest, iface)
                 continue
             unknown = [k for k in ispec.kinds if k not in listable]
             if unknown:

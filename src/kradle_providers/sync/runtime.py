@@ -8,9 +8,15 @@ interfaces that use it).
 
 It also knows, per interface, which canonical kinds a backfill lists and how:
 :data:`KIND_SOURCES` maps each kind to the list operation (and arguments) that
-yields it, with children hydrated per parent (jobs, artifacts and checks of a
-pipeline; reviews of a pull request; the head commit of a ref). Only what the
-provider's manifest supports is used.
+yields it, with children hydrated per parent (jobs and artifacts of a pipeline;
+reviews of a pull request; the head commit of a ref). Checks are listed per
+commit, so the Check listing walks every head commit a client can know (of
+pipeline runs, refs and pull requests, deduplicated) and lists the checks of
+each. Only what the provider's manifest supports is used.
+
+Commits have no listing operation (only ``getCommit``): Commit is a hydration
+kind, read one by one from the head of every ref, and is backfilled only when
+a binding asks for it explicitly (it is not in :func:`default_kinds`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from kradle_providers.errors import NotFound
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import CanonicalObject, ExternalRef, Interface
 from kradle_providers.plugins.spec import ProviderConfig
-from kradle_providers.protocols.page import Page
+from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
 from kradle_providers.sync.binding import (
     AuthSpec,
     BasicAuthSpec,
@@ -48,6 +54,7 @@ if TYPE_CHECKING:
     from kradle_providers.webhooks.receiver import WebhookEndpoint
 
 __all__ = [
+    "CHECK_HEAD_SOURCES",
     "KIND_SOURCES",
     "BoundBinding",
     "ChildSource",
@@ -71,13 +78,17 @@ class ChildSource:
     """A kind listed per parent object while its parent's page is hydrated.
 
     ``key`` picks the parent attribute children are listed for (pipelines by id,
-    checks by commit sha); parents with the same key in one page are listed once.
+    commits by sha); parents with the same key in one page are listed once.
+    ``listed`` is false for a kind no operation lists (it is read one object at
+    a time from its parents, so it holds only what the parents point at): such
+    a kind is backfilled only when a binding asks for it explicitly.
     """
 
     kind: str
     operations: tuple[str, ...]
     fetch: ChildFetch
     key: Callable[[CanonicalObject], str | None]
+    listed: bool = True
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,81 @@ async def _branch_protection(a: GuardedAdapter, r: ExternalRef, c: str | None, s
         return _single(await a.get_branch_protection(r, repo.default_branch))
     except NotFound:
         return Page(items=[])
+
+
+def _head_sha(obj: CanonicalObject) -> str | None:
+    sha = getattr(obj, "head_sha", None)
+    return sha if isinstance(sha, str) and sha else None
+
+
+HeadFetch = Callable[["GuardedAdapter", ExternalRef, str | None], Awaitable[Page[Any]]]
+
+CHECK_HEAD_SOURCES: tuple[tuple[str, HeadFetch, Callable[[CanonicalObject], str | None]], ...] = (
+    ("listPipelines", lambda a, r, c: a.list_pipelines(r, cursor=c), _sha),
+    ("listRefs", lambda a, r, c: a.list_refs(r, cursor=c), _sha),
+    ("listPullRequests", lambda a, r, c: a.list_pull_requests(r, cursor=c), _head_sha),
+)
+"""Where the Check listing finds commits: ``(operation, fetch page, head sha of an item)``."""
+
+_CHECK_SEEN_CAP = 1000
+"""How many listed shas a Check cursor remembers (older ones may be listed again: harmless)."""
+
+
+def _next_head_source(a: GuardedAdapter, index: int) -> int:
+    """The first head source from ``index`` on that the provider supports (or the end)."""
+    while index < len(CHECK_HEAD_SOURCES) and not a.supports(CHECK_HEAD_SOURCES[index][0]):
+        index += 1
+    return index
+
+
+async def _checks_of(a: GuardedAdapter, r: ExternalRef, sha: str) -> list[Any]:
+    out: list[Any] = []
+    cursor: str | None = None
+    while True:
+        try:
+            page = await a.list_checks(r, sha, cursor=cursor)
+        except NotFound:
+            return out  # the commit is gone since its head was listed
+        out += page.items
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
+
+
+async def _checks(a: GuardedAdapter, r: ExternalRef, c: str | None, s: Any) -> Page[Any]:
+    """One page of checks: the checks of the new head shas in one page of heads.
+
+    The cursor records which head source is walked, its own cursor, and the
+    shas already listed in this run (so a sha that is the head of a run, a
+    branch and a pull request is listed once). Sources the provider does not
+    support are skipped.
+    """
+    state: dict[str, Any] = decode_cursor(c) if c is not None else {}
+    inner = state.get("inner")
+    seen: list[str] = [x for x in state.get("seen") or [] if isinstance(x, str)]
+    index = _next_head_source(a, int(state.get("src", 0)))
+    if index >= len(CHECK_HEAD_SOURCES):
+        return Page(items=[])
+    _, fetch_heads, head_of = CHECK_HEAD_SOURCES[index]
+    heads = await fetch_heads(a, r, inner if isinstance(inner, str) else None)
+    known = set(seen)
+    items: list[Any] = []
+    for head in heads.items:
+        sha = head_of(head)
+        if sha and sha not in known:
+            known.add(sha)
+            seen.append(sha)
+            items += await _checks_of(a, r, sha)
+    if heads.next_cursor is None:
+        index, inner = _next_head_source(a, index + 1), None
+        if index >= len(CHECK_HEAD_SOURCES):
+            return Page(items=items)
+    else:
+        inner = heads.next_cursor
+    return Page(
+        items=items,
+        next_cursor=encode_cursor({"src": index, "inner": inner, "seen": seen[-_CHECK_SEEN_CAP:]}),
+    )
 
 
 async def _commit(
@@ -179,14 +265,9 @@ KIND_SOURCES: Mapping[Interface, tuple[KindSource, ...]] = {
                     lambda a, r, p, c: a.list_artifacts(r, p.external.native_id, cursor=c),
                     _native_id,
                 ),
-                ChildSource(
-                    "Check",
-                    ("listChecks",),
-                    lambda a, r, p, c: a.list_checks(r, _sha(p) or "", cursor=c),
-                    _sha,
-                ),
             ),
         ),
+        KindSource("Check", ("listChecks",), _checks),
         KindSource("Runner", ("listRunners",), lambda a, r, c, s: a.list_runners(r, cursor=c)),
     ),
     Interface.GIT_FORGE: (
@@ -209,7 +290,7 @@ KIND_SOURCES: Mapping[Interface, tuple[KindSource, ...]] = {
             "Ref",
             ("listRefs",),
             lambda a, r, c, s: a.list_refs(r, cursor=c),
-            children=(ChildSource("Commit", ("getCommit",), _commit, _sha),),
+            children=(ChildSource("Commit", ("getCommit",), _commit, _sha, listed=False),),
         ),
         KindSource(
             "DeployKey", ("listDeployKeys",), lambda a, r, c, s: a.list_deploy_keys(r, cursor=c)
@@ -239,8 +320,16 @@ def _supported(manifest: Manifest, interface: Interface, kind: str, ops: Sequenc
     return _declares(manifest, interface, kind) and all(manifest.supports(op) for op in ops)
 
 
-def default_kinds(manifest: Manifest, interface: Interface | str) -> tuple[str, ...]:
-    """Every kind of ``interface`` the provider can list (top-level and hydrated children)."""
+def default_kinds(
+    manifest: Manifest, interface: Interface | str, *, unlisted: bool = False
+) -> tuple[str, ...]:
+    """Every kind of ``interface`` the provider can list (top-level and hydrated children).
+
+    Kinds no operation lists (Commit: read one by one from ref heads) are left
+    out unless ``unlisted`` is true: a binding backfills them only when it asks
+    for them explicitly (``kinds: [..., Commit]``), and then gets the head
+    commit of every ref, not the history.
+    """
     iface = Interface(interface)
     if not manifest.interface(iface).supported:
         return ()
@@ -252,7 +341,8 @@ def default_kinds(manifest: Manifest, interface: Interface | str) -> tuple[str, 
         kinds += [
             child.kind
             for child in source.children
-            if _supported(manifest, iface, child.kind, child.operations)
+            if (child.listed or unlisted)
+            and _supported(manifest, iface, child.kind, child.operations)
         ]
     return tuple(kinds)
 

@@ -292,14 +292,21 @@ class GitHubEmulator(EmulatorApp):
         """Now, as GitHub writes timestamps."""
         return iso_z(self.clock())
 
-    def counts(self) -> dict[str, int]:
-        """Seeded counts per canonical kind in ``acme/widgets`` (what a full sync must find).
+    def counts(self, repository: str = "acme/widgets") -> dict[str, int]:
+        """Counts per canonical kind in one repository (what a full sync of it must find).
 
-        Issue excludes PR-backed issues (they are PullRequests, never a second
-        work item); Comment counts issue comments on issues and PRs; Check
-        counts check runs plus commit statuses; Ref counts branches plus tags.
+        ``repository`` (``owner/name``, default the seeded ``acme/widgets``) is
+        the scope: Repository is 1 (the repository itself, not every
+        repository of its owner; a binding targets one). Issue excludes
+        PR-backed issues (they are PullRequests, never a second work item);
+        Comment counts issue comments on issues and PRs; Check counts check
+        runs plus commit statuses; Ref counts branches plus tags; Commit counts
+        every stored commit (no operation lists commits, so a sync reads them
+        one by one and does not backfill them by default). An unknown
+        repository has no counts (``{}``).
         """
-        repo = self.state.repo("acme", "widgets")
+        owner, _, name = repository.partition("/")
+        repo = self.state.repo(owner, name)
         if repo is None:
             return {}
         rid = repo["id"]
@@ -321,7 +328,7 @@ class GitHubEmulator(EmulatorApp):
             "Artifact": n("artifacts"),
             "Runner": n("runners"),
             "Check": n("check_runs") + n("statuses"),
-            "Repository": len(s.repos.filter(owner="acme")),
+            "Repository": 1,
             "Review": n("reviews"),
             "Ref": n("branches") + n("tags"),
             "Commit": n("commits"),

@@ -2,7 +2,8 @@
 
 ``demo`` fills ``acme/widgets`` with 300 issues (60 of them pull requests),
 800 issue comments, 12 labels, 3 milestones, 2 workflows with 120 runs and
-their jobs, check runs and statuses on recent commits, 2 deploy keys,
+their jobs, check runs and statuses on the head commits of recent runs (every
+check is on a commit a run, branch or pull request points at), 2 deploy keys,
 collaborators, self-hosted runners and branch protection on ``main``. It is
 deterministic (fixed random seed and fixed dates between January and June
 2024) whatever the emulator's clock says.
@@ -303,6 +304,7 @@ def seed_demo(em: GitHubEmulator) -> None:
     ci = mut.create_workflow(rid, "CI", ".github/workflows/ci.yml", when=_at(1))
     release = mut.create_workflow(rid, "Release", ".github/workflows/release.yml", when=_at(2))
     pr_list = sorted(pull_numbers)
+    run_heads: list[tuple[str, str]] = []  # (head sha, run created_at), oldest first
     for n in range(120):
         workflow = ci if n % 4 else release
         commit = main_commits[30 + n]
@@ -342,6 +344,7 @@ def seed_demo(em: GitHubEmulator) -> None:
             pull_requests=[pr] if pr else [],
             emit=False,
         )
+        run_heads.append((sha, _at(created)))
         if workflow is ci and conclusion == "success":
             state.artifacts.insert(
                 {
@@ -358,30 +361,37 @@ def seed_demo(em: GitHubEmulator) -> None:
                 id=state.next_id("artifact", 1_200_000_000),
             )
 
-    # Check runs (two per commit) and a legacy status on the 20 most recent commits.
-    for commit in main_commits[-20:]:
-        t = commit["date"]
+    # Check runs (two per commit) and a legacy status on the head commits of the
+    # most recent runs (20 distinct heads: pushes to main and pull request heads).
+    # CI reports checks on the commits it was run for, so every seeded check is
+    # on a commit a client can find (a run's, a branch's or a pull request's
+    # head); checks on commits nothing points at could never be listed.
+    checked: dict[str, str] = {}
+    for sha, when in reversed(run_heads):
+        if len(checked) < 20:
+            checked.setdefault(sha, when)
+    for sha, t in sorted(checked.items(), key=lambda item: item[1]):
         for name in ("ci/build", "ci/test"):
             conclusion = "success" if rng.random() < 0.85 else "failure"
             mut.create_check_run(
                 rid,
                 {
                     "name": name,
-                    "head_sha": commit["sha"],
+                    "head_sha": sha,
                     "status": "completed",
                     "conclusion": conclusion,
                     "started_at": t,
                     "completed_at": t,
                     "created_at": t,
                     "updated_at": t,
-                    "external_id": f"seed-{commit['id']}-{name}",
+                    "external_id": f"seed-{sha[:12]}-{name}",
                     "output": {"title": f"{name} {conclusion}", "summary": f"{name} finished"},
                 },
                 None,
             )
         mut.create_status(
             rid,
-            commit["sha"],
+            sha,
             {
                 "state": "success",
                 "context": "ci/legacy",

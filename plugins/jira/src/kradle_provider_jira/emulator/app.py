@@ -31,6 +31,8 @@ from kradle_provider_jira.emulator.objects import User, jira_time
 from kradle_provider_jira.emulator.state import JiraState, Project, StateError
 from kradle_provider_jira.emulator.views import NAVIGABLE_FIELDS, Views
 from kradle_provider_jira.emulator.webhooks import COMMENT_ISSUE_EVENTS, JiraWebhooks
+from kradle_provider_jira.mapping import issue_events_from_changelog
+from kradle_providers.models.base import ObjectRef, ProviderRef
 from kradle_providers.testing.emulator import (
     Clock,
     ConditionalPolicy,
@@ -183,18 +185,32 @@ class JiraEmulator(EmulatorApp):
         return next(iter(self.state.projects.values()))
 
     def counts(self) -> dict[str, int]:
-        """Objects per canonical kind in the project: what a full sync must find."""
+        """Objects per canonical kind in the project: what a full sync must find.
+
+        Counts are of canonical objects, not of native records: IssueEvent
+        counts what :func:`kradle_provider_jira.mapping.issue_events_from_changelog`
+        (the definition of the canonical kind for Jira) makes of each
+        changelog history as the REST API renders it: one event per kind of
+        change in a history, so several items of one kind (two labels added at
+        once, a status and its resolution) are one event.
+        """
         project = self.project
         issues = self.state.issues.filter(project_id=project.id)
         ids = {i["id"] for i in issues}
+        views = Views(self.state, self.base_url, "2")
+        provider = ProviderRef(type="jira")
+        events = 0
+        for history in self.state.histories.all():
+            if history["issue_id"] in ids:
+                issue = ObjectRef(kind="Issue", native_id=str(history["issue_id"]))
+                rendered = views.history(history)
+                events += len(issue_events_from_changelog(rendered, provider, issue))
         return {
             "Issue": len(issues),
             "Comment": sum(1 for c in self.state.comments.all() if c["issue_id"] in ids),
             "Milestone": len(self.state.project_versions(project.id)),
             "Label": len({label for i in issues for label in i["labels"]}),
-            "IssueEvent": sum(
-                len(h["items"]) for h in self.state.histories.all() if h["issue_id"] in ids
-            ),
+            "IssueEvent": events,
         }
 
     # -- framework hooks -----------------------------------------------------------
