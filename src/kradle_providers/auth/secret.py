@@ -23,9 +23,10 @@ __all__ = ["REDACTED", "Secret", "is_sensitive_header", "redact", "register_secr
 
 REDACTED = "***"
 
-# Values shorter than this are not scrubbed from free text: replacing every "a"
-# in a log line would destroy it and protect nothing.
-_MIN_REDACT_LEN = 6
+# Values shorter than this are not scrubbed from free text: real credentials are
+# long random strings, while scrubbing a short common word ("invalid", "secret")
+# from every message would destroy the text and protect nothing.
+_MIN_REDACT_LEN = 8
 
 _known: set[str] = set()
 _known_lock = threading.Lock()
