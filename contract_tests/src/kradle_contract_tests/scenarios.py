@@ -599,10 +599,12 @@ async def envelope(ctx: Ctx, operation: str) -> None:
         and not ext.native_number
     ):
         missing.append(f"native_number (nativeIdFields: {identity.native_id_fields})")
-    if identity.global_id_field and not ext.node_id:
-        missing.append(f"node_id (globalIdField: {identity.global_id_field})")
-    if identity.url_field and not ext.url:
-        missing.append(f"url (urlField: {identity.url_field})")
+    global_id_field = ctx.manifest.global_id_field(obj.kind)
+    if global_id_field and not ext.node_id:
+        missing.append(f"node_id (globalIdField: {global_id_field})")
+    url_field = ctx.manifest.url_field(obj.kind)
+    if url_field and not ext.url:
+        missing.append(f"url (urlField: {url_field})")
     for name in ctx.manifest.version_fields(obj.kind):
         attr = next((v for k, v in _VERSION_FIELDS.items() if k in name.lower()), None)
         if attr is None:
@@ -614,8 +616,9 @@ async def envelope(ctx: Ctx, operation: str) -> None:
         violation(
             f"{operation} returned a {obj.kind} whose envelope lacks {', '.join(missing)}",
             "fill these envelope fields from the provider's payload, or correct "
-            "spec.identity in the manifest (an object kind with other or no version fields "
-            "declares its own `versionFields` in its interface's objects)",
+            "spec.identity in the manifest (an object kind with other or no version, global "
+            "id or URL fields declares its own `versionFields`, `globalIdField` or `urlField` "
+            'in its interface\'s objects; "" for none)',
         )
 
 

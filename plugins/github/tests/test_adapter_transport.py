@@ -134,7 +134,9 @@ async def test_lost_create_is_recovered_by_read_back_not_resent() -> None:
     assert len(created) == 1
     assert issue.title == "once"
     assert issue.body is not None
-    assert issue.body.markdown.endswith("<!-- kradle-idempotency-key: key-1 -->")
+    # The key travels in the stored body; hosts read the body they wrote.
+    assert issue.body.source == "hello\n\n<!-- kradle-idempotency-key: key-1 -->"
+    assert issue.body.markdown == "hello"
 
 
 async def test_job_log_follows_redirect_streams_lazily_and_redacts() -> None:

@@ -346,3 +346,32 @@ async def test_control_seeds_changes_and_deletes() -> None:
     assert em.counts()["PullRequest"] == 1
     with pytest.raises(KeyError, match="unknown kind"):
         control.seed("Widget")
+
+
+async def test_graphql_has_its_own_budget_apart_from_rest() -> None:
+    em = create_emulator()
+    async with em.client(headers=auth(em)) as client:
+        rest = await client.get(f"{R}/labels")
+        core_left = int(rest.headers["x-ratelimit-remaining"])
+        query = {"query": "{ rateLimit { cost remaining } viewer { login } }"}
+        answer = await client.post("/graphql", json=query)
+        assert answer.status_code == 200
+        assert answer.headers["x-ratelimit-resource"] == "graphql"
+        graphql_left = int(answer.headers["x-ratelimit-remaining"])
+        assert graphql_left == 4999
+        assert answer.json()["data"]["rateLimit"]["remaining"] == graphql_left
+        again = await client.get(f"{R}/milestones")
+        # The GraphQL call did not touch the REST budget.
+        assert int(again.headers["x-ratelimit-remaining"]) == core_left - 1
+        assert again.headers["x-ratelimit-resource"] == "core"
+
+    small = create_emulator(options={"rate_limit": 3})
+    async with small.client(headers=auth(small)) as client:
+        for _ in range(3):
+            assert (await client.post("/graphql", json=query)).status_code == 200
+        refused = await client.post("/graphql", json=query)
+        assert refused.status_code == 403
+        assert refused.headers["x-ratelimit-remaining"] == "0"
+        assert refused.headers["x-ratelimit-resource"] == "graphql"
+        # REST still has its whole budget.
+        assert (await client.get(f"{R}/labels")).headers["x-ratelimit-remaining"] == "2"

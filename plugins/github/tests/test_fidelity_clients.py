@@ -27,11 +27,14 @@ def served() -> Iterator[tuple[GitHubEmulator, str]]:
 
 
 @pytest.fixture(scope="module")
-def kit(served: tuple[GitHubEmulator, str]) -> Any:
+def kit(served: tuple[GitHubEmulator, str]) -> Iterator[Any]:
     from githubkit import GitHub, TokenAuthStrategy
 
     emulator, url = served
-    return GitHub(TokenAuthStrategy(emulator.token), base_url=url + "/")
+    # Inside `with` githubkit keeps one HTTP client (and its connections);
+    # outside, it builds a new client, SSL context included, for every request.
+    with GitHub(TokenAuthStrategy(emulator.token), base_url=url + "/") as client:
+        yield client
 
 
 def test_githubkit_reads_issues_comments_labels_milestones(
@@ -207,7 +210,15 @@ def test_pygithub_reads_the_repository(served: tuple[GitHubEmulator, str]) -> No
 
     emulator, url = served
     counts = emulator.counts()
-    gh = Github(base_url=url, auth=Auth.Token(emulator.token), per_page=100, retry=None)
+    # seconds_between_requests is PyGithub's own politeness pause (0.25 s by
+    # default); the emulator needs none, and the read is the same without it.
+    gh = Github(
+        base_url=url,
+        auth=Auth.Token(emulator.token),
+        per_page=100,
+        retry=None,
+        seconds_between_requests=0,
+    )
     repo = gh.get_repo("acme/widgets")
     assert repo.full_name == "acme/widgets"
     issues = list(repo.get_issues(state="all"))

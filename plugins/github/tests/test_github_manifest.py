@@ -52,7 +52,14 @@ def test_identity_hosting_auth(manifest: Manifest) -> None:
     assert spec.auth_modes == ["github-app", "oauth-user", "personal-access-token"]
     assert (spec.api.rest, spec.api.graphql, spec.api.webhook) == (True, True, True)
     assert spec.identity.global_id_field == "node_id"
-    assert spec.identity.version_fields == ["etag", "updated_at", "head_sha"]
+    assert spec.identity.version_fields == ["updated_at"]
+    # Kinds whose objects carry other (or no) version, global id or URL fields say so.
+    assert manifest.version_fields("PullRequest") == ["updated_at", "head_sha"]
+    assert manifest.version_fields("Label") == []
+    assert manifest.global_id_field("Issue") == "node_id"
+    assert manifest.global_id_field("DeployKey") is None
+    assert manifest.url_field("Issue") == "html_url"
+    assert manifest.url_field("BranchProtection") is None
     assert manifest.supported_interfaces() == list(Interface)
 
 
@@ -201,3 +208,21 @@ def test_cli_webhook_normalize(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_manifest_validate(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["manifest", "validate", str(MANIFEST)]) == 0
     assert "valid" in capsys.readouterr().out
+
+
+def test_cli_normalizes_every_upstream_fixture(capsys: pytest.CaptureFixture[str]) -> None:
+    """``kradle-providers webhook normalize --provider github --event E --file X --json``."""
+    import json
+
+    payloads = sorted(FIXTURES.glob("*/*.json"))
+    if not payloads:
+        pytest.skip("the upstream GitHub fixtures are not available")
+    informational = {"installation", "ping"}
+    for payload in payloads:
+        event = payload.parent.name
+        argv = ["webhook", "normalize", "--provider", "github", "--event", event]
+        assert main([*argv, "--file", str(payload), "--json"]) == 0, payload
+        result = json.loads(capsys.readouterr().out)
+        expected = "ignored" if event in informational else "normalized"
+        assert result["outcome"] == expected, (payload, result.get("reason"))
+        assert bool(result["events"]) == (expected == "normalized"), payload

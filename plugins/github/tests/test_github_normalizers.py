@@ -77,11 +77,22 @@ def test_event_carries_context_and_version() -> None:
     assert event.dedupe_key() == "abc:edited:444500041"
 
 
-def test_pr_backed_issue_event_is_ignored_not_a_second_work_item() -> None:
-    result = run("issues", fixture("issues/milestoned.payload.json"))
-    assert result.outcome is NormalizeOutcome.IGNORED
-    assert result.events == []
-    assert result.reason is not None and "pull_request event" in result.reason
+def test_pr_backed_issue_event_is_an_issue_event_of_the_pr_not_a_second_work_item() -> None:
+    payload = fixture("issues/milestoned.payload.json")
+    result = run("issues", payload)
+    assert result.outcome is NormalizeOutcome.NORMALIZED
+    (event,) = result.events
+    assert event.object_kind == "IssueEvent" and event.action == ChangeAction.CREATED
+    assert event.object is not None and event.object.kind == "IssueEvent"
+    assert event.object.issue.kind == "PullRequest"
+    assert event.object.issue.native_number == str(payload["issue"]["number"])
+    assert event.object.event_type == "milestoned"
+    assert [(c.field, c.to_value) for c in event.object.changes] == [
+        ("milestone", payload["milestone"]["title"])
+    ]
+    # Redelivered, the same event gets the same identity (dedupe works).
+    assert run("issues", payload).events[0].dedupe_key() == event.dedupe_key()
+    assert not any(e.object_kind == "Issue" for e in result.events)
 
 
 def test_comment_on_pull_request_conversation_links_the_pr() -> None:

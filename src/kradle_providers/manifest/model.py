@@ -105,11 +105,17 @@ class ObjectDecl(_Camel):
     when its objects carry other (or no) version fields; ``[]`` says the
     provider keeps no version of them (a Jira label or fix version has no
     modification time), so hosts order them by content.
+
+    ``global_id_field`` and ``url_field`` likewise override the identity's for
+    this kind; ``""`` says its objects have none (a GitHub deploy key has
+    neither a ``node_id`` nor an ``html_url``).
     """
 
     kind: str
     native: str | list[str] | None = None
     version_fields: list[str] | None = None
+    global_id_field: str | None = None
+    url_field: str | None = None
 
 
 class WebhookDecl(_Camel):
@@ -252,6 +258,27 @@ class Manifest(_Camel):
                 if decl.kind == kind and decl.version_fields is not None:
                     return list(decl.version_fields)
         return list(self.spec.identity.version_fields)
+
+    def global_id_field(self, kind: str) -> str | None:
+        """The global id field of canonical ``kind``: its object's own, else the identity's."""
+        decl = self._object_decl(kind)
+        if decl is not None and decl.global_id_field is not None:
+            return decl.global_id_field or None
+        return self.spec.identity.global_id_field
+
+    def url_field(self, kind: str) -> str | None:
+        """The web URL field of canonical ``kind``: its object's own, else the identity's."""
+        decl = self._object_decl(kind)
+        if decl is not None and decl.url_field is not None:
+            return decl.url_field or None
+        return self.spec.identity.url_field
+
+    def _object_decl(self, kind: str) -> ObjectDecl | None:
+        for _, spec in self.spec.interfaces.items():
+            for decl in spec.object_entries():
+                if decl.kind == kind:
+                    return decl
+        return None
 
     def webhook_events(self, *, include_informational: bool = True) -> list[str]:
         """Every webhook event of every supported interface."""

@@ -10,8 +10,10 @@ plugin's tests.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,13 @@ from kradle_providers.auth import Secret
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
-from kradle_providers.testing.harness import BackendControl, WebhookFixture
+from kradle_providers.testing.harness import BackendControl, Limitation, WebhookFixture
 
 __all__ = [
     "GOLDEN_DELIVERY_ID",
+    "LIMITATIONS",
     "GitHubHarness",
+    "SkippingClock",
     "create_harness",
     "shared_dir",
     "webhook_fixtures",
@@ -73,10 +77,42 @@ def webhook_fixtures(
     return fixtures
 
 
+LIMITATIONS: Mapping[str, Mapping[Limitation, str]] = {
+    "IssueEvent": {
+        Limitation.IMMUTABLE: "an issue event is a record of something that happened; "
+        "GitHub never edits one",
+    },
+}
+"""What GitHub objects of a kind cannot do at all (see ``ContractHarness.limitations``)."""
+
+
+class SkippingClock:
+    """A transport clock on real time that skips every wait instead of sleeping.
+
+    ``now()`` is the wall clock plus everything skipped so far, so the adapter
+    sees the rate-limit reset it waited for as passed; ``skipped`` records the
+    waits (the suite's rate-limit checks take no time).
+    """
+
+    def __init__(self) -> None:
+        self.skipped: list[float] = []
+
+    def now(self) -> float:
+        """Wall-clock time plus the waits skipped so far."""
+        return time.time() + sum(self.skipped)
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the wait and return at once (still yielding to other tasks)."""
+        if seconds > 0:
+            self.skipped.append(seconds)
+        await asyncio.sleep(0)
+
+
 class GitHubHarness:
     """The contract harness over an in-process GitHub emulator."""
 
     provider = "github"
+    limitations = LIMITATIONS
 
     def __init__(self, emulator: Any, *, via_registry: bool = True) -> None:
         self.emulator = emulator
@@ -98,7 +134,7 @@ class GitHubHarness:
 
     async def adapter(self, *, credential: str | None = None, **options: Any) -> ProviderAdapter:
         """A fresh adapter guarded by the manifest, bound to the emulator."""
-        config = self.config(credential=credential, **options)
+        config = self.config(credential=credential, **{"clock": SkippingClock(), **options})
         adapter: ProviderAdapter
         if self._via_registry:
             from kradle_providers.plugins.registry import load_registry

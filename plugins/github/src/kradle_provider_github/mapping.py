@@ -40,6 +40,7 @@ object kind and the field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -88,6 +89,7 @@ from kradle_providers.models import (
     Runner,
     RunnerRegistration,
     RunnerState,
+    SourceFormat,
     StatusCategory,
     Version,
     Visibility,
@@ -377,9 +379,21 @@ def _label_names(native: Native, kind: str) -> list[str]:
     return names
 
 
+# The hidden marker the adapter appends to bodies it creates with an idempotency
+# key (adapter/idempotency.py); kept in ``source``, not shown in ``markdown``.
+_KEY_MARKER = re.compile(
+    r"(?:\n\n)?<!-- kradle-idempotency-key: [A-Za-z0-9._:/+=@-]{1,200} -->\s*\Z"
+)
+
+
 def _body(native: Native, kind: str) -> RichText | None:
     text = _opt_str(native, "body", kind)
-    return None if text is None else RichText.from_markdown(text)
+    if text is None:
+        return None
+    shown = _KEY_MARKER.sub("", text)
+    if shown == text:
+        return RichText.from_markdown(text)
+    return RichText(markdown=shown, source_format=SourceFormat.MARKDOWN, source=text)
 
 
 def _number(native: Native, kind: str) -> str | None:
@@ -550,7 +564,7 @@ def issue_comment(
             native_number=_tail_number(_opt_str(obj, "issue_url", kind)),
             url=page,
         )
-    body = _opt_str(obj, "body", kind)
+    body = _body(obj, kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -562,7 +576,7 @@ def issue_comment(
             etag=etag,
         ),
         "issue": parent,
-        "body": RichText.from_markdown(body or ""),
+        "body": body or RichText.from_markdown(""),
         "author": actor(obj.get("user")),
         "created_at": _time(obj, "created_at", kind),
         "updated_at": _time(obj, "updated_at", kind),

@@ -27,9 +27,11 @@ Action -> :class:`ChangeAction`:
 - ``ping`` and ``installation``: ``ignored`` (informational) with a reason.
 
 PR-backed issues: GitHub sends ``issues`` events for a pull request's issue
-side too. Every such change (labels, assignees, milestone, state, title) also
-arrives as a ``pull_request`` event, so an ``issues`` event on a PR-backed
-issue is ``ignored`` with that reason and never becomes a second work item.
+side too (``milestoned``, ``demilestoned``…). Such an event never becomes a
+second work item: it is one created :class:`IssueEvent` whose ``issue`` is
+``ObjectRef(kind="PullRequest")``, as GitHub's issue-events API lists it for
+the pull request. The webhook carries no event id, so its ``native_id`` is
+``"{issue id}:{action}:{updated_at}"`` (stable across redeliveries).
 An ``issue_comment`` on a pull request's conversation has no other event, so
 it is normalized to a :class:`Comment` whose ``issue`` is
 ``ObjectRef(kind="PullRequest")``.
@@ -344,11 +346,7 @@ def _issues(context: NormalizeContext, payload: Mapping[str, Any]) -> NormalizeR
     action = _action(payload)
     native = _object(payload, "issue")
     if mapping.is_pull_request_backed(native):
-        return _ignored(
-            context,
-            "the issue is a pull request's issue side; the pull_request event carries "
-            "this change, so it never becomes a second work item",
-        )
+        return _pull_request_issue_event(context, payload, native, action)
     obj = mapping.issue(native, provider=context.provider)
     changes = payload_changes(payload, native) + _implied_changes(payload, action)
     return _normalized(
@@ -360,6 +358,39 @@ def _issues(context: NormalizeContext, payload: Mapping[str, Any]) -> NormalizeR
                 action=change_action(context.event, action),
                 native_action=action,
                 changes=changes,
+            )
+        ],
+    )
+
+
+def _pull_request_issue_event(
+    context: NormalizeContext,
+    payload: Mapping[str, Any],
+    native: Mapping[str, Any],
+    action: str | None,
+) -> NormalizeResult:
+    """An ``issues`` event on a pull request's issue side: an IssueEvent of the PR."""
+    when = native.get("updated_at")
+    event: dict[str, Any] = {
+        "id": f"{native.get('id')}:{action}:{when}",
+        "event": action,
+        "actor": payload.get("sender"),
+        "created_at": when,
+        "issue": native,
+    }
+    for key in ("label", "assignee", "milestone"):
+        if isinstance(payload.get(key), Mapping):
+            event[key] = payload[key]
+    obj = mapping.issue_event(event, provider=context.provider)
+    return _normalized(
+        context,
+        [
+            _event(
+                context,
+                obj,
+                action=ChangeAction.CREATED,
+                native_action=action,
+                changes=payload_changes(payload, native),
             )
         ],
     )

@@ -34,6 +34,7 @@ from kradle_providers.http import (
     map_error_response,
     parse_link_header,
 )
+from kradle_providers.http.clock import Clock
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.plugins.spec import ProviderConfig
@@ -162,17 +163,19 @@ class GitHubOptions:
     ``on_rate_limit``: ``"wait"`` for the reset or ``"raise"`` RateLimited.
     ``user_agent``: GitHub requires one; name your host service.
     ``cache``: a shared :class:`ConditionalCache` (e.g. to keep ETags across adapters).
+    ``clock``: the transport's clock (tests pass one that skips rate-limit waits).
     """
 
     page_size: int = MAX_PAGE_SIZE
     on_rate_limit: Literal["wait", "raise"] = "wait"
     user_agent: str = "kradle-providers-github/0.1"
     cache: ConditionalCache | None = None
+    clock: Clock | None = None
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> GitHubOptions:
         """Validate ``options``; unknown keys are refused so typos are not silent."""
-        known = {"page_size", "on_rate_limit", "user_agent", "cache"}
+        known = {"page_size", "on_rate_limit", "user_agent", "cache", "clock"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise InvalidInput(
@@ -204,6 +207,7 @@ class GitHubOptions:
             on_rate_limit=cast(Literal["wait", "raise"], on_rate_limit),
             user_agent=user_agent,
             cache=cache,
+            clock=options.get("clock"),
         )
 
 
@@ -222,6 +226,7 @@ def build_http_client(config: ProviderConfig, options: GitHubOptions) -> HttpCli
         idempotency_header=None,
         on_exhausted=options.on_rate_limit,
         cache=options.cache,
+        clock=options.clock,
     )
 
 

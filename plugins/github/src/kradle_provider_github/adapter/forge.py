@@ -391,6 +391,8 @@ class ForgeOperations(GitHubBase):
         """
         repo_api = f"{self.rest_url}{repo_path(ref)}"
         wanted = {_number(n) for n in numbers} if numbers is not None else None
+        if wanted is not None and not wanted:
+            return {}  # nothing to hydrate costs nothing (an incremental sync with no change)
         found: dict[str, list[Review]] = {}
         overflow: list[str] = []
         after: str | None = None
@@ -461,38 +463,69 @@ class ForgeOperations(GitHubBase):
         page_size: int | None = None,
     ) -> Page[Ref]:
         """Refs matching ``prefix`` (``heads``, ``tags/v1``, ``refs/heads/main``…);
-        without one, branches then tags."""
+        without one, branches then tags.
+
+        GitHub answers ``matching-refs`` unpaginated, so pages are cut here, in
+        ref-name order; the cursor holds the phase and the last name returned.
+        Re-reading the answer for the next page is a conditional request (a 304
+        is not charged).
+        """
+        size = self._page_size(page_size)
+        after: str | None = None
         if cursor is not None:
             state = decode_cursor(cursor)
             phases = [str(p) for p in state.get("phases", [])]
-            inner = state.get("inner")
-            if not phases or not (inner is None or isinstance(inner, str)):
+            raw_after = state.get("after")
+            if not phases or not (raw_after is None or isinstance(raw_after, str)):
                 raise InvalidInput("not a list_refs cursor; pass it back unchanged", field="cursor")
+            after = raw_after
         else:
             clean = (prefix or "").strip().removeprefix("refs/").strip("/")
             phases = [clean] if clean else ["heads", "tags"]
-            inner = None
-        current, rest = phases[0], phases[1:]
-        page = await self._list_page(
-            f"{repo_path(ref)}/git/matching-refs/{quote(current, safe='/')}",
-            {},
-            cursor=inner,
-            page_size=page_size,
-            convert=lambda native: mapping.ref(
-                native, provider=self.provider_ref, repository=ref.slug()
-            ),
-        )
-        if page.next_cursor is not None:
-            nxt: str | None = encode_cursor({"phases": phases, "inner": page.next_cursor})
-        elif rest:
-            nxt = encode_cursor({"phases": rest, "inner": None})
-        else:
-            nxt = None
-        return Page(items=page.items, next_cursor=nxt)
+        items: list[Ref] = []
+        while phases:
+            current = phases[0]
+            response = await self.http.get(
+                f"{repo_path(ref)}/git/matching-refs/{quote(current, safe='/')}"
+            )
+            body = response.json()
+            natives = body if isinstance(body, list) else [body]
+            refs = sorted(
+                (
+                    mapping.ref(native, provider=self.provider_ref, repository=ref.slug())
+                    for native in natives
+                ),
+                key=lambda r: r.name,
+            )
+            pending = [r for r in refs if after is None or r.name > after]
+            room = size - len(items)
+            items.extend(pending[:room])
+            if len(pending) > room:
+                last = items[-1].name
+                return Page(
+                    items=items, next_cursor=encode_cursor({"phases": phases, "after": last})
+                )
+            phases, after = phases[1:], None
+            if len(items) == size and phases:
+                return Page(
+                    items=items, next_cursor=encode_cursor({"phases": phases, "after": None})
+                )
+        return Page(items=items, next_cursor=None)
 
     async def get_commit(self, ref: ExternalRef, sha: str) -> Commit:
-        """One commit by SHA (or any ref name GitHub resolves)."""
-        native = await self._get_json(f"{repo_path(ref)}/commits/{quote(sha, safe='')}")
+        """One commit by SHA (or any ref name GitHub resolves); NotFound when there is none."""
+        try:
+            native = await self._get_json(f"{repo_path(ref)}/commits/{quote(sha, safe='')}")
+        except ProviderRejectedInput as exc:
+            # GitHub answers an unknown SHA with 422 "No commit found for SHA: …".
+            if "no commit found" not in str(exc).lower():
+                raise
+            raise NotFound(
+                f"repository {ref.slug()} has no commit {sha!r}; check the SHA or ref "
+                "name (a force-push may have removed it)",
+                provider="github",
+                status=exc.status,
+            ) from exc
         return mapping.commit(native, provider=self.provider_ref)
 
     # -- deploy keys ----------------------------------------------------------

@@ -37,6 +37,7 @@ from kradle_providers.testing.emulator import (
     EmulatorHTTPError,
     LinkPagination,
     Principal,
+    RateLimiter,
     RateLimitPolicy,
     RequestContext,
     SecondaryLimit,
@@ -143,7 +144,23 @@ class GitHubEmulator(EmulatorApp):
         self.viewer_login = "octo-admin"
         self.bot_login = "kradle-app[bot]"
         self.app_record: dict[str, Any] = {}
+        # GraphQL has its own budget (resource "graphql", points per hour), apart
+        # from the REST "core" one.
+        self.graphql_rate_limiter = RateLimiter(
+            RateLimitPolicy(
+                limit=rate_limit,
+                exhausted_status=403,
+                exhausted_message="API rate limit exceeded for GraphQL.",
+                resource="graphql",
+            ),
+            clock=self.clock,
+        )
         self._install_routes()
+
+    def reset(self) -> None:
+        """Forget requests, faults and every rate-limit budget, GraphQL's included."""
+        super().reset()
+        self.graphql_rate_limiter.reset()
 
     # -- wiring -------------------------------------------------------------
 

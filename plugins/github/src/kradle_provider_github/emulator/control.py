@@ -23,14 +23,18 @@ _KINDS = (
     "Comment",
     "Label",
     "Milestone",
+    "IssueEvent",
     "PipelineDefinition",
     "Pipeline",
     "Job",
+    "Artifact",
+    "Runner",
     "Check",
     "Repository",
     "PullRequest",
     "Review",
     "Ref",
+    "Commit",
     "DeployKey",
     "Collaborator",
     "BranchProtection",
@@ -115,7 +119,7 @@ class GitHubControl:
                 attrs.pop("description", None),
                 sender=user,
             )
-            return str(label["name"])
+            return str(label["id"])
         if kind == "Milestone":
             milestone = mut.create_milestone(
                 rid, attrs.pop("title", f"Milestone {seq}"), sender=user, **attrs
@@ -134,13 +138,16 @@ class GitHubControl:
                 attrs.pop("sha", None)
                 or (state.branch(rid, self.repo["default_branch"]) or {})["sha"]
             )
+            status, conclusion = _run_status(
+                attrs.pop("status", "completed"), attrs.pop("conclusion", None)
+            )
             run = mut.create_run(
                 workflow,
                 head_sha=sha,
                 head_branch=attrs.pop("branch", "main"),
                 actor=user,
-                status=attrs.pop("status", "completed"),
-                conclusion=attrs.pop("conclusion", "success"),
+                status=status,
+                conclusion=conclusion,
                 event=attrs.pop("event", "push"),
             )
             return str(run["id"])
@@ -159,7 +166,58 @@ class GitHubControl:
                 state.now(),
                 state.now(),
             )
+            if "log" in attrs:
+                state.jobs.update(job["id"], log=str(attrs.pop("log")))
             return str(job["id"])
+        if kind == "Artifact":
+            run_id = attrs.pop("pipeline", None) or self._seed_one("Pipeline", 0, {})
+            parent = state.runs.get(run_id)
+            if parent is None:
+                raise KeyError(f"no workflow run {run_id}")
+            now = state.now()
+            artifact = state.artifacts.insert(
+                {
+                    "repo_id": rid,
+                    "run_id": parent["id"],
+                    "name": attrs.pop("name", f"artifact-{seq}"),
+                    "size_in_bytes": int(attrs.pop("size_in_bytes", 1024)),
+                    "created_at": now,
+                    "updated_at": now,
+                    "expires_at": now,
+                    "expired": False,
+                    "digest": f"{seq:064x}",
+                },
+                id=state.next_id("artifact", 1_200_000_000),
+            )
+            return str(artifact["id"])
+        if kind == "Runner":
+            runner = state.runners.insert(
+                {
+                    "repo_id": rid,
+                    "name": attrs.pop("name", f"control-runner-{seq}"),
+                    "os": attrs.pop("os", "Linux"),
+                    "status": attrs.pop("status", "online"),
+                    "busy": False,
+                    "labels": ["self-hosted", "Linux", "X64"],
+                },
+                id=state.next_id("runner", 20),
+            )
+            return str(runner["id"])
+        if kind == "IssueEvent":
+            number = int(attrs.pop("issue", 0)) or int(self._seed_one("Issue", 0, {}))
+            target = state.issue(rid, number)
+            if target is None:
+                raise KeyError(f"no issue #{number} in {self.owner}/{self.repo_name}")
+            event = mut.record_event(
+                target, attrs.pop("event", "mentioned"), user, created_at=attrs.pop("at", None)
+            )
+            return str(event["id"])
+        if kind == "Commit":
+            branch = attrs.pop("branch", f"control/commit-{seq}")
+            commit = mut.create_commit(
+                rid, attrs.pop("message", f"Seeded commit {seq}"), user, branch=branch
+            )
+            return str(commit["sha"])
         if kind == "Check":
             sha = (
                 attrs.pop("sha", None)
@@ -171,7 +229,7 @@ class GitHubControl:
             return str(check["id"])
         if kind == "Repository":
             repo = mut.create_repo(self.owner, attrs.pop("name", f"seeded-{seq}"), **attrs)
-            return str(repo["full_name"])
+            return str(repo["name"])
         if kind == "Review":
             number = int(attrs.pop("pull_request", 0)) or int(self._seed_one("PullRequest", 0, {}))
             reviewed = state.pull(rid, number)
@@ -201,8 +259,10 @@ class GitHubControl:
             login = attrs.pop("login", f"collaborator-{seq}")
             if state.user(login) is None:
                 mut.create_user(login)
-            mut.add_collaborator(rid, login, attrs.pop("role", "write"))
-            return str(login)
+            mut.add_collaborator(rid, login, attrs.pop("role", attrs.pop("role_name", "write")))
+            found = state.user(login)
+            assert found is not None
+            return str(found["id"])
         if kind == "BranchProtection":
             branch = attrs.pop("branch", self.repo["default_branch"])
             if state.branch(rid, branch) is None:
@@ -233,7 +293,10 @@ class GitHubControl:
     # -- change / delete ----------------------------------------------------
 
     def change(self, kind: str, object_id: str, **fields: Any) -> None:
-        """Change an object as a person on github.com would (no fields: retitle it)."""
+        """Change an object as a person on github.com would (no fields: a visible edit).
+
+        Every change moves the object's ``updated_at`` (where it has one) to now.
+        """
         mut, state, rid = self.em.mutations, self.em.state, self.repo["id"]
         if kind in ("Issue", "PullRequest"):
             issue = state.issue(rid, int(object_id))
@@ -250,9 +313,7 @@ class GitHubControl:
                 comment, fields.get("body", f"{comment['body']} (edited)"), self.actor
             )
         elif kind == "Label":
-            label = state.label(rid, object_id)
-            if label is None:
-                raise KeyError(f"no label {object_id}")
+            label = self._record("Label", object_id)
             mut.update_label(label, fields or {"description": "edited"}, self.actor)
         elif kind == "Pipeline":
             run = state.runs.get(object_id)
@@ -264,19 +325,14 @@ class GitHubControl:
                 fields.get("conclusion", "success"),
                 self.actor,
             )
+            state.runs.update(run["id"], updated_at=state.now())
         elif kind == "Check":
             check = state.check_runs.get(object_id)
             if check is None:
                 raise KeyError(f"no check run {object_id}")
             mut.update_check_run(check, fields or {"conclusion": "success"}, self.actor)
         elif kind == "Repository":
-            repo = (
-                state.repo(*object_id.split("/", 1))
-                if "/" in object_id
-                else state.repos.get(object_id)
-            )
-            if repo is None:
-                raise KeyError(f"no repository {object_id}")
+            repo = self._record("Repository", object_id)
             mut.update_repo(repo, fields or {"description": "edited"})
         elif kind == "BranchProtection":
             rule = state.protections.find_one(repo_id=rid, branch=object_id)
@@ -285,12 +341,40 @@ class GitHubControl:
             settings = {k: v for k, v in rule.items() if k not in ("id", "repo_id", "branch")}
             settings.update(fields or {"enforce_admins": not rule.get("enforce_admins")})
             mut.set_protection(rid, object_id, settings, self.actor)
+        elif kind == "Ref":
+            branch = object_id.removeprefix("refs/heads/")
+            if state.branch(rid, branch) is None:
+                raise KeyError(f"no branch {branch}")
+            mut.create_commit(
+                rid, fields.get("message", f"Edit {branch}"), self.actor, branch=branch
+            )
+        elif kind == "Collaborator":
+            found = self._record("Collaborator", object_id)
+            roles = ["read", "triage", "write", "maintain", "admin"]
+            role = (
+                fields.get("role_name")
+                or roles[
+                    (roles.index(found["role_name"]) + 1) % len(roles)
+                    if found["role_name"] in roles
+                    else 0
+                ]
+            )
+            state.collaborators.update(found["id"], role_name=role)
+        elif kind == "Runner":
+            runner = self._record("Runner", object_id)
+            flipped = {"status": "offline" if runner["status"] == "online" else "online"}
+            state.runners.update(runner["id"], dict(fields or flipped))
         else:
-            collection = self._collection(kind)
-            record = collection.get(object_id)
-            if record is None:
-                raise KeyError(f"no {kind} {object_id}")
-            collection.update(record["id"], dict(fields))
+            record = self._record(kind, object_id)
+            default: dict[str, Any] = (
+                {"title": f"{record['title']} (edited)"} if "title" in record else {}
+            )
+            if "name" in record and not default:
+                default = {"name": f"{record['name']}-edited"}
+            changes = dict(fields or default)
+            if "updated_at" in record:
+                changes["updated_at"] = state.now()
+            self._collection(kind).update(record["id"], changes)
 
     def delete(self, kind: str, object_id: str) -> None:
         """Delete an object from outside the adapter."""
@@ -332,20 +416,63 @@ class GitHubControl:
 
     def _collection(self, kind: str) -> Any:
         names = {
+            "Issue": "issues",
+            "PullRequest": "pulls",
+            "Comment": "comments",
+            "Label": "labels",
             "Milestone": "milestones",
+            "IssueEvent": "events",
             "PipelineDefinition": "workflows",
             "Pipeline": "runs",
             "Job": "jobs",
+            "Artifact": "artifacts",
+            "Runner": "runners",
             "Check": "check_runs",
             "Review": "reviews",
             "Repository": "repos",
+            "Ref": "branches",
+            "Commit": "commits",
             "DeployKey": "keys",
-            "Issue": "issues",
-            "Comment": "comments",
+            "Collaborator": "collaborators",
+            "BranchProtection": "protections",
         }
         if kind not in names:
             raise self._unknown(kind)
         return self.em.store[names[kind]]
+
+    def _record(self, kind: str, object_id: str) -> dict[str, Any]:
+        """The stored record of ``kind`` known to adapters as ``object_id``."""
+        state, rid = self.em.state, self.repo["id"]
+        record: dict[str, Any] | None
+        if kind == "Issue":
+            record = state.issue(rid, int(object_id))
+        elif kind == "PullRequest":
+            record = state.pull(rid, int(object_id))
+        elif kind == "Milestone":
+            record = state.milestone(rid, int(object_id))
+        elif kind == "Label":
+            record = state.labels.get(int(object_id)) if object_id.isdigit() else None
+            record = record or state.label(rid, object_id)
+        elif kind == "Repository":
+            owner, _, name = object_id.rpartition("/")
+            record = state.repo(owner or self.owner, name)
+        elif kind == "Ref":
+            record = state.branch(rid, object_id.removeprefix("refs/heads/"))
+        elif kind == "Commit":
+            record = state.commits.find_one(repo_id=rid, sha=object_id)
+        elif kind == "Collaborator":
+            user = state.users.get(int(object_id)) if object_id.isdigit() else None
+            login = user["login"] if user else object_id
+            record = state.collaborators.find_one(repo_id=rid, login=login)
+        elif kind == "BranchProtection":
+            record = state.protections.find_one(repo_id=rid, branch=object_id)
+        else:
+            collection = self._collection(kind)
+            record = collection.get(int(object_id)) if object_id.isdigit() else None
+            record = record or collection.get(object_id)
+        if record is None:
+            raise KeyError(f"no {kind} {object_id} in {self.owner}/{self.repo_name}")
+        return record
 
     # -- requests and faults ------------------------------------------------
 
@@ -390,21 +517,23 @@ class GitHubControl:
 
     def set_native_field(self, kind: str, object_id: str, name: str, value: Any) -> None:
         """Add a provider field to an object's JSON (the canonical model has no place for it)."""
-        state, rid = self.em.state, self.repo["id"]
-        if kind in ("Issue",):
-            record = state.issue(rid, int(object_id))
-            collection = state.issues
-        elif kind == "PullRequest":
-            record = state.pull(rid, int(object_id))
-            collection = state.pulls
-        elif kind == "Repository":
-            record = state.repo(*object_id.split("/", 1)) if "/" in object_id else None
-            collection = state.repos
-        else:
-            collection = self._collection(kind)
-            record = collection.get(object_id)
-        if record is None:
-            raise KeyError(f"no {kind} {object_id}")
+        record = self._record(kind, object_id)
         native = dict(record.get("_native", {}))
         native[name] = value
-        collection.update(record["id"], {"_native": native})
+        self._collection(kind).update(record["id"], {"_native": native})
+
+
+def _run_status(status: str, conclusion: str | None) -> tuple[str, str | None]:
+    """A canonical-ish seed status (``failure``, ``running``…) -> GitHub status + conclusion."""
+    native = {
+        "running": ("in_progress", None),
+        "in_progress": ("in_progress", None),
+        "queued": ("queued", None),
+        "pending": ("queued", None),
+        "waiting": ("waiting", None),
+        "completed": ("completed", conclusion or "success"),
+    }
+    if status in native:
+        return native[status]
+    # A conclusion given as the status: "failure", "success", "cancelled"...
+    return "completed", conclusion or status

@@ -354,9 +354,7 @@ class GraphQLResolver:
         }
 
     def rate_limit(self, info: Any, **_: Any) -> dict[str, Any]:
-        limiter = self.em.rate_limiter
-        assert limiter is not None
-        budget = limiter.budget(info.context["credential"])
+        budget = self.em.graphql_rate_limiter.budget(info.context["credential"])
         from datetime import UTC, datetime
 
         from kradle_providers.testing.emulator import iso_z
@@ -389,6 +387,15 @@ async def handle_graphql(em: GitHubEmulator, ctx: RequestContext) -> Response:
             401,
             "This endpoint requires you to be authenticated.",
             documentation_url="https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql",
+        )
+    # GraphQL is charged to its own budget, not REST's (the route is exempt there).
+    limiter = em.graphql_rate_limiter
+    decision = limiter.charge(ctx.credential, method=ctx.method)
+    if not decision.allowed:
+        return em.error(
+            decision.status or 403,
+            decision.message or "API rate limit exceeded",
+            headers=decision.headers,
         )
     payload = em.body(ctx)
     query = payload.get("query")
@@ -433,7 +440,9 @@ async def handle_graphql(em: GitHubEmulator, ctx: RequestContext) -> Response:
         ]
     if result.data is not None or not result.errors:
         body["data"] = result.data
-    return ctx.json(body)
+    response = ctx.json(body)
+    response.headers.update(limiter.headers(ctx.credential))
+    return response
 
 
 def register(em: GitHubEmulator) -> None:
@@ -444,5 +453,5 @@ def register(em: GitHubEmulator) -> None:
 
     # Outside the REST base path on Enterprise Server, so added to the router directly.
     em.router.routes.append(
-        Route(method="POST", path=em.graphql_path, handler=handler, name="graphql")
+        Route(method="POST", path=em.graphql_path, handler=handler, name="graphql", charge=False)
     )

@@ -234,10 +234,10 @@ class Mutations:
 
     def record_event(
         self, issue: Mapping[str, Any], event: str, actor: str | None, **extra: Any
-    ) -> None:
+    ) -> dict[str, Any]:
         """Write an issue event (what ``/issues/events`` lists)."""
         when = extra.pop("created_at", None) or self.state.now()
-        self.state.events.insert(
+        return self.state.events.insert(
             {
                 "repo_id": issue["repo_id"],
                 "issue_number": issue["number"],

@@ -264,7 +264,7 @@ class Renderer:
 
     def label(self, label: Mapping[str, Any]) -> dict[str, Any]:
         """``label``."""
-        return {
+        out: dict[str, Any] = {
             "id": label["id"],
             "node_id": node_id("LA", label["id"]),
             "url": f"{self.repo_api(label['repo_id'])}/labels/{label['name']}".replace(" ", "%20"),
@@ -276,6 +276,8 @@ class Renderer:
             "archived_at": label.get("archived_at"),
             "archived_by": self.user(label.get("archived_by")),
         }
+        out.update(label.get("_native", {}))
+        return out
 
     def labels_of(self, repo_id: int, names: list[str]) -> list[dict[str, Any]]:
         """The ``label`` objects of an issue's label names (unknown names skipped)."""
@@ -292,7 +294,7 @@ class Renderer:
         """``milestone``."""
         api = self.repo_api(m["repo_id"])
         issues = self.state.issues.filter(repo_id=m["repo_id"], milestone=m["number"])
-        return {
+        out: dict[str, Any] = {
             "url": f"{api}/milestones/{m['number']}",
             "html_url": f"{self.repo_web(m['repo_id'])}/milestone/{m['number']}",
             "labels_url": f"{api}/milestones/{m['number']}/labels",
@@ -310,6 +312,8 @@ class Renderer:
             "due_on": m.get("due_on"),
             "closed_at": m.get("closed_at"),
         }
+        out.update(m.get("_native", {}))
+        return out
 
     def milestone_of(self, repo_id: int, number: int | None) -> dict[str, Any] | None:
         """The ``nullable-milestone`` of an issue."""
@@ -431,6 +435,7 @@ class Renderer:
             issue = self.state.issue(e["repo_id"], e["issue_number"])
             if issue is not None:
                 out["issue"] = self.issue(issue)
+        out.update(e.get("_native", {}))
         return out
 
     # -- pull requests ------------------------------------------------------
@@ -557,7 +562,7 @@ class Renderer:
         web = self.repo_web(c["repo_id"])
         sha = c["sha"]
         author = self.user(c["author"])
-        return {
+        out: dict[str, Any] = {
             "url": f"{api}/commits/{sha}",
             "sha": sha,
             "node_id": node_id("C", c["id"]),
@@ -600,6 +605,8 @@ class Renderer:
                 }
             ],
         }
+        out.update(c.get("_native", {}))
+        return out
 
     def simple_commit(self, c: Mapping[str, Any]) -> dict[str, Any]:
         """``simple-commit`` (a workflow run's ``head_commit``)."""
@@ -636,7 +643,9 @@ class Renderer:
             "node_id": node_id("REF", t["id"]),
         }
 
-    def git_ref(self, repo_id: int, ref: str, sha: str, ident: int) -> dict[str, Any]:
+    def git_ref(
+        self, repo_id: int, ref: str, sha: str, ident: int, native: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """``git-ref`` for ``refs/heads/x`` or ``refs/tags/x``."""
         api = self.repo_api(repo_id)
         return {
@@ -644,6 +653,7 @@ class Renderer:
             "node_id": node_id("REF", ident),
             "url": f"{api}/git/{ref}",
             "object": {"type": "commit", "sha": sha, "url": f"{api}/git/commits/{sha}"},
+            **(native or {}),
         }
 
     # -- forge administration -----------------------------------------------
@@ -672,7 +682,7 @@ class Renderer:
         role = c["role_name"]
         levels = ["read", "triage", "write", "maintain", "admin"]
         rank = levels.index(role) if role in levels else 0
-        return {
+        out: dict[str, Any] = {
             **self.simple_user(record),
             "permissions": {
                 "pull": True,
@@ -683,6 +693,8 @@ class Renderer:
             },
             "role_name": role,
         }
+        out.update(c.get("_native", {}))
+        return out
 
     def branch_protection(self, p: Mapping[str, Any]) -> dict[str, Any]:
         """``branch-protection`` (GET) / ``protected-branch`` (PUT) of one branch."""
@@ -727,6 +739,7 @@ class Renderer:
             "allow_fork_syncing",
         ):
             out[name] = {"enabled": bool(p.get(name, False))}
+        out.update(p.get("_native", {}))
         return out
 
     # -- actions ------------------------------------------------------------
@@ -735,7 +748,7 @@ class Renderer:
         """``workflow``."""
         api = self.repo_api(w["repo_id"])
         web = self.repo_web(w["repo_id"])
-        return {
+        out: dict[str, Any] = {
             "id": w["id"],
             "node_id": node_id("W", w["id"]),
             "name": w["name"],
@@ -747,6 +760,8 @@ class Renderer:
             "html_url": f"{web}/blob/main/{w['path']}",
             "badge_url": f"{web}/workflows/{w['name']}/badge.svg",
         }
+        out.update(w.get("_native", {}))
+        return out
 
     def _pr_minimal(self, repo_id: int, number: int) -> dict[str, Any] | None:
         pull = self.state.pull(repo_id, number)
@@ -853,7 +868,7 @@ class Renderer:
         """``artifact``."""
         api = self.repo_api(a["repo_id"])
         run = self.state.runs.get(a["run_id"]) or {}
-        return {
+        out: dict[str, Any] = {
             "id": a["id"],
             "node_id": node_id("MDg", a["id"]),
             "name": a["name"],
@@ -873,10 +888,12 @@ class Renderer:
                 "head_sha": run.get("head_sha"),
             },
         }
+        out.update(a.get("_native", {}))
+        return out
 
     def runner(self, r: Mapping[str, Any]) -> dict[str, Any]:
         """``runner`` (a self-hosted runner)."""
-        return {
+        out: dict[str, Any] = {
             "id": r["id"],
             "runner_group_id": 1,
             "name": r["name"],
@@ -889,6 +906,8 @@ class Renderer:
                 for n, label in enumerate(r["labels"])
             ],
         }
+        out.update(r.get("_native", {}))
+        return out
 
     def app(self, a: Mapping[str, Any]) -> dict[str, Any]:
         """``integration`` (a GitHub App)."""
@@ -951,7 +970,7 @@ class Renderer:
     def status(self, s: Mapping[str, Any]) -> dict[str, Any]:
         """``status`` (a commit status)."""
         creator = self.user(s["creator"])
-        return {
+        out: dict[str, Any] = {
             "url": f"{self.repo_api(s['repo_id'])}/statuses/{s['sha']}",
             "avatar_url": creator["avatar_url"] if creator else None,
             "id": s["id"],
@@ -964,3 +983,5 @@ class Renderer:
             "updated_at": s["updated_at"],
             "creator": creator,
         }
+        out.update(s.get("_native", {}))
+        return out

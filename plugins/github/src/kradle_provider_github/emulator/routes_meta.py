@@ -69,6 +69,16 @@ class MetaRoutes:
             ctx.not_found()
         return ctx.json(self.em.render(ctx).private_user(user))
 
+    def _graphql_budget(self, ctx: RequestContext) -> dict[str, Any]:
+        budget = self.em.graphql_rate_limiter.budget(ctx.credential)
+        return {
+            "limit": budget.limit,
+            "remaining": budget.remaining,
+            "reset": math.ceil(budget.reset_at),
+            "used": budget.used,
+            "resource": "graphql",
+        }
+
     async def rate_limit(self, ctx: RequestContext) -> Response:
         """``GET /rate_limit`` (free): the caller's budgets."""
         limiter = self.em.rate_limiter
@@ -95,7 +105,7 @@ class MetaRoutes:
         resources = {
             "core": core,
             "search": other("search", 30),
-            "graphql": {**core, "resource": "graphql"},
+            "graphql": self._graphql_budget(ctx),
             "integration_manifest": other("integration_manifest", 5000),
             "code_search": other("code_search", 10),
         }

@@ -326,15 +326,15 @@ class RepoRoutes:
 
     # -- git ----------------------------------------------------------------
 
-    def _refs(self, repo_id: int) -> list[tuple[str, str, int]]:
+    def _refs(self, repo_id: int) -> list[tuple[str, str, int, dict[str, Any]]]:
         refs = [
-            (f"refs/heads/{b['name']}", b["sha"], b["id"])
+            (f"refs/heads/{b['name']}", b["sha"], b["id"], b.get("_native", {}))
             for b in self.state.branches.filter(repo_id=repo_id)
         ] + [
-            (f"refs/tags/{t['name']}", t["sha"], t["id"])
+            (f"refs/tags/{t['name']}", t["sha"], t["id"], t.get("_native", {}))
             for t in self.state.tags.filter(repo_id=repo_id)
         ]
-        return sorted(refs)
+        return sorted(refs, key=lambda r: r[0])
 
     async def matching_refs(self, ctx: RequestContext) -> Response:
         """``GET /repos/{o}/{r}/git/matching-refs/{ref}`` (prefix match, e.g. ``heads/``)."""
@@ -344,8 +344,8 @@ class RepoRoutes:
         # matching-refs is not paginated: GitHub answers every match at once.
         return ctx.json(
             [
-                render.git_ref(repo["id"], ref, sha, ident)
-                for ref, sha, ident in self._refs(repo["id"])
+                render.git_ref(repo["id"], ref, sha, ident, native)
+                for ref, sha, ident, native in self._refs(repo["id"])
                 if ref.startswith(prefix)
             ]
         )
