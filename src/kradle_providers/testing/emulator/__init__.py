@@ -61,6 +61,8 @@ from kradle_providers.testing.emulator.webhooks import (
     Delivery,
     DeliveryAttempt,
     Signer,
+    SubscribedEmitter,
+    Subscription,
     WebhookEmitter,
 )
 
@@ -103,6 +105,8 @@ __all__ = [
     "Signer",
     "StartAtPagination",
     "Store",
+    "SubscribedEmitter",
+    "Subscription",
     "TokenPagination",
     "WebhookEmitter",
     "compute_etag",

@@ -13,6 +13,8 @@ deliveries can be sent in any order (:meth:`WebhookEmitter.send_all`).
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import random
 import uuid
@@ -27,7 +29,14 @@ from kradle_providers.auth.secret import Secret, redact
 from kradle_providers.testing.emulator.requestlog import scrub_headers
 from kradle_providers.testing.emulator.state import Clock, system_clock
 
-__all__ = ["Delivery", "DeliveryAttempt", "Signer", "WebhookEmitter"]
+__all__ = [
+    "Delivery",
+    "DeliveryAttempt",
+    "Signer",
+    "SubscribedEmitter",
+    "Subscription",
+    "WebhookEmitter",
+]
 
 
 class Signer(Protocol):
@@ -313,3 +322,112 @@ class WebhookEmitter:
     def clear(self) -> None:
         """Forget every recorded delivery."""
         self.deliveries.clear()
+
+
+@dataclass
+class Subscription:
+    """One registered webhook: where to deliver, the secret, which events (``*``: all)."""
+
+    id: int
+    url: str
+    secret: Secret = field(repr=False)
+    events: frozenset[str] = frozenset({"*"})
+    app: Any = field(default=None, repr=False)
+    active: bool = True
+
+    def wants(self, event: str) -> bool:
+        """Whether this webhook receives ``event``."""
+        return self.active and ("*" in self.events or event in self.events)
+
+
+class SubscribedEmitter(WebhookEmitter):
+    """An emitter with webhook registrations, as a provider keeps them.
+
+    ``emit(event, payload)`` signs one delivery per interested subscription and
+    sends them in the background of the running event loop (providers deliver
+    asynchronously); ``await flush()`` waits until every emitted delivery was
+    attempted. Without a running loop, deliveries wait for the next ``flush()``.
+    A vendor emulator overrides :meth:`delivery_headers` for its own headers.
+    """
+
+    default_url = "http://receiver.test/webhooks"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.subscriptions: list[Subscription] = []
+        self._ids = itertools.count(1)
+        self._pending: list[tuple[Delivery, Any]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def subscribe(
+        self,
+        url: str | None = None,
+        secret: str | Secret = "",
+        *,
+        app: Any = None,
+        events: list[str] | None = None,
+    ) -> Subscription:
+        """Register a webhook; ``app`` (an ASGI app) receives deliveries in process."""
+        hook = Subscription(
+            id=next(self._ids),
+            url=url or self.default_url,
+            secret=secret if isinstance(secret, Secret) else Secret(secret),
+            events=frozenset(events or ["*"]),
+            app=app,
+        )
+        self.subscriptions.append(hook)
+        return hook
+
+    def unsubscribe(self, hook: Subscription | int) -> None:
+        """Remove a webhook (by object or id)."""
+        wanted = hook.id if isinstance(hook, Subscription) else hook
+        self.subscriptions = [s for s in self.subscriptions if s.id != wanted]
+
+    def delivery_headers(self, hook: Subscription) -> dict[str, str]:
+        """Extra headers the provider sends with every delivery to ``hook``."""
+        return {}
+
+    def emit(self, event: str, payload: Mapping[str, Any]) -> list[Delivery]:
+        """Sign a delivery of ``event`` for every interested webhook and schedule it."""
+        prepared: list[Delivery] = []
+        for hook in self.subscriptions:
+            if not hook.wants(event):
+                continue
+            delivery = self.prepare(
+                hook.url,
+                event,
+                dict(payload),
+                secret=hook.secret,
+                headers=self.delivery_headers(hook),
+            )
+            prepared.append(delivery)
+            self._pending.append((delivery, hook.app))
+        if prepared:
+            self._schedule()
+        return prepared
+
+    def _schedule(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: the next flush() sends them
+        task = loop.create_task(self._drain())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            delivery, app = self._pending.pop(0)
+            await self.send(delivery, app=app)
+
+    async def flush(self) -> list[Delivery]:
+        """Send every emitted delivery not yet attempted; return all recorded deliveries."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks))
+        await self._drain()
+        return list(self.deliveries)
+
+    def clear(self) -> None:
+        """Forget recorded and pending deliveries (subscriptions stay)."""
+        super().clear()
+        self._pending.clear()
