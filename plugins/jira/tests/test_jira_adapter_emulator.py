@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from kradle_provider_jira.harness import JiraHarness, SkippingClock, create_harness
+from kradle_provider_jira.harness import JiraHarness, create_harness
 
 from kradle_providers.errors import AuthenticationError
 from kradle_providers.http import FakeClock
@@ -15,6 +15,7 @@ from kradle_providers.models import IssueCreate, IssueState, IssueUpdate
 from kradle_providers.plugins.guard import GuardedAdapter
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.page import collect
+from kradle_providers.testing.clock import SkippingClock
 from kradle_providers.testing.harness import Fault
 
 emulator = pytest.importorskip("kradle_provider_jira.emulator")

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "FakeClock", "SystemClock", "to_datetime"]
+__all__ = ["Clock", "FakeClock", "SkippingClock", "SystemClock", "to_datetime"]
 
 
 @runtime_checkable
@@ -83,3 +83,25 @@ class FakeClock:
 def to_datetime(epoch: float) -> datetime:
     """Epoch seconds as an aware UTC datetime."""
     return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+class SkippingClock:
+    """Real time, but every wait is skipped instead of slept.
+
+    ``now()`` is the wall clock plus everything skipped so far, so a caller
+    sees the rate-limit reset it "waited" for as passed; ``skipped`` records
+    the waits. For contract runs against emulators that keep real time.
+    """
+
+    def __init__(self) -> None:
+        self.skipped: list[float] = []
+
+    def now(self) -> float:
+        """Wall-clock time plus the waits skipped so far."""
+        return time.time() + sum(self.skipped)
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the wait and return at once (still yielding to other tasks)."""
+        if seconds > 0:
+            self.skipped.append(seconds)
+        await asyncio.sleep(0)

@@ -1,5 +1,5 @@
-"""Test support: the fake clock lives with the transport; re-exported here for tests."""
+"""Test support: the test clocks live with the transport; re-exported here for tests."""
 
-from kradle_providers.http.clock import FakeClock
+from kradle_providers.http.clock import FakeClock, SkippingClock
 
-__all__ = ["FakeClock"]
+__all__ = ["FakeClock", "SkippingClock"]

@@ -31,11 +31,13 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from kradle_providers.models.base import ExternalRef
+from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
 
 __all__ = [
     "BackendControl",
     "ContractHarness",
+    "EmulatorHarness",
     "Fault",
     "Limitation",
     "RecordedRequest",
@@ -161,3 +163,64 @@ class ContractHarness(Protocol):
     async def aclose(self) -> None:
         """Stop the backend and release resources."""
         ...
+
+
+class EmulatorHarness:
+    """Base of a :class:`ContractHarness` over a provider emulator running in process.
+
+    A plugin subclasses it, sets ``provider`` (and ``limitations`` where its
+    objects cannot do something at all) and implements :meth:`config` (the
+    :class:`ProviderConfig` an adapter for the emulator uses) and
+    :meth:`direct_adapter` (the adapter without the registry's guard). Adapters
+    get a :class:`~kradle_providers.http.clock.SkippingClock` by default, so the
+    suite's rate-limit checks wait for nothing.
+    """
+
+    provider: str = "abstract"
+    limitations: Mapping[str, Mapping[Limitation, str]] = {}
+
+    def __init__(
+        self, emulator: Any, *, scope: ExternalRef, credential: str, via_registry: bool = True
+    ) -> None:
+        self.emulator = emulator
+        self.scope = scope
+        self.backend: BackendControl = emulator.control
+        self.credential = credential
+        self._via_registry = via_registry
+        self._adapters: list[ProviderAdapter] = []
+
+    def config(self, *, credential: str | None = None, **options: Any) -> ProviderConfig:
+        """The ProviderConfig an adapter bound to the emulator uses."""
+        raise NotImplementedError
+
+    def direct_adapter(self, config: ProviderConfig) -> ProviderAdapter:
+        """The plugin's adapter for ``config``, without the registry's guard."""
+        raise NotImplementedError
+
+    async def adapter(self, *, credential: str | None = None, **options: Any) -> ProviderAdapter:
+        """A fresh adapter bound to the emulator, guarded by the manifest by default."""
+        from kradle_providers.http.clock import SkippingClock
+
+        config = self.config(credential=credential, **{"clock": SkippingClock(), **options})
+        adapter: ProviderAdapter
+        if self._via_registry:
+            from kradle_providers.plugins.registry import load_registry
+
+            adapter = load_registry().create_adapter(self.provider, config)
+        else:
+            adapter = self.direct_adapter(config)
+        self._adapters.append(adapter)
+        return adapter
+
+    def webhook_fixtures(self) -> Sequence[WebhookFixture]:
+        """No fixtures unless the plugin has some."""
+        return []
+
+    async def aclose(self) -> None:
+        """Close every adapter handed out, then the emulator if it needs closing."""
+        adapters, self._adapters = self._adapters, []
+        for adapter in adapters:
+            await adapter.aclose()
+        closer = getattr(self.emulator, "aclose", None)
+        if closer is not None:
+            await closer()

@@ -10,9 +10,7 @@ plugin's tests.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,13 +19,12 @@ from kradle_providers.auth import Secret
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
-from kradle_providers.testing.harness import BackendControl, Limitation, WebhookFixture
+from kradle_providers.testing.harness import EmulatorHarness, Limitation, WebhookFixture
 
 __all__ = [
     "GOLDEN_DELIVERY_ID",
     "LIMITATIONS",
     "GitHubHarness",
-    "SkippingClock",
     "create_harness",
     "shared_dir",
     "webhook_fixtures",
@@ -86,41 +83,19 @@ LIMITATIONS: Mapping[str, Mapping[Limitation, str]] = {
 """What GitHub objects of a kind cannot do at all (see ``ContractHarness.limitations``)."""
 
 
-class SkippingClock:
-    """A transport clock on real time that skips every wait instead of sleeping.
-
-    ``now()`` is the wall clock plus everything skipped so far, so the adapter
-    sees the rate-limit reset it waited for as passed; ``skipped`` records the
-    waits (the suite's rate-limit checks take no time).
-    """
-
-    def __init__(self) -> None:
-        self.skipped: list[float] = []
-
-    def now(self) -> float:
-        """Wall-clock time plus the waits skipped so far."""
-        return time.time() + sum(self.skipped)
-
-    async def sleep(self, seconds: float) -> None:
-        """Record the wait and return at once (still yielding to other tasks)."""
-        if seconds > 0:
-            self.skipped.append(seconds)
-        await asyncio.sleep(0)
-
-
-class GitHubHarness:
+class GitHubHarness(EmulatorHarness):
     """The contract harness over an in-process GitHub emulator."""
 
     provider = "github"
     limitations = LIMITATIONS
 
     def __init__(self, emulator: Any, *, via_registry: bool = True) -> None:
-        self.emulator = emulator
-        self.scope = ExternalRef(owner="acme", repository="widgets")
-        self.backend: BackendControl = emulator.control
-        self.credential: str = str(emulator.token)
-        self._via_registry = via_registry
-        self._adapters: list[ProviderAdapter] = []
+        super().__init__(
+            emulator,
+            scope=ExternalRef(owner="acme", repository="widgets"),
+            credential=str(emulator.token),
+            via_registry=via_registry,
+        )
 
     def config(self, *, credential: str | None = None, **options: Any) -> ProviderConfig:
         """The ProviderConfig an adapter for this emulator uses."""
@@ -132,33 +107,14 @@ class GitHubHarness:
             transport=self.emulator.transport(),
         )
 
-    async def adapter(self, *, credential: str | None = None, **options: Any) -> ProviderAdapter:
-        """A fresh adapter guarded by the manifest, bound to the emulator."""
-        config = self.config(credential=credential, **{"clock": SkippingClock(), **options})
-        adapter: ProviderAdapter
-        if self._via_registry:
-            from kradle_providers.plugins.registry import load_registry
+    def direct_adapter(self, config: ProviderConfig) -> ProviderAdapter:
+        from kradle_provider_github.adapter import GitHubAdapter
 
-            adapter = load_registry().create_adapter("github", config)
-        else:
-            from kradle_provider_github.adapter import GitHubAdapter
-
-            adapter = GitHubAdapter.from_config(config)
-        self._adapters.append(adapter)
-        return adapter
+        return GitHubAdapter.from_config(config)
 
     def webhook_fixtures(self) -> Sequence[WebhookFixture]:
         """Real GitHub payloads with their golden canonical outputs."""
         return webhook_fixtures()
-
-    async def aclose(self) -> None:
-        """Close every adapter handed out, then the emulator if it needs closing."""
-        adapters, self._adapters = self._adapters, []
-        for adapter in adapters:
-            await adapter.aclose()
-        closer = getattr(self.emulator, "aclose", None)
-        if closer is not None:
-            await closer()
 
 
 def create_harness(**options: Any) -> GitHubHarness:

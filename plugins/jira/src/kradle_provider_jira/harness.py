@@ -16,9 +16,7 @@ to the minute) passes at once instead of stalling the suite.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,14 +27,14 @@ from kradle_providers.errors import InvalidInput
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
-from kradle_providers.testing.harness import BackendControl, Limitation, WebhookFixture
+from kradle_providers.testing.clock import SkippingClock
+from kradle_providers.testing.harness import EmulatorHarness, Limitation, WebhookFixture
 
 __all__ = [
     "CONTRACT_EMAIL",
     "GOLDEN_DELIVERY_ID",
     "LIMITATIONS",
     "JiraHarness",
-    "SkippingClock",
     "create_harness",
     "event_name",
     "shared_dir",
@@ -106,43 +104,21 @@ def webhook_fixtures(
     return fixtures
 
 
-class SkippingClock:
-    """A transport clock on real time that skips every wait instead of sleeping.
-
-    ``now()`` is the wall clock plus everything skipped so far, so the adapter
-    sees the reset it waited for as passed; ``skipped`` records the waits.
-    """
-
-    def __init__(self) -> None:
-        self.skipped: list[float] = []
-
-    def now(self) -> float:
-        """Wall-clock time plus the waits skipped so far."""
-        return time.time() + sum(self.skipped)
-
-    async def sleep(self, seconds: float) -> None:
-        """Record the wait and return at once (still yielding to other tasks)."""
-        if seconds > 0:
-            self.skipped.append(seconds)
-        await asyncio.sleep(0)
-
-
-class JiraHarness:
+class JiraHarness(EmulatorHarness):
     """The contract harness over an in-process Jira emulator of one flavour."""
 
     provider = "jira"
     limitations = LIMITATIONS
 
     def __init__(self, emulator: Any, *, flavor: str, via_registry: bool = True) -> None:
-        self.emulator = emulator
-        self.flavor = flavor
-        self.scope = ExternalRef(project="WID")
-        self.backend: BackendControl = emulator.control
-        self.credential: str = str(
-            emulator.token.reveal() if isinstance(emulator.token, Secret) else emulator.token
+        token = emulator.token
+        super().__init__(
+            emulator,
+            scope=ExternalRef(project="WID"),
+            credential=str(token.reveal() if isinstance(token, Secret) else token),
+            via_registry=via_registry,
         )
-        self._via_registry = via_registry
-        self._adapters: list[ProviderAdapter] = []
+        self.flavor = flavor
 
     def auth(self, credential: str) -> AuthScheme:
         """The flavour's usual credential form for ``credential``."""
@@ -161,33 +137,14 @@ class JiraHarness:
             transport=self.emulator.transport(),
         )
 
-    async def adapter(self, *, credential: str | None = None, **options: Any) -> ProviderAdapter:
-        """A fresh adapter (guarded by the manifest) bound to the emulator."""
-        config = self.config(credential=credential, **options)
-        adapter: ProviderAdapter
-        if self._via_registry:
-            from kradle_providers.plugins.registry import load_registry
+    def direct_adapter(self, config: ProviderConfig) -> ProviderAdapter:
+        from kradle_provider_jira.adapter import JiraAdapter
 
-            adapter = load_registry().create_adapter("jira", config)
-        else:
-            from kradle_provider_jira.adapter import JiraAdapter
-
-            adapter = JiraAdapter.from_config(config)
-        self._adapters.append(adapter)
-        return adapter
+        return JiraAdapter.from_config(config)
 
     def webhook_fixtures(self) -> Sequence[WebhookFixture]:
         """Real Jira payloads with their golden canonical outputs."""
         return webhook_fixtures()
-
-    async def aclose(self) -> None:
-        """Close every adapter handed out, then the emulator if it needs closing."""
-        adapters, self._adapters = self._adapters, []
-        for adapter in adapters:
-            await adapter.aclose()
-        closer = getattr(self.emulator, "aclose", None)
-        if closer is not None:
-            await closer()
 
 
 def create_harness(flavor: str = "cloud", **options: Any) -> JiraHarness:
