@@ -4,6 +4,7 @@ deploy keys, collaborators and branch protection."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -40,7 +41,7 @@ from kradle_providers.models import (
     SyncResult,
 )
 from kradle_providers.models.plan import PlanAction, PlannedChange
-from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
+from kradle_providers.protocols.page import Page, collect, decode_cursor, encode_cursor
 
 __all__ = ["ForgeOperations", "key_material", "protection_body"]
 
@@ -441,16 +442,11 @@ class ForgeOperations(GitHubBase):
                 break
             after = str(info["endCursor"])
         for number in overflow:
-            items: list[Review] = []
-            cursor: str | None = None
-            while True:
-                page = await self.list_reviews(ref, number, cursor=cursor)
-                items.extend(page.items)
-                if page.next_cursor is None:
-                    break
-                cursor = page.next_cursor
-            found[number] = items
+            found[number] = await collect(functools.partial(self._reviews_page, ref, number))
         return found
+
+    async def _reviews_page(self, ref: ExternalRef, number: str, cursor: str | None) -> Page[Review]:
+        return await self.list_reviews(ref, number, cursor=cursor)
 
     # -- refs and commits -----------------------------------------------------
 
