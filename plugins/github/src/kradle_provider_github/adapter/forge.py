@@ -445,7 +445,9 @@ class ForgeOperations(GitHubBase):
             found[number] = await collect(functools.partial(self._reviews_page, ref, number))
         return found
 
-    async def _reviews_page(self, ref: ExternalRef, number: str, cursor: str | None) -> Page[Review]:
+    async def _reviews_page(
+        self, ref: ExternalRef, number: str, cursor: str | None
+    ) -> Page[Review]:
         return await self.list_reviews(ref, number, cursor=cursor)
 
     # -- refs and commits -----------------------------------------------------
