@@ -30,6 +30,7 @@ from kradle_providers.models import (
     SyncEvent,
     Version,
     kinds_of,
+    plan_changes,
 )
 from tests.strategies import models
 
@@ -173,3 +174,19 @@ def test_normalize_result_ok_flags() -> None:
     assert NormalizeResult(provider="p", native_event="ping", outcome="ignored").ok
     bad = NormalizeResult(provider="p", native_event="x", outcome="malformed", reason="no id")
     assert not bad.ok
+
+
+def test_plan_changes_creates_updates_keeps_and_prunes_in_current_order() -> None:
+    current = {"b": {"name": "b", "color": "red"}, "a": {"name": "a", "color": "blue"}}
+    desired = {"a": {"name": "a", "color": None}, "c": {"name": "c", "color": "green"}}
+    plan = plan_changes(current, desired, ("color",), prune=True)
+    assert [(c.action.value, c.key) for c in plan] == [
+        ("unchanged", "a"),  # a desired None is "no opinion"
+        ("create", "c"),
+        ("delete", "b"),
+    ]
+    strict = plan_changes(current, desired, ("color",), prune=False, none_is_value=True)
+    assert [(c.action.value, c.key, c.fields) for c in strict] == [
+        ("update", "a", ["color"]),
+        ("create", "c", []),
+    ]

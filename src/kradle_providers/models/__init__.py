@@ -72,7 +72,7 @@ from kradle_providers.models.issues import (
     MilestoneState,
     Transition,
 )
-from kradle_providers.models.plan import PlanAction, PlannedChange, SyncResult
+from kradle_providers.models.plan import PlanAction, PlannedChange, SyncResult, plan_changes
 from kradle_providers.models.richtext import RichText, SourceFormat, source_digest
 from kradle_providers.models.status import (
     IssueState,
@@ -196,5 +196,6 @@ __all__ = [
     "Version",
     "Visibility",
     "kinds_of",
+    "plan_changes",
     "source_digest",
 ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field, JsonValue
 
 from kradle_providers.models.base import CanonicalModel
 
-__all__ = ["PlanAction", "PlannedChange", "SyncResult"]
+__all__ = ["PlanAction", "PlannedChange", "SyncResult", "plan_changes"]
 
 
 class PlanAction(StrEnum):
@@ -63,3 +65,46 @@ class SyncResult(CanonicalModel):
 
     def summary(self) -> dict[str, int]:
         return {a.value: len(self._keys(a)) for a in PlanAction}
+
+
+def plan_changes(
+    current: Mapping[str, Mapping[str, Any]],
+    desired: Mapping[str, Mapping[str, Any]],
+    compared: Sequence[str],
+    prune: bool,
+    *,
+    none_is_value: bool = False,
+) -> list[PlannedChange]:
+    """The plan of a declarative sync: what turns ``current`` into ``desired``.
+
+    Both map an identity (label name, key material) to plain field values.
+    ``compared`` names the fields that make an update. Unless ``none_is_value``,
+    a desired None means "no opinion" and never causes an update. Deletions
+    (with ``prune``) follow ``current``'s order. The plan depends only on its
+    inputs, so a dry run and the real run agree.
+    """
+    changes: list[PlannedChange] = []
+    for key, want in desired.items():
+        have = current.get(key)
+        if have is None:
+            changes.append(PlannedChange(action=PlanAction.CREATE, key=key, after=dict(want)))
+            continue
+        before = {f: have.get(f) for f in want}
+
+        def opinion(f: str, want: Mapping[str, Any] = want) -> bool:
+            return none_is_value or want.get(f) is not None
+
+        differing = [f for f in compared if opinion(f) and have.get(f) != want.get(f)]
+        after = {f: (want.get(f) if opinion(f) else have.get(f)) for f in want}
+        action = PlanAction.UPDATE if differing else PlanAction.UNCHANGED
+        changes.append(
+            PlannedChange(action=action, key=key, before=before, after=after, fields=differing)
+        )
+    if prune:
+        for key, have in current.items():
+            if key in desired:
+                continue
+            shown = ("name", "title", "key", "branch", *compared)
+            before = {f: have.get(f) for f in shown if f in have}
+            changes.append(PlannedChange(action=PlanAction.DELETE, key=key, before=before))
+    return changes

@@ -67,6 +67,7 @@ from kradle_providers.models import (
     SyncResult,
     Transition,
 )
+from kradle_providers.models.plan import plan_changes
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
@@ -583,7 +584,7 @@ class MemoryAdapter(ProviderAdapter):
             }
             for d in desired
         }
-        changes = _plan(current, want, ("color", "description"), prune)
+        changes = plan_changes(dict(sorted(current.items())), want, ("color", "description"), prune)
         if not dry_run:
             for change in changes:
                 if change.action is PlanAction.CREATE:
@@ -1149,7 +1150,7 @@ class MemoryAdapter(ProviderAdapter):
             d.key.strip(): {"title": d.title, "key": d.key.strip(), "read_only": d.read_only}
             for d in desired
         }
-        changes = _plan(current, want, ("title", "read_only"), prune)
+        changes = plan_changes(dict(sorted(current.items())), want, ("title", "read_only"), prune)
         if not dry_run:
             for change in changes:
                 after = cast(dict[str, Any], change.after)
@@ -1198,7 +1199,7 @@ class MemoryAdapter(ProviderAdapter):
         existing = self._find("branch_protection", scope, branch=branch)
         current = {branch: existing} if existing is not None else {}
         want = {branch: desired.model_dump()} if desired is not None else {}
-        changes = _plan(
+        changes = plan_changes(
             current, want, tuple(BRANCH_PROTECTION_DEFAULTS), prune=True, none_is_value=True
         )
         if not changes:
@@ -1219,43 +1220,3 @@ class MemoryAdapter(ProviderAdapter):
 
 def _without(data: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in keys}
-
-
-def _plan(
-    current: Mapping[str, Native],
-    desired: Mapping[str, dict[str, Any]],
-    compared: Sequence[str],
-    prune: bool,
-    *,
-    none_is_value: bool = False,
-) -> list[PlannedChange]:
-    """The plan that turns ``current`` into ``desired`` (both keyed by identity).
-
-    Unless ``none_is_value``, a desired None means "no opinion" and never causes
-    an update. The plan depends only on its inputs, so a dry run and the real
-    run agree.
-    """
-    changes: list[PlannedChange] = []
-    for key, want in desired.items():
-        have = current.get(key)
-        if have is None:
-            changes.append(PlannedChange(action=PlanAction.CREATE, key=key, after=want))
-            continue
-        before = {f: have.get(f) for f in want}
-
-        def opinion(f: str, want: dict[str, Any] = want) -> bool:
-            return none_is_value or want.get(f) is not None
-
-        differing = [f for f in compared if opinion(f) and have.get(f) != want.get(f)]
-        after = {f: (want.get(f) if opinion(f) else have.get(f)) for f in want}
-        action = PlanAction.UPDATE if differing else PlanAction.UNCHANGED
-        changes.append(
-            PlannedChange(action=action, key=key, before=before, after=after, fields=differing)
-        )
-    if prune:
-        for key in sorted(k for k in current if k not in desired):
-            have = current[key]
-            shown = ("name", "title", "key", "branch", *compared)
-            before = {f: have.get(f) for f in shown if f in have}
-            changes.append(PlannedChange(action=PlanAction.DELETE, key=key, before=before))
-    return changes

@@ -40,7 +40,7 @@ from kradle_providers.models import (
     Review,
     SyncResult,
 )
-from kradle_providers.models.plan import PlanAction, PlannedChange
+from kradle_providers.models.plan import PlanAction, PlannedChange, plan_changes
 from kradle_providers.protocols.page import Page, collect, decode_cursor, encode_cursor
 
 __all__ = ["ForgeOperations", "key_material", "protection_body"]
@@ -572,38 +572,15 @@ class ForgeOperations(GitHubBase):
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor
-        changes: list[PlannedChange] = []
-        for material, spec in specs.items():
-            after = {"title": spec.title, "key": material, "read_only": spec.read_only}
-            have = existing.get(material)
-            if have is None:
-                changes.append(PlannedChange(action=PlanAction.CREATE, key=material, after=after))
-                continue
-            before = {"title": have.title, "key": material, "read_only": have.read_only}
-            fields = [f for f in ("title", "read_only") if before[f] != after[f]]
-            changes.append(
-                PlannedChange(
-                    action=PlanAction.UPDATE if fields else PlanAction.UNCHANGED,
-                    key=material,
-                    before=before,
-                    after=after,
-                    fields=fields,
-                )
-            )
-        if prune:
-            for material, have in existing.items():
-                if material not in specs:
-                    changes.append(
-                        PlannedChange(
-                            action=PlanAction.DELETE,
-                            key=material,
-                            before={
-                                "title": have.title,
-                                "key": material,
-                                "read_only": have.read_only,
-                            },
-                        )
-                    )
+        current = {
+            material: {"title": have.title, "key": material, "read_only": have.read_only}
+            for material, have in existing.items()
+        }
+        wanted = {
+            material: {"title": spec.title, "key": material, "read_only": spec.read_only}
+            for material, spec in specs.items()
+        }
+        changes = plan_changes(current, wanted, ("title", "read_only"), prune, none_is_value=True)
         if not dry_run:
             base = f"{repo_path(ref)}/keys"
             for change in changes:
