@@ -197,12 +197,8 @@ async def test_sync_labels_plan_apply_noop(adapter: GitHubAdapter) -> None:
 
 
 async def test_checks_create_update_and_idempotency(empty: Any, adapter: GitHubAdapter) -> None:
-    sha = "a" * 40
-    if hasattr(empty.control, "seed"):
-        try:
-            sha = empty.control.seed("Ref", name="refs/heads/feature")[0]
-        except Exception:
-            sha = "a" * 40
+    empty.control.seed("Ref", name="refs/heads/feature")
+    sha = (await adapter.get_commit(REPO, "feature")).sha
     empty.control.inject_fault(Fault.LOST_RESPONSE, times=1, method="POST")
     check = await adapter.create_check(
         REPO, CheckInput(name="lint", sha=sha), idempotency_key="check-1"

@@ -375,3 +375,24 @@ async def test_graphql_has_its_own_budget_apart_from_rest() -> None:
         assert refused.headers["x-ratelimit-resource"] == "graphql"
         # REST still has its whole budget.
         assert (await client.get(f"{R}/labels")).headers["x-ratelimit-remaining"] == "2"
+
+
+async def test_check_runs_need_a_full_existing_head_sha() -> None:
+    em = create_emulator(seed="demo")
+    async with em.client() as client:
+        main = (await client.get("/repos/acme/widgets/branches/main", headers=auth(em))).json()
+        sha = main["commit"]["sha"]
+        for bad in ("main", sha[:7], "f" * 40):
+            refused = await client.post(
+                "/repos/acme/widgets/check-runs",
+                json={"name": "lint", "head_sha": bad},
+                headers=auth(em),
+            )
+            assert refused.status_code == 422, bad
+            assert refused.json()["message"] == "Validation Failed"
+        made = await client.post(
+            "/repos/acme/widgets/check-runs",
+            json={"name": "lint", "head_sha": sha},
+            headers=auth(em),
+        )
+        assert made.status_code == 201 and made.json()["head_sha"] == sha

@@ -259,10 +259,11 @@ class ActionsRoutes:
         for field in ("name", "head_sha"):
             if not body.get(field):
                 raise self.em.invalid("CheckRun", field, "missing_field")
-        commit = self.state.commit(repo["id"], body["head_sha"])
-        if commit is None:
+        # GitHub wants the commit's full sha here; a branch name or short sha is a 422.
+        sha = str(body["head_sha"])
+        commit = self.state.store["commits"].find_one(repo_id=repo["id"], sha=sha)
+        if commit is None or not re.fullmatch(r"[0-9a-f]{40}", sha):
             raise self.em.invalid("CheckRun", "head_sha")
-        body["head_sha"] = commit["sha"]
         self._check_values(body)
         check = self.mut.create_check_run(repo["id"], body, sender)
         return ctx.json(self.em.render(ctx).check_run(check, self.em.app_record), status=201)
