@@ -101,8 +101,8 @@ def auth_from_config(auth: Any) -> AuthScheme | None:
         return auth
     raise InvalidInput(
         f"unsupported GitHub credential of type {type(auth).__name__}; pass an auth scheme "
-        "from kradle_providers.auth (GitHubAppAuth, OAuthUserAuth, PersonalTokenAuth) or a "
-        "token as Secret",
+        "(kradle_provider_github.app_auth.GitHubAppAuth, or OAuthUserAuth/PersonalTokenAuth "
+        "from kradle_providers.auth) or a token as Secret",
         field="auth",
     )
 
