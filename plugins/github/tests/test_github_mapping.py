@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,13 +22,13 @@ from kradle_providers.models import (
     RunnerState,
     Visibility,
 )
+from kradle_providers.testing.fixtures import require_upstream
 
-FIXTURES = Path("/work/shared/fixtures/upstream/github")
 PROVIDER = ProviderRef(type="github", instance="ghe")
 
 
 def fixture(path: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / path).read_text())
+    data: dict[str, Any] = json.loads((require_upstream("github") / path).read_text())
     return data
 
 

@@ -13,6 +13,10 @@ conformance layer, located by ``$KRADLE_UPSTREAM_FIXTURES`` (a folder with one
 sub-folder per provider). Tests over it call :func:`require_upstream`: one named
 skip when the corpus is absent, a failure when ``$KRADLE_REQUIRE_UPSTREAM=1``
 (CI sets it, so the layer cannot silently vanish there).
+
+The vendors' published API descriptions (OpenAPI documents, webhook schemas)
+are the same kind of extra layer, located by ``$KRADLE_VENDOR_SPECS`` (one
+sub-folder per provider) and required through :func:`require_vendor_specs`.
 """
 
 from __future__ import annotations
@@ -24,17 +28,23 @@ from importlib import resources
 from pathlib import Path
 
 from kradle_providers.errors import InvalidInput
+from kradle_providers.testing.emulator.requestlog import scrub_headers
 from kradle_providers.testing.harness import WebhookFixture
 
 __all__ = [
     "REQUIRE_UPSTREAM_ENV",
     "UPSTREAM_ENV",
     "UPSTREAM_SKIP_REASON",
+    "VENDOR_SPECS_ENV",
     "collect_webhook_fixtures",
     "package_fixtures_dir",
     "package_webhook_fixtures",
     "require_upstream",
+    "require_vendor_specs",
     "upstream_corpus",
+    "upstream_files",
+    "vendor_specs",
+    "write_webhook_fixture",
 ]
 
 UPSTREAM_ENV = "KRADLE_UPSTREAM_FIXTURES"
@@ -45,27 +55,58 @@ REQUIRE_UPSTREAM_ENV = "KRADLE_REQUIRE_UPSTREAM"
 
 UPSTREAM_SKIP_REASON = f"upstream corpus not available (set {UPSTREAM_ENV})"
 
+VENDOR_SPECS_ENV = "KRADLE_VENDOR_SPECS"
+"""The folder of the vendors' API descriptions (``<folder>/<provider>/...``)."""
 
-def upstream_corpus(provider: str | None = None) -> Path | None:
-    """The upstream corpus folder (of ``provider``), or ``None`` when it is not there."""
-    root = os.environ.get(UPSTREAM_ENV)
+
+def _env_folder(env: str, provider: str | None) -> Path | None:
+    root = os.environ.get(env)
     if not root:
         return None
     path = Path(root) / provider if provider else Path(root)
     return path if path.is_dir() else None
 
 
-def require_upstream(provider: str | None = None) -> Path:
-    """The upstream corpus folder; else skip the calling test (fail when it is required)."""
+def _require(env: str, what: str, provider: str | None) -> Path:
     import pytest
 
-    path = upstream_corpus(provider)
+    path = _env_folder(env, provider)
     if path is not None:
         return path
-    where = f" for {provider}" if provider else ""
+    reason = f"{what} not available (set {env})" + (f" for {provider}" if provider else "")
     if os.environ.get(REQUIRE_UPSTREAM_ENV) == "1":
-        pytest.fail(f"{UPSTREAM_SKIP_REASON}{where}, and {REQUIRE_UPSTREAM_ENV}=1 requires it")
-    pytest.skip(f"{UPSTREAM_SKIP_REASON}{where}")
+        pytest.fail(f"{reason}, and {REQUIRE_UPSTREAM_ENV}=1 requires it")
+    pytest.skip(reason)
+
+
+def upstream_corpus(provider: str | None = None) -> Path | None:
+    """The upstream corpus folder (of ``provider``), or ``None`` when it is not there."""
+    return _env_folder(UPSTREAM_ENV, provider)
+
+
+def upstream_files(provider: str, pattern: str = "*/*.json") -> list[Path]:
+    """The corpus files of ``provider`` matching ``pattern`` (none when it is absent).
+
+    For collection-time parametrization; pair it with a test that calls
+    :func:`require_upstream` so an absent corpus is one named skip (or a failure).
+    """
+    root = upstream_corpus(provider)
+    return sorted(root.glob(pattern)) if root is not None else []
+
+
+def require_upstream(provider: str | None = None) -> Path:
+    """The upstream corpus folder; else skip the calling test (fail when it is required)."""
+    return _require(UPSTREAM_ENV, "upstream corpus", provider)
+
+
+def vendor_specs(provider: str) -> Path | None:
+    """The folder of ``provider``'s API descriptions, or ``None`` when it is not there."""
+    return _env_folder(VENDOR_SPECS_ENV, provider)
+
+
+def require_vendor_specs(provider: str) -> Path:
+    """``provider``'s API descriptions folder; else skip (fail when the corpus is required)."""
+    return _require(VENDOR_SPECS_ENV, "vendor API descriptions", provider)
 
 
 def package_fixtures_dir(package: str) -> Path:
@@ -135,3 +176,24 @@ def package_webhook_fixtures(
         headers=headers,
         delivery_id=delivery_id,
     )
+
+
+def write_webhook_fixture(
+    webhooks: Path, folder: str, case: str, body: bytes, headers: Mapping[str, str]
+) -> Path:
+    """Write one recorded delivery in the package layout; return the payload's path.
+
+    The body is re-indented for review; headers that carry a credential or a
+    signature (those :func:`scrub_headers` masks) are left out: a fixture is
+    replayed unsigned or signed anew with the test's own secret.
+    """
+    target = webhooks / folder
+    target.mkdir(parents=True, exist_ok=True)
+    payload = target / f"{case}.json"
+    payload.write_text(json.dumps(json.loads(body), indent=2) + "\n", encoding="utf-8")
+    masked = scrub_headers(dict(headers))
+    kept = {name.lower(): value for name, value in headers.items() if masked[name.lower()] == value}
+    (target / f"{case}.headers.json").write_text(
+        json.dumps(dict(sorted(kept.items())), indent=2) + "\n", encoding="utf-8"
+    )
+    return payload

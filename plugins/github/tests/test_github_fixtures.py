@@ -1,0 +1,293 @@
+"""The webhook fixtures the plugin ships: recorded from its emulator, with goldens.
+
+Every webhook event the manifest declares has at least one delivery under
+``kradle_provider_github/fixtures/webhooks/<event>/<action>.json`` (body and
+non-credential headers, as the emulator sent them to a subscribed receiver) and
+its canonical output under ``fixtures/goldens``. The emulator runs on a manual
+clock, so a recording is reproducible: the test records again and compares.
+
+Regenerate (into the source tree, never an installed copy) with
+``KRADLE_UPDATE_GOLDEN=1 pytest plugins/github/tests/test_github_fixtures.py``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kradle_provider_github.emulator import GitHubEmulator, create_emulator
+from kradle_provider_github.harness import GOLDEN_DELIVERY_ID, webhook_fixtures
+from kradle_provider_github.normalizers import NORMALIZERS
+
+from kradle_providers.manifest import load_manifest
+from kradle_providers.models import NormalizeResult, ProviderRef
+from kradle_providers.testing.emulator.state import ManualClock
+from kradle_providers.testing.fixtures import package_fixtures_dir, write_webhook_fixture
+from kradle_providers.testing.harness import WebhookFixture
+from kradle_providers.webhooks.normalizer import NormalizeContext
+
+PACKAGE = "kradle_provider_github"
+#: The package's source folder; only the plugin's own tests know it (regeneration writes here).
+SOURCE = Path(__file__).resolve().parent.parent / "src" / PACKAGE / "fixtures"
+UPDATE = os.environ.get("KRADLE_UPDATE_GOLDEN") == "1"
+
+
+async def _accept(scope: Mapping[str, Any], receive: Any, send: Any) -> None:
+    """The subscribed receiver: takes every delivery (recording keeps what was sent)."""
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _drive(em: GitHubEmulator) -> None:
+    """Make the changes that emit each declared event, as a person or CI would."""
+    control, mut, state = em.control, em.mutations, em.state
+    issue = control.seed("Issue")[0]
+    control.change("Issue", issue, title="Renamed issue")
+    control.seed("Comment", issue=issue)
+    label = control.seed("Label", name="triage")[0]
+    control.delete("Label", label)
+    control.seed("Milestone")
+    control.seed("PullRequest")
+    control.seed("Pipeline")
+    control.seed("Check")
+    control.seed("DeployKey")
+    control.seed("BranchProtection")
+    repo = control.repo
+    main = state.branch(repo["id"], repo["default_branch"])
+    assert main is not None
+    mut.create_status(repo["id"], main["sha"], {"state": "success", "context": "ci"}, "octocat")
+
+
+def _composed(em: GitHubEmulator) -> list[tuple[str, dict[str, Any]]]:
+    """Events the emulator does not emit on its own yet, built from its webhook renderers.
+
+    Each body is the emulator's envelope and REST objects with the event's own
+    keys from GitHub's webhook documentation; they are sent through the same
+    subscribed emitter, so headers and signing are the emulator's.
+    """
+    control, hooks, state = em.control, em.payloads(), em.state
+    repo = control.repo
+    rid = repo["id"]
+    envelope = hooks.envelope(rid, "octocat")
+    job_id = control.seed("Job")[0]
+    job = state.jobs.get(int(job_id))
+    check = state.check_runs.get(int(control.seed("Check")[0]))
+    check_run = hooks.check_run("completed", check, em.app_record, "octocat")["check_run"]
+    pull_number = int(control.seed("PullRequest")[0])
+    pull = state.pull(rid, pull_number)
+    review = state.reviews.get(int(control.seed("Review", pull_request=pull_number)[0]))
+    rendered_review = hooks.r.review(review)
+    pull_object = hooks.pull_request_object(pull)
+    ref = control.seed("Ref", name="feature/recorded")[0].removeprefix("refs/heads/")
+    ref_event = {
+        "ref": ref,
+        "ref_type": "branch",
+        "master_branch": repo["default_branch"],
+        "description": None,
+        "pusher_type": "user",
+    }
+    api = hooks.r.repo_api(rid)
+    comment_id = 1_800_000_001
+    review_comment = {
+        "url": f"{api}/pulls/comments/{comment_id}",
+        "pull_request_review_id": review["id"],
+        "id": comment_id,
+        "node_id": f"PRRC_{comment_id}",
+        "diff_hunk": "@@ -1 +1 @@\n-old\n+new",
+        "path": "README.md",
+        "commit_id": pull["head_sha"],
+        "original_commit_id": pull["head_sha"],
+        "user": envelope["sender"],
+        "body": "Could this be shorter?",
+        "created_at": review["submitted_at"],
+        "updated_at": review["submitted_at"],
+        "html_url": f"{pull_object['html_url']}#discussion_r{comment_id}",
+        "pull_request_url": pull_object["url"],
+        "author_association": "OWNER",
+        "line": 1,
+        "original_line": 1,
+        "side": "RIGHT",
+        "start_line": None,
+        "start_side": None,
+        "position": 1,
+        "original_position": 1,
+        "subject_type": "line",
+        "in_reply_to_id": None,
+        "reactions": hooks.r.reactions(f"{api}/pulls/comments/{comment_id}"),
+    }
+    installation = {
+        "id": 1,
+        "account": envelope["sender"],
+        "repository_selection": "selected",
+        "access_tokens_url": f"{hooks.r.api}/app/installations/1/access_tokens",
+        "repositories_url": f"{hooks.r.api}/installation/repositories",
+        "html_url": f"{hooks.r.web}/settings/installations/1",
+        "app_id": em.app_id,
+        "target_id": envelope["sender"]["id"],
+        "target_type": envelope["sender"]["type"],
+        "permissions": {"contents": "read", "issues": "write", "metadata": "read"},
+        "events": ["issues", "push"],
+        "created_at": review["submitted_at"],
+        "updated_at": review["submitted_at"],
+        "single_file_name": None,
+        "suspended_by": None,
+        "suspended_at": None,
+    }
+    hook_id = em.webhooks.subscriptions[0].id
+    return [
+        ("workflow_job", hooks.workflow_job("completed", job, "octocat")),
+        (
+            "check_suite",
+            {"action": "completed", "check_suite": check_run["check_suite"]} | envelope,
+        ),
+        (
+            "pull_request_review",
+            {"action": "submitted", "review": rendered_review, "pull_request": pull_object}
+            | envelope,
+        ),
+        (
+            "pull_request_review_comment",
+            {"action": "created", "comment": review_comment, "pull_request": pull_object}
+            | envelope,
+        ),
+        ("create", ref_event | envelope),
+        ("delete", {k: v for k, v in ref_event.items() if k in ("ref", "ref_type")} | envelope),
+        (
+            "repository",
+            {"action": "edited", "changes": {"description": {"from": None}}} | envelope,
+        ),
+        (
+            "installation",
+            {
+                "action": "created",
+                "installation": installation,
+                "repositories": [
+                    {k: envelope["repository"][k] for k in ("id", "node_id", "name", "full_name")}
+                    | {"private": envelope["repository"]["private"]}
+                ],
+                "requester": None,
+                "sender": envelope["sender"],
+            },
+        ),
+        (
+            "ping",
+            {
+                "zen": "Keep it logically awesome.",
+                "hook_id": hook_id,
+                "hook": {
+                    "type": "Repository",
+                    "id": hook_id,
+                    "name": "web",
+                    "active": True,
+                    "events": ["*"],
+                    "config": {"content_type": "json", "insecure_ssl": "0", "url": "***"},
+                    "updated_at": review["submitted_at"],
+                    "created_at": review["submitted_at"],
+                    "url": f"{api}/hooks/{hook_id}",
+                    "test_url": f"{api}/hooks/{hook_id}/test",
+                    "ping_url": f"{api}/hooks/{hook_id}/pings",
+                    "deliveries_url": f"{api}/hooks/{hook_id}/deliveries",
+                    "last_response": {"code": None, "status": "unused", "message": None},
+                },
+            }
+            | envelope,
+        ),
+    ]
+
+
+async def _record_async() -> dict[tuple[str, str], tuple[bytes, dict[str, str]]]:
+    em = create_emulator(options={"clock": ManualClock()})
+    em.webhooks.subscribe(secret="recording-secret", app=_accept)
+    _drive(em)
+    for event, payload in _composed(em):
+        em.webhooks.emit(event, payload)
+    await em.webhooks.flush()
+    cases: dict[tuple[str, str], tuple[bytes, dict[str, str]]] = {}
+    for delivery in em.webhooks.deliveries:
+        assert delivery.last is not None and delivery.last.ok, delivery.last
+        case = str(delivery.payload.get("action") or "payload")
+        headers = {**delivery.headers, "x-github-delivery": GOLDEN_DELIVERY_ID}
+        cases.setdefault((delivery.event, case), (delivery.body, headers))
+    return cases
+
+
+def record(root: Path) -> None:
+    """Record every case into ``root`` (``fixtures/webhooks``) from a fresh emulator."""
+    shutil.rmtree(root, ignore_errors=True)
+    for (event, case), (body, headers) in asyncio.run(_record_async()).items():
+        write_webhook_fixture(root, event, case, body, headers)
+
+
+def normalize(fixture: WebhookFixture) -> NormalizeResult:
+    """Normalize a shipped fixture as intake and the contract suite do."""
+    context = NormalizeContext(
+        provider=ProviderRef(type="github"),
+        event=fixture.event,
+        delivery_id=fixture.delivery_id,
+        headers=dict(fixture.headers),
+    )
+    return NORMALIZERS[fixture.event](context, json.loads(fixture.payload.read_text()))
+
+
+def render(result: NormalizeResult) -> str:
+    return json.dumps(result.model_dump(mode="json"), sort_keys=True, indent=2) + "\n"
+
+
+def _declared_events() -> dict[str, bool]:
+    """Every declared webhook event -> whether it is informational."""
+    manifest = load_manifest(package_fixtures_dir(PACKAGE).parent / "manifest.yaml")
+    normalized = set(manifest.webhook_events(include_informational=False))
+    return {event: event not in normalized for event in manifest.webhook_events()}
+
+
+def test_the_package_ships_a_recorded_delivery_for_every_declared_event() -> None:
+    shipped = {f.event for f in webhook_fixtures()}
+    assert set(_declared_events()) <= shipped
+    assert shipped <= set(NORMALIZERS)
+
+
+def test_the_shipped_fixtures_are_what_the_emulator_records(tmp_path: Path) -> None:
+    if UPDATE:
+        record(SOURCE / "webhooks")
+    record(tmp_path)
+    shipped = package_fixtures_dir(PACKAGE) / "webhooks"
+    fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.json"))
+    assert fresh == sorted(p.relative_to(shipped) for p in shipped.rglob("*.json"))
+    for name in fresh:
+        assert json.loads((tmp_path / name).read_text()) == json.loads(
+            (shipped / name).read_text()
+        ), f"{name} differs from a fresh recording; regenerate with KRADLE_UPDATE_GOLDEN=1"
+
+
+def test_no_credential_or_signature_is_shipped() -> None:
+    for fixture in webhook_fixtures():
+        names = {name.lower() for name in fixture.headers}
+        assert not names & {"x-hub-signature", "x-hub-signature-256", "authorization"}
+        assert "recording-secret" not in fixture.payload.read_text()
+        assert fixture.headers["x-github-event"] == fixture.event
+        assert fixture.delivery_id == GOLDEN_DELIVERY_ID
+
+
+def _case(fixture: WebhookFixture) -> str:
+    return f"{fixture.payload.parent.name}/{fixture.payload.stem}"
+
+
+@pytest.mark.parametrize("fixture", webhook_fixtures(), ids=_case)
+def test_golden(fixture: WebhookFixture) -> None:
+    result = normalize(fixture)
+    assert result.ok, result.reason
+    informational = _declared_events().get(fixture.event, False)
+    assert bool(result.events) is not informational
+    golden = SOURCE / "goldens" / f"{_case(fixture)}.golden.json"
+    if UPDATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(render(result))
+    assert fixture.golden is not None, f"no golden for {fixture.payload}; KRADLE_UPDATE_GOLDEN=1"
+    assert json.loads(render(result)) == json.loads(fixture.golden.read_text())
