@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,11 @@ from kradle_provider_github.normalizers import NORMALIZERS
 from kradle_providers.manifest import load_manifest
 from kradle_providers.models import NormalizeResult, ProviderRef
 from kradle_providers.testing.emulator.state import ManualClock
-from kradle_providers.testing.fixtures import package_fixtures_dir, write_webhook_fixture
+from kradle_providers.testing.fixtures import (
+    accept_deliveries,
+    package_fixtures_dir,
+    write_recorded_deliveries,
+)
 from kradle_providers.testing.harness import WebhookFixture
 from kradle_providers.webhooks.normalizer import NormalizeContext
 
@@ -37,12 +39,6 @@ PACKAGE = "kradle_provider_github"
 #: The package's source folder; only the plugin's own tests know it (regeneration writes here).
 SOURCE = Path(__file__).resolve().parent.parent / "src" / PACKAGE / "fixtures"
 UPDATE = os.environ.get("KRADLE_UPDATE_GOLDEN") == "1"
-
-
-async def _accept(scope: Mapping[str, Any], receive: Any, send: Any) -> None:
-    """The subscribed receiver: takes every delivery (recording keeps what was sent)."""
-    await send({"type": "http.response.start", "status": 204, "headers": []})
-    await send({"type": "http.response.body", "body": b""})
 
 
 def _drive(em: GitHubEmulator) -> None:
@@ -202,27 +198,25 @@ def _composed(em: GitHubEmulator) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-async def _record_async() -> dict[tuple[str, str], tuple[bytes, dict[str, str]]]:
+async def _record(root: Path) -> None:
     em = create_emulator(options={"clock": ManualClock()})
-    em.webhooks.subscribe(secret="recording-secret", app=_accept)
+    em.webhooks.subscribe(secret="recording-secret", app=accept_deliveries)
     _drive(em)
     for event, payload in _composed(em):
         em.webhooks.emit(event, payload)
     await em.webhooks.flush()
-    cases: dict[tuple[str, str], tuple[bytes, dict[str, str]]] = {}
-    for delivery in em.webhooks.deliveries:
-        assert delivery.last is not None and delivery.last.ok, delivery.last
-        case = str(delivery.payload.get("action") or "payload")
-        headers = {**delivery.headers, "x-github-delivery": GOLDEN_DELIVERY_ID}
-        cases.setdefault((delivery.event, case), (delivery.body, headers))
-    return cases
+    write_recorded_deliveries(
+        em.webhooks.deliveries,
+        root,
+        case_of=lambda d: str(d.payload.get("action") or "payload"),
+        delivery_header="X-GitHub-Delivery",
+        delivery_id=GOLDEN_DELIVERY_ID,
+    )
 
 
 def record(root: Path) -> None:
     """Record every case into ``root`` (``fixtures/webhooks``) from a fresh emulator."""
-    shutil.rmtree(root, ignore_errors=True)
-    for (event, case), (body, headers) in asyncio.run(_record_async()).items():
-        write_webhook_fixture(root, event, case, body, headers)
+    asyncio.run(_record(root))
 
 
 def normalize(fixture: WebhookFixture) -> NormalizeResult:

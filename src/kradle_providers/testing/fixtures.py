@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+import shutil
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from kradle_providers.errors import InvalidInput
 from kradle_providers.testing.emulator.requestlog import scrub_headers
+from kradle_providers.testing.emulator.webhooks import Delivery
 from kradle_providers.testing.harness import WebhookFixture
 
 __all__ = [
@@ -36,6 +39,7 @@ __all__ = [
     "UPSTREAM_ENV",
     "UPSTREAM_SKIP_REASON",
     "VENDOR_SPECS_ENV",
+    "accept_deliveries",
     "collect_webhook_fixtures",
     "package_fixtures_dir",
     "package_webhook_fixtures",
@@ -44,6 +48,7 @@ __all__ = [
     "upstream_corpus",
     "upstream_files",
     "vendor_specs",
+    "write_recorded_deliveries",
     "write_webhook_fixture",
 ]
 
@@ -197,3 +202,38 @@ def write_webhook_fixture(
         json.dumps(dict(sorted(kept.items())), indent=2) + "\n", encoding="utf-8"
     )
     return payload
+
+
+async def accept_deliveries(scope: Mapping[str, Any], receive: Any, send: Any) -> None:
+    """An ASGI receiver that takes every delivery (subscribe it to record an emulator)."""
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def write_recorded_deliveries(
+    deliveries: Iterable[Delivery],
+    webhooks: Path,
+    *,
+    case_of: Callable[[Delivery], str],
+    folder_of: Callable[[str], str] = str,
+    delivery_header: str,
+    delivery_id: str,
+) -> list[Path]:
+    """Replace ``webhooks`` with the first delivery of every (event folder, case).
+
+    ``case_of`` names a delivery's case (e.g. its ``action``); its delivery id
+    header is set to ``delivery_id``, the id the goldens are written with.
+    """
+    shutil.rmtree(webhooks, ignore_errors=True)
+    seen: set[tuple[str, str]] = set()
+    written: list[Path] = []
+    for delivery in deliveries:
+        if delivery.last is None or not delivery.last.ok:
+            raise AssertionError(f"delivery {delivery.event} was not accepted: {delivery.last}")
+        key = (folder_of(delivery.event), case_of(delivery))
+        if key in seen:
+            continue
+        seen.add(key)
+        headers = {**delivery.headers, delivery_header.lower(): delivery_id}
+        written.append(write_webhook_fixture(webhooks, *key, delivery.body, headers))
+    return written
