@@ -29,8 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kradle_providers.auth.secret import is_sensitive_header
 from kradle_providers.errors import InvalidInput
-from kradle_providers.testing.emulator.requestlog import scrub_headers
 from kradle_providers.testing.emulator.webhooks import Delivery
 from kradle_providers.testing.harness import WebhookFixture
 
@@ -189,15 +189,14 @@ def write_webhook_fixture(
     """Write one recorded delivery in the package layout; return the payload's path.
 
     The body is re-indented for review; headers that carry a credential or a
-    signature (those :func:`scrub_headers` masks) are left out: a fixture is
+    signature (by name, see ``is_sensitive_header``) are left out: a fixture is
     replayed unsigned or signed anew with the test's own secret.
     """
     target = webhooks / folder
     target.mkdir(parents=True, exist_ok=True)
     payload = target / f"{case}.json"
     payload.write_text(json.dumps(json.loads(body), indent=2) + "\n", encoding="utf-8")
-    masked = scrub_headers(dict(headers))
-    kept = {name.lower(): value for name, value in headers.items() if masked[name.lower()] == value}
+    kept = {name.lower(): value for name, value in headers.items() if not is_sensitive_header(name)}
     (target / f"{case}.headers.json").write_text(
         json.dumps(dict(sorted(kept.items())), indent=2) + "\n", encoding="utf-8"
     )

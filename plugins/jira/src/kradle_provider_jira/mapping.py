@@ -38,6 +38,7 @@ from urllib.parse import quote
 
 from pydantic import JsonValue
 
+from kradle_providers.errors import KradleError
 from kradle_providers.models import (
     Actor,
     Comment,
@@ -101,7 +102,7 @@ TRANSITION_KIND = "transition"
 _SCHEMA_VERSION = "1"
 
 
-class JiraMappingError(ValueError):
+class JiraMappingError(KradleError):
     """A Jira object lacks what the canonical model needs (an id, an object shape)."""
 
 
