@@ -523,3 +523,35 @@ def test_deleting_any_optional_key_never_raises(data: st.DataObject) -> None:
         del native[name]
     mapped = mapper(native)
     assert mapped.external.native_id
+
+
+#: Object mappers over the objects the shipped deliveries carry (event, case, key).
+_MAPPERS = {
+    "label": (mapping.label, ("label", "created", "label")),
+    "repository": (mapping.repository, ("repository", "edited", "repository")),
+    "milestone": (mapping.milestone, ("milestone", "created", "milestone")),
+    "issue": (mapping.issue, ("issues", "opened", "issue")),
+    "pull_request": (mapping.pull_request, ("pull_request", "opened", "pull_request")),
+    "workflow_run": (mapping.workflow_run, ("workflow_run", "completed", "workflow_run")),
+    "workflow_job": (mapping.workflow_job, ("workflow_job", "completed", "workflow_job")),
+    "check_run": (mapping.check_run, ("check_run", "created", "check_run")),
+    "check_suite": (mapping.check_suite, ("check_suite", "completed", "check_suite")),
+    "deploy_key": (mapping.deploy_key, ("deploy_key", "created", "key")),
+    "rule": (mapping.branch_protection_rule, ("branch_protection_rule", "created", "rule")),
+}
+
+
+@given(data=st.data())
+def test_a_mapping_failure_is_always_a_kradle_error(data: st.DataObject) -> None:
+    """Whatever keys a real object lacks, mapping it maps or raises a MappingError."""
+    kind = data.draw(st.sampled_from(sorted(_MAPPERS)))
+    mapper, (event, case, key) = _MAPPERS[kind]
+    native = _shipped(event, case)[key]
+    for name in data.draw(st.lists(st.sampled_from(sorted(native)), unique=True, max_size=6)):
+        del native[name]
+    try:
+        mapped = mapper(native)
+    except MappingError as exc:
+        assert exc.kind and str(exc).startswith("GitHub ")
+    else:
+        assert mapped.external.native_id
