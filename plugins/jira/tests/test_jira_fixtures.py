@@ -28,21 +28,24 @@ from kradle_provider_jira.emulator.views import Views
 from kradle_provider_jira.harness import GOLDEN_DELIVERY_ID, webhook_fixtures
 from kradle_provider_jira.normalizers import NORMALIZERS
 
-from kradle_providers.manifest import load_manifest
-from kradle_providers.models import NormalizeResult, ProviderRef
 from kradle_providers.testing.emulator.state import ManualClock
 from kradle_providers.testing.fixtures import (
     accept_deliveries,
+    declared_webhook_events,
+    fixture_tree_differences,
+    golden_text,
+    normalize_fixture,
     package_fixtures_dir,
     write_recorded_deliveries,
 )
 from kradle_providers.testing.harness import WebhookFixture
-from kradle_providers.webhooks.normalizer import NormalizeContext
 
 PACKAGE = "kradle_provider_jira"
 #: The package's source folder; only the plugin's own tests know it (regeneration writes here).
 SOURCE = Path(__file__).resolve().parent.parent / "src" / PACKAGE / "fixtures"
 UPDATE = os.environ.get("KRADLE_UPDATE_GOLDEN") == "1"
+#: Every webhook event the manifest declares -> whether it is informational.
+DECLARED = declared_webhook_events(f"{PACKAGE}:manifest.yaml")
 
 
 def _drive(em: JiraEmulator) -> None:
@@ -145,35 +148,13 @@ def record(root: Path) -> None:
     asyncio.run(_record(root))
 
 
-def normalize(fixture: WebhookFixture) -> NormalizeResult:
-    """Normalize a shipped fixture as intake and the contract suite do."""
-    context = NormalizeContext(
-        provider=ProviderRef(type="jira"),
-        event=fixture.event,
-        delivery_id=fixture.delivery_id,
-        headers=dict(fixture.headers),
-    )
-    return NORMALIZERS[fixture.event](context, json.loads(fixture.payload.read_text()))
-
-
-def render(result: NormalizeResult) -> str:
-    return json.dumps(result.model_dump(mode="json"), sort_keys=True, indent=2) + "\n"
-
-
-def _declared_events() -> dict[str, bool]:
-    """Every declared webhook event -> whether it is informational."""
-    manifest = load_manifest(package_fixtures_dir(PACKAGE).parent / "manifest.yaml")
-    normalized = set(manifest.webhook_events(include_informational=False))
-    return {event: event not in normalized for event in manifest.webhook_events()}
-
-
 def _case(fixture: WebhookFixture) -> str:
     return f"{fixture.payload.parent.name}/{fixture.payload.stem}"
 
 
 def test_the_package_ships_a_recorded_delivery_for_every_declared_event() -> None:
     shipped = {f.event for f in webhook_fixtures()}
-    assert set(_declared_events()) <= shipped
+    assert set(DECLARED) <= shipped
     assert shipped <= set(NORMALIZERS)
 
 
@@ -182,12 +163,7 @@ def test_the_shipped_fixtures_are_what_the_emulator_records(tmp_path: Path) -> N
         record(SOURCE / "webhooks")
     record(tmp_path)
     shipped = package_fixtures_dir(PACKAGE) / "webhooks"
-    fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.json"))
-    assert fresh == sorted(p.relative_to(shipped) for p in shipped.rglob("*.json"))
-    for name in fresh:
-        assert json.loads((tmp_path / name).read_text()) == json.loads(
-            (shipped / name).read_text()
-        ), f"{name} differs from a fresh recording; regenerate with KRADLE_UPDATE_GOLDEN=1"
+    assert fixture_tree_differences(tmp_path, shipped) == [], "KRADLE_UPDATE_GOLDEN=1 re-records"
 
 
 def test_no_credential_or_signature_is_shipped() -> None:
@@ -201,12 +177,12 @@ def test_no_credential_or_signature_is_shipped() -> None:
 
 @pytest.mark.parametrize("fixture", webhook_fixtures(), ids=_case)
 def test_golden(fixture: WebhookFixture) -> None:
-    result = normalize(fixture)
+    result = normalize_fixture(fixture, NORMALIZERS, "jira")
     assert result.ok, result.reason
-    assert bool(result.events) is not _declared_events()[fixture.event]
+    assert bool(result.events) is not DECLARED.get(fixture.event, False)
     golden = SOURCE / "goldens" / f"{_case(fixture)}.golden.json"
     if UPDATE:
         golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(render(result))
+        golden.write_text(golden_text(result))
     assert fixture.golden is not None, f"no golden for {fixture.payload}; KRADLE_UPDATE_GOLDEN=1"
-    assert json.loads(render(result)) == json.loads(fixture.golden.read_text())
+    assert json.loads(golden_text(result)) == json.loads(fixture.golden.read_text())

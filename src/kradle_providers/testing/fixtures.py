@@ -31,8 +31,11 @@ from typing import Any
 
 from kradle_providers.auth.secret import is_sensitive_header
 from kradle_providers.errors import InvalidInput
+from kradle_providers.manifest import load_manifest_resource
+from kradle_providers.models import NormalizeResult, ProviderRef
 from kradle_providers.testing.emulator.webhooks import Delivery
 from kradle_providers.testing.harness import WebhookFixture
+from kradle_providers.webhooks.normalizer import EventNormalizer, NormalizeContext
 
 __all__ = [
     "REQUIRE_UPSTREAM_ENV",
@@ -41,6 +44,10 @@ __all__ = [
     "VENDOR_SPECS_ENV",
     "accept_deliveries",
     "collect_webhook_fixtures",
+    "declared_webhook_events",
+    "fixture_tree_differences",
+    "golden_text",
+    "normalize_fixture",
     "package_fixtures_dir",
     "package_webhook_fixtures",
     "require_upstream",
@@ -236,3 +243,43 @@ def write_recorded_deliveries(
         headers = {**delivery.headers, delivery_header.lower(): delivery_id}
         written.append(write_webhook_fixture(webhooks, *key, delivery.body, headers))
     return written
+
+
+def normalize_fixture(
+    fixture: WebhookFixture, normalizers: Mapping[str, EventNormalizer], provider: str
+) -> NormalizeResult:
+    """Normalize a shipped fixture as intake and the contract suite do."""
+    context = NormalizeContext(
+        provider=ProviderRef(type=provider),
+        event=fixture.event,
+        delivery_id=fixture.delivery_id,
+        headers=dict(fixture.headers),
+    )
+    return normalizers[fixture.event](context, json.loads(fixture.payload.read_text()))
+
+
+def golden_text(result: NormalizeResult) -> str:
+    """A golden file's text: the result as sorted, indented JSON."""
+    return json.dumps(result.model_dump(mode="json"), sort_keys=True, indent=2) + "\n"
+
+
+def declared_webhook_events(manifest: str) -> dict[str, bool]:
+    """Every webhook event a manifest resource (``"pkg:manifest.yaml"``) declares ->
+    whether it is informational."""
+    loaded = load_manifest_resource(manifest)
+    normalized = set(loaded.webhook_events(include_informational=False))
+    return {event: event not in normalized for event in loaded.webhook_events()}
+
+
+def fixture_tree_differences(fresh: Path, shipped: Path) -> list[str]:
+    """How a fresh recording differs from the shipped fixtures (JSON compared by value)."""
+    ours = {p.relative_to(fresh) for p in fresh.rglob("*.json")}
+    theirs = {p.relative_to(shipped) for p in shipped.rglob("*.json")}
+    found = [f"only recorded now: {p}" for p in sorted(ours - theirs)]
+    found += [f"only shipped: {p}" for p in sorted(theirs - ours)]
+    found += [
+        f"differs: {p}"
+        for p in sorted(ours & theirs)
+        if json.loads((fresh / p).read_text()) != json.loads((shipped / p).read_text())
+    ]
+    return found
