@@ -6,16 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    JsonValue,
-    SerializerFunctionWrapHandler,
-    model_serializer,
-)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
 __all__ = [
     "Actor",
@@ -163,14 +154,8 @@ class ExternalEnvelope(CanonicalModel):
     api_url: str | None = None
     version: Version = Field(default_factory=Version)
     extensions: Extensions
-    warnings: list[MappingWarning] = Field(default_factory=list)
-
-    @model_serializer(mode="wrap")
-    def _omit_no_warnings(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if not self.warnings:
-            data.pop("warnings", None)
-        return data
+    # Left out when empty, so objects that mapped cleanly serialize as they always did.
+    warnings: list[MappingWarning] = Field(default_factory=list, exclude_if=lambda w: not w)
 
     def key(self) -> tuple[str, str, str, str, str]:
         """The identity of the object across the whole system."""

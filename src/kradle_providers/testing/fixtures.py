@@ -54,7 +54,6 @@ __all__ = [
     "require_vendor_specs",
     "upstream_corpus",
     "upstream_files",
-    "vendor_specs",
     "write_recorded_deliveries",
     "write_webhook_fixture",
 ]
@@ -109,11 +108,6 @@ def upstream_files(provider: str, pattern: str = "*/*.json") -> list[Path]:
 def require_upstream(provider: str | None = None) -> Path:
     """The upstream corpus folder; else skip the calling test (fail when it is required)."""
     return _require(UPSTREAM_ENV, "upstream corpus", provider)
-
-
-def vendor_specs(provider: str) -> Path | None:
-    """The folder of ``provider``'s API descriptions, or ``None`` when it is not there."""
-    return _env_folder(VENDOR_SPECS_ENV, provider)
 
 
 def require_vendor_specs(provider: str) -> Path:
