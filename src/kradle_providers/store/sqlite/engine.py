@@ -37,6 +37,7 @@ from kradle_providers.store.sqlite.conflicts import SqliteConflictRepository
 from kradle_providers.store.sqlite.dedupe import SqliteDedupeStore
 from kradle_providers.store.sqlite.deliveries import SqliteDeliveryRepository
 from kradle_providers.store.sqlite.intents import SqliteWriteIntentRepository
+from kradle_providers.store.sqlite.leases import SqliteLeases
 from kradle_providers.store.sqlite.projections import (
     SqliteProjectionRepository,
     apply_row,
@@ -101,6 +102,7 @@ class SqliteStateStore:
         self._intents = SqliteWriteIntentRepository(self)
         self._conflicts = SqliteConflictRepository(self)
         self._audit = SqliteAuditLog(self)
+        self._leases = SqliteLeases(self)
 
     def __repr__(self) -> str:
         state = "open" if self._conn is not None else "closed"
@@ -142,6 +144,11 @@ class SqliteStateStore:
     def audit(self) -> SqliteAuditLog:
         """The audit stream."""
         return self._audit
+
+    @property
+    def leases(self) -> SqliteLeases:
+        """Named leases (one backfill per stream across processes)."""
+        return self._leases
 
     @property
     def schema_version(self) -> int:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kradle_providers.store.sqlite.engine import SqliteStateStore
 
 __all__ = [
+    "Incoming",
     "SqliteProjectionRepository",
     "apply_row",
     "incoming_deletion",
@@ -36,7 +37,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class _Incoming:
+class Incoming:
     """One state to apply, prepared off the worker thread."""
 
     ident: tuple[str, str, str, str, str, str]  # binding + ObjectKey tuple
@@ -56,7 +57,7 @@ def incoming_object(
     source: str,
     delivery_id: str | None,
     at: str,
-) -> _Incoming:
+) -> Incoming:
     # The hot path of a backfill: one Rust-side JSON encoding, digested as is
     # (field order is the model's, so equal objects give equal text).
     if not isinstance(obj, CanonicalObject):
@@ -67,7 +68,7 @@ def incoming_object(
     env = obj.external
     text = obj.model_dump_json()
     version = env.version
-    return _Incoming(
+    return Incoming(
         ident=(
             binding,
             env.provider.type,
@@ -97,11 +98,11 @@ def incoming_deletion(
     source: str,
     delivery_id: str | None,
     now: str,
-) -> _Incoming:
+) -> Incoming:
     if version is None or version.sort_key() == Version().sort_key():
         # No ordering information: order the deletion at when it was observed.
         version = (version or Version()).model_copy(update={"updated_at": at})
-    return _Incoming(
+    return Incoming(
         ident=(binding, *key.as_tuple()),
         native_kind=None,
         object_json=None,
@@ -126,7 +127,7 @@ _SELECT_HEAD = (
 )
 
 
-def apply_row(conn: Conn, row: _Incoming) -> ApplyOutcome:
+def apply_row(conn: Conn, row: Incoming) -> ApplyOutcome:
     found = conn.execute(_SELECT_HEAD, row.ident).fetchone()
     stored = None if found is None else Head(found[1], bool(found[2]), found[3])
     outcome = decide(stored, row.head)

@@ -1,0 +1,259 @@
+"""Projected external objects in PostgreSQL, applied in version order.
+
+The ordering rule is :func:`kradle_providers.store.ordering.decide`, applied in
+Python on the locked stored row, exactly as the SQLite store does: replicas
+applying the same object at once serialize on that row's lock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from kradle_providers.errors import InvalidInput
+from kradle_providers.models.base import CanonicalObject, Interface, Version
+from kradle_providers.store.ordering import ApplyOutcome, Head, decide
+from kradle_providers.store.sqlite.projections import (
+    Incoming,
+    incoming_deletion,
+    incoming_object,
+)
+from kradle_providers.store.sqlite.rows import ts
+from kradle_providers.sync.records import ObjectKey, Projection, ProjectionSource
+
+if TYPE_CHECKING:
+    from kradle_providers.store.postgres.engine import Conn, PostgresStateStore
+
+__all__ = ["PostgresProjectionRepository", "apply_row"]
+
+_IDENT_WHERE = (
+    "binding = %s AND provider_type = %s AND instance = %s AND interface = %s "
+    "AND kind = %s AND native_id = %s"
+)
+_SELECT_HEAD = (
+    "SELECT pk, version_key, tombstoned, content_digest FROM projections WHERE "  # noqa: S608
+    + _IDENT_WHERE
+    + " FOR UPDATE"
+)
+_COLUMNS = (
+    "pk, binding, provider_type, instance, interface, kind, native_id, native_kind, object, "
+    "version, tombstoned, tombstoned_at, first_seen_at, updated_at, source, last_delivery_id, "
+    "content_digest"
+)
+
+
+async def apply_row(conn: Conn, row: Incoming) -> ApplyOutcome:
+    """Apply one prepared state inside the caller's transaction."""
+    outcome = await _insert_new(conn, row)
+    if outcome is not None:
+        return outcome
+    cur = await conn.execute(_SELECT_HEAD.encode(), row.ident)
+    found = await cur.fetchone()
+    assert found is not None  # the insert above found it
+    outcome = decide(Head(found[1], bool(found[2]), found[3]), row.head)
+    if not outcome.changed:
+        return outcome
+    if row.head.tombstoned:
+        # Keep the last live content: it says what was deleted.
+        await conn.execute(
+            "UPDATE projections SET version = %s, version_key = %s, tombstoned = TRUE, "
+            "tombstoned_at = %s, updated_at = %s, source = %s, last_delivery_id = %s "
+            "WHERE pk = %s",
+            (
+                row.version_json,
+                row.head.sort_key,
+                row.tombstoned_at,
+                row.at,
+                row.source,
+                row.delivery_id,
+                found[0],
+            ),
+        )
+    else:
+        await conn.execute(
+            "UPDATE projections SET native_kind = %s, object = %s, version = %s, "
+            "version_key = %s, content_digest = %s, tombstoned = FALSE, tombstoned_at = NULL, "
+            "updated_at = %s, source = %s, last_delivery_id = %s WHERE pk = %s",
+            (
+                row.native_kind,
+                row.object_json,
+                row.version_json,
+                row.head.sort_key,
+                row.head.digest,
+                row.at,
+                row.source,
+                row.delivery_id,
+                found[0],
+            ),
+        )
+    return outcome
+
+
+async def _insert_new(conn: Conn, row: Incoming) -> ApplyOutcome | None:
+    """Insert a never-seen object (its outcome), or ``None`` when a row exists already."""
+    cur = await conn.execute(
+        "INSERT INTO projections (binding, provider_type, instance, interface, kind, "
+        "native_id, native_kind, object, version, version_key, content_digest, tombstoned, "
+        "tombstoned_at, first_seen_at, updated_at, source, last_delivery_id) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT DO NOTHING",
+        (
+            *row.ident,
+            row.native_kind,
+            row.object_json,
+            row.version_json,
+            row.head.sort_key,
+            row.head.digest,
+            row.head.tombstoned,
+            row.tombstoned_at,
+            row.at,
+            row.at,
+            row.source,
+            row.delivery_id,
+        ),
+    )
+    if cur.rowcount == 0:
+        return None
+    return decide(None, row.head)
+
+
+def _projection(row: tuple[Any, ...]) -> Projection:
+    return Projection(
+        key=ObjectKey(
+            provider_type=row[2],
+            instance=row[3],
+            interface=Interface(row[4]),
+            kind=row[5],
+            native_id=row[6],
+        ),
+        binding=row[1],
+        native_kind=row[7],
+        object=None if row[8] is None else json.loads(row[8]),
+        version=Version.model_validate_json(row[9]),
+        tombstoned=bool(row[10]),
+        tombstoned_at=row[11],
+        first_seen_at=row[12],
+        updated_at=row[13],
+        source=ProjectionSource(row[14]),
+        last_delivery_id=row[15],
+        content_digest=row[16],
+    )
+
+
+class PostgresProjectionRepository:
+    """Projected objects, applied idempotently in version order."""
+
+    def __init__(self, store: PostgresStateStore) -> None:
+        self._store = store
+
+    async def apply_object(
+        self,
+        binding: str,
+        obj: CanonicalObject,
+        *,
+        source: ProjectionSource,
+        delivery_id: str | None = None,
+    ) -> ApplyOutcome:
+        """Apply one object's state; returns what that did."""
+        at, src = ts(self._store.now()), ProjectionSource(source).value
+        row = incoming_object(binding, obj, src, delivery_id, at)
+        return await self._store.transaction(lambda conn: apply_row(conn, row))
+
+    async def apply_many(
+        self,
+        binding: str,
+        objects: Iterable[CanonicalObject],
+        *,
+        source: ProjectionSource,
+        delivery_id: str | None = None,
+    ) -> list[ApplyOutcome]:
+        """Apply a page of objects in one transaction; outcomes in input order."""
+        at, src = ts(self._store.now()), ProjectionSource(source).value
+        rows = [incoming_object(binding, obj, src, delivery_id, at) for obj in objects]
+
+        async def work(conn: Conn) -> list[ApplyOutcome]:
+            return [await apply_row(conn, r) for r in rows]
+
+        return await self._store.transaction(work)
+
+    async def tombstone(
+        self,
+        binding: str,
+        key: ObjectKey,
+        *,
+        version: Version | None = None,
+        at: datetime | None = None,
+        source: ProjectionSource = ProjectionSource.WEBHOOK,
+        delivery_id: str | None = None,
+    ) -> ApplyOutcome:
+        """Mark the object deleted unless the stored state is newer (then ``stale``)."""
+        now = self._store.now()
+        src = ProjectionSource(source).value
+        row = incoming_deletion(binding, key, version, at or now, src, delivery_id, ts(now))
+        return await self._store.transaction(lambda conn: apply_row(conn, row))
+
+    async def get(self, binding: str, key: ObjectKey) -> Projection | None:
+        """The stored projection (tombstoned or not), or ``None``."""
+        row = await self._store.fetchone(
+            f"SELECT {_COLUMNS} FROM projections WHERE {_IDENT_WHERE}",  # noqa: S608
+            (binding, *key.as_tuple()),
+        )
+        return None if row is None else _projection(row)
+
+    async def iter_projections(
+        self,
+        *,
+        binding: str | None = None,
+        interface: Interface | None = None,
+        kind: str | None = None,
+        include_tombstoned: bool = False,
+        page_size: int = 500,
+    ) -> AsyncIterator[Projection]:
+        """Stream projections in pages of ``page_size`` (keyset paging, never all in memory)."""
+        if page_size < 1:
+            raise InvalidInput("page_size must be at least 1", field="page_size")
+        where = ["pk > %s"]
+        filters: list[Any] = []
+        if binding is not None:
+            where.append("binding = %s")
+            filters.append(binding)
+        if interface is not None:
+            where.append("interface = %s")
+            filters.append(Interface(interface).value)
+        if kind is not None:
+            where.append("kind = %s")
+            filters.append(kind)
+        if not include_tombstoned:
+            where.append("NOT tombstoned")
+        query = (
+            f"SELECT {_COLUMNS} FROM projections WHERE {' AND '.join(where)} "  # noqa: S608
+            "ORDER BY pk LIMIT %s"
+        )
+        last = 0
+        while True:
+            rows = await self._store.fetchall(query, (last, *filters, page_size))
+            for row in rows:
+                yield _projection(row)
+            if len(rows) < page_size:
+                return
+            last = int(rows[-1][0])
+
+    async def count_by_kind(self, binding: str | None = None) -> dict[str, int]:
+        """Live (non-tombstoned) objects per ``"<interface>/<Kind>"``."""
+        query = "SELECT interface, kind, COUNT(*) FROM projections WHERE NOT tombstoned"
+        params: tuple[str, ...] = ()
+        if binding is not None:
+            query += " AND binding = %s"
+            params = (binding,)
+        rows = await self._store.fetchall(
+            query + " GROUP BY interface, kind ORDER BY interface, kind", params
+        )
+        return {f"{i}/{k}": int(n) for i, k, n in rows}
+
+    async def purge_tombstones(self, before: datetime) -> int:
+        """Forget tombstones older than ``before``; returns how many."""
+        return await self._store.execute(
+            "DELETE FROM projections WHERE tombstoned AND tombstoned_at < %s", (ts(before),)
+        )
