@@ -9,7 +9,9 @@
   (tombstones not counted), sync states, deliveries, intents and conflicts by phase.
 - ``sync serve-webhooks --config BINDING.yaml --db PATH [--port N] [--host H]``:
   the webhook receiver (``POST /{provider-type}/{instance}``) with the
-  reconciler as its handler, processing from its queue until stopped.
+  reconciler as its handler; its workers claim deliveries from the store, so
+  several processes on one PostgreSQL store share them and a restarted one
+  finishes what a crashed one left.
 
 Write intents and conflicts (``sync intents …``, ``sync conflicts …``) come
 from :mod:`kradle_providers.sync.cli_writes` when it is installed.
@@ -243,7 +245,6 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
 
     from kradle_providers.errors import InvalidInput
     from kradle_providers.store import open_state_store
-    from kradle_providers.sync.phases import DeliveryPhase
     from kradle_providers.sync.reconciler import Reconciler
     from kradle_providers.sync.runtime import BoundBinding
     from kradle_providers.webhooks.receiver import WebhookReceiver
@@ -269,9 +270,8 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
             store=store.deliveries,
             dedupe=store.dedupe,
         )
-        # Deliveries queued before a restart are processed first.
-        for record in await store.deliveries.list_by_phase(DeliveryPhase.QUEUED):
-            await receiver.process(record.id)
+        # The workers take over what a previous (or a crashed) process left pending.
+        receiver.start()
         for ep in endpoints:
             print(f"POST http://{args.host}:{args.port}/{ep.provider}/{ep.instance}", flush=True)
         config = uvicorn.Config(
