@@ -24,6 +24,9 @@ store writes the SQL.
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from datetime import datetime, timedelta
 
 from kradle_providers.sync.phases import DeliveryPhase, WriteIntentPhase
@@ -36,6 +39,8 @@ __all__ = [
     "RECOVERED_NOTE",
     "claim_moves",
     "epoch",
+    "holder_id",
+    "local_holder_gone",
     "releases_claim",
 ]
 
@@ -93,3 +98,27 @@ def recovered(record: DeliveryRecord) -> bool:
 def backfill_lease_name(binding: str, interface: str, kind: str, scope: str = "-") -> str:
     """The lease one backfill of a stream holds (one replica backfills a stream at a time)."""
     return f"backfill:{binding}/{interface}/{kind}/{scope}"
+
+
+def holder_id() -> str:
+    """A name for this process's claims and leases: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def local_holder_gone(holder: str) -> bool:
+    """Whether ``holder`` (a :func:`holder_id`) was a process of this host that no longer runs.
+
+    Its leases can be taken over at once instead of after they expire (a
+    command re-run right after ``kill -9``).
+    """
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False

@@ -39,10 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,7 +55,7 @@ from kradle_providers.auth.secret import Secret, redact
 from kradle_providers.errors import WebhookSignatureError
 from kradle_providers.models.base import ProviderRef
 from kradle_providers.models.events import NormalizeOutcome, SyncEvent
-from kradle_providers.store.claims import DEFAULT_LEASE, recovered
+from kradle_providers.store.claims import DEFAULT_LEASE, holder_id, recovered
 from kradle_providers.store.errors import LeaseLost
 from kradle_providers.store.protocol import DeliveryClaims, DeliveryRepository
 from kradle_providers.sync.phases import DeliveryPhase
@@ -113,10 +110,6 @@ class WebhookEndpoint:
 
 def _default_backoff(attempt: int) -> float:
     return float(min(2**attempt, 300))
-
-
-def _default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class _Move(Protocol):
@@ -208,7 +201,7 @@ class WebhookReceiver:
         self._workers: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.Task[None]] = set()
         self._claims = self.store if isinstance(self.store, DeliveryClaims) else None
-        self.worker_id = worker_id or _default_worker_id()
+        self.worker_id = worker_id or holder_id()
         self.lease = lease
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
