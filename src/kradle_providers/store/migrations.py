@@ -133,6 +133,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        4,
+        "shared rate-limit budgets",
+        (
+            """CREATE TABLE budgets (
+                key TEXT PRIMARY KEY,
+                state TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 """Every migration, in order; ``MIGRATIONS[n - 1].version == n``."""
 

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
+from kradle_providers.http.ratelimit import BudgetBackend
 from kradle_providers.models.base import CanonicalObject, Interface, Version
 from kradle_providers.store.ordering import ApplyOutcome
 from kradle_providers.sync.phases import ConflictPhase, DeliveryPhase, WriteIntentPhase
@@ -393,6 +394,12 @@ class StateStore(Protocol):
     @property
     def leases(self) -> LeaseRepository:
         """Named leases shared by every process using the store."""
+        ...
+
+    @property
+    def budgets(self) -> BudgetBackend:
+        """Rate-limit budgets shared by every process using the store
+        (``BudgetRegistry(backend=store.budgets)``)."""
         ...
 
     def now(self) -> datetime:

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +146,7 @@ async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
     async with (
         await BoundBinding.open(binding, overrides=overrides) as bound,
         open_state_store(args.db) as store,
+        _shared_budgets(store),
     ):
         progress = make_progress(force_plain=args.plain)
         options = BackfillOptions(full=args.full, wait_on_rate_limit=args.wait_on_rate_limit)
@@ -253,6 +255,7 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
     async with (
         await BoundBinding.open(binding, overrides=getattr(args, "overrides", None)) as bound,
         open_state_store(args.db) as store,
+        _shared_budgets(store),
     ):
         endpoints = []
         for ep in bound.webhook_endpoints():
@@ -285,3 +288,16 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
 
 async def _noop(events: Any) -> None:
     return None
+
+
+@contextlib.asynccontextmanager
+async def _shared_budgets(store: StateStore) -> AsyncIterator[None]:
+    """Spend rate-limit budgets from the store, shared with every process using it."""
+    from kradle_providers.http.client import default_budget_registry
+
+    registry = default_budget_registry()
+    registry.share_with(store.budgets)
+    try:
+        yield
+    finally:
+        registry.share_with(None)

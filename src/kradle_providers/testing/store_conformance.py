@@ -31,7 +31,9 @@ from typing import Protocol
 import pytest
 
 from kradle_providers.auth.secret import Secret
-from kradle_providers.errors import InvalidInput, NotFound
+from kradle_providers.errors import InvalidInput, NotFound, RateLimited
+from kradle_providers.http.clock import FakeClock
+from kradle_providers.http.ratelimit import BudgetRegistry, RateLimitInfo
 from kradle_providers.models.base import Interface, Version
 from kradle_providers.store.claims import RECOVERED_NOTE, backfill_lease_name
 from kradle_providers.store.errors import (
@@ -775,3 +777,39 @@ async def check_leases_have_one_holder_and_are_taken_over_after_expiry(
         await b.leases.release(name, "other")
         assert await a.leases.holder(name) is None
         assert await a.leases.acquire(name, holder, ttl=LEASE)
+
+
+# ----------------------------------------------------------------- rate-limit budgets
+
+
+@check
+async def check_replicas_never_spend_more_than_the_shared_budget(make: StoreFactory) -> None:
+    clock = FakeClock()
+    info = RateLimitInfo(
+        convention="x-ratelimit", limit=100, remaining=10, reset_at=clock.now() + 3600
+    )
+    async with make() as a, make() as b:
+        registries = [BudgetRegistry(backend=a.budgets), BudgetRegistry(backend=b.budgets)]
+        budgets = [r.budget_for("token-1", "https://api.example") for r in registries]
+        budgets[0].observe(info)  # one replica saw the provider's numbers ...
+        await budgets[0].acquire(clock, on_exhausted="raise")  # ... shared with its next request
+
+        async def spend(n: int) -> bool:
+            try:
+                await budgets[n % 2].acquire(clock, on_exhausted="raise")
+            except RateLimited:
+                return False
+            return True
+
+        granted = await asyncio.gather(*(spend(n) for n in range(30)))
+        assert granted.count(True) == 9
+        # A Retry-After block seen by one replica pauses the other as well.
+        budgets[1].block_until(clock.now() + 60)
+        for budget in reversed(budgets):  # the first of these shares the block
+            with pytest.raises(RateLimited, match="pause"):
+                await budget.acquire(clock, on_exhausted="raise")
+        # Another credential has its own budget.
+        other = registries[0].budget_for("token-2", "https://api.example")
+        await other.acquire(clock, on_exhausted="raise")
+        current = budgets[0].current()
+        assert current is not None and current.remaining == 0

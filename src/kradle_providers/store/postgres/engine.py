@@ -45,6 +45,7 @@ from kradle_providers.store.errors import SchemaTooNew, StoreClosed
 from kradle_providers.store.migrations import Migration
 from kradle_providers.store.ordering import ApplyOutcome
 from kradle_providers.store.postgres.audit import PostgresAuditLog
+from kradle_providers.store.postgres.budgets import PostgresBudgets
 from kradle_providers.store.postgres.conflicts import PostgresConflictRepository
 from kradle_providers.store.postgres.dedupe import PostgresDedupeStore
 from kradle_providers.store.postgres.deliveries import PostgresDeliveryRepository
@@ -113,6 +114,7 @@ class PostgresStateStore:
         self._conflicts = PostgresConflictRepository(self)
         self._audit = PostgresAuditLog(self)
         self._leases = PostgresLeases(self)
+        self._budgets = PostgresBudgets(self)
 
     @property
     def path(self) -> str:
@@ -164,6 +166,11 @@ class PostgresStateStore:
     def leases(self) -> PostgresLeases:
         """Named leases (one backfill per stream across replicas)."""
         return self._leases
+
+    @property
+    def budgets(self) -> PostgresBudgets:
+        """Rate-limit budgets shared by every process using the store."""
+        return self._budgets
 
     @property
     def schema_version(self) -> int:

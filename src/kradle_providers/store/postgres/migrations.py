@@ -109,6 +109,16 @@ PG_MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "shared rate-limit budgets",
+        (
+            """CREATE TABLE budgets (
+                key TEXT PRIMARY KEY,
+                state TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 """Every PostgreSQL migration, in order."""
 

@@ -33,6 +33,7 @@ from kradle_providers.store.errors import StoreClosed
 from kradle_providers.store.migrations import migrate, schema_version
 from kradle_providers.store.ordering import ApplyOutcome
 from kradle_providers.store.sqlite.audit import SqliteAuditLog
+from kradle_providers.store.sqlite.budgets import SqliteBudgets
 from kradle_providers.store.sqlite.conflicts import SqliteConflictRepository
 from kradle_providers.store.sqlite.dedupe import SqliteDedupeStore
 from kradle_providers.store.sqlite.deliveries import SqliteDeliveryRepository
@@ -103,6 +104,7 @@ class SqliteStateStore:
         self._conflicts = SqliteConflictRepository(self)
         self._audit = SqliteAuditLog(self)
         self._leases = SqliteLeases(self)
+        self._budgets = SqliteBudgets(self)
 
     def __repr__(self) -> str:
         state = "open" if self._conn is not None else "closed"
@@ -149,6 +151,11 @@ class SqliteStateStore:
     def leases(self) -> SqliteLeases:
         """Named leases (one backfill per stream across processes)."""
         return self._leases
+
+    @property
+    def budgets(self) -> SqliteBudgets:
+        """Rate-limit budgets shared by every process using the store."""
+        return self._budgets
 
     @property
     def schema_version(self) -> int:
