@@ -5,8 +5,8 @@
 
 ``deliveries``: a WebhookReceiver whose workers claim deliveries from the store
 until killed; its handler applies each event's issue to the projections (the
-engine's idempotent handling) and logs the hand-over in a ``handled`` table,
-so the parent can count what was handled and how often. ``backfill``: the
+engine's idempotent handling) and, with ``--count-handled``, records each hand-over in the audit
+stream, so the parent can count what was handled and how often. ``backfill``: the
 memory binding's backfill into the store (the stream leases decide which
 replica runs which stream); prints the objects it applied.
 """
@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,7 +60,8 @@ async def deliveries(store: StateStore, args: argparse.Namespace) -> None:
             await store.projections.apply_object(
                 BINDING, issue(event.native_id, minutes=1), source=ProjectionSource.WEBHOOK
             )
-            await store.audit.append(_handled(event.native_id))
+            if args.count_handled:
+                await store.audit.append(_handled(event.native_id))
 
     registry = NormalizerRegistry()
     registry.register("github", "issues", normalizer)
@@ -94,15 +96,19 @@ async def backfill(store: StateStore, args: argparse.Namespace) -> None:
     scope = backend.seed_demo()
     for i in range(args.issues):
         backend.seed_issue(scope, f"bulk {i}")
-    text = MEMORY_BINDING
     bound = await BoundBinding.open(
-        parse_binding(text, environ={}),
+        parse_binding(MEMORY_BINDING, environ={}),
         overrides={"m": ProviderOverride(options={"backend": backend})},
     )
     async with bound:
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)  # start together with the others
+        start = time.time()
         report = await Backfiller(bound, store).run()
+        end = time.time()
     applied = sum(r.counters.applied for r in report.results if not r.held_by)
-    print(json.dumps({"applied": applied, "ok": report.ok}), flush=True)
+    result = {"applied": applied, "ok": report.ok, "start": start, "end": end}
+    print(json.dumps(result), flush=True)
 
 
 MEMORY_BINDING = """\
@@ -128,6 +134,7 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--lease", type=float, default=1.0)
     parser.add_argument("--issues", type=int, default=1000)
+    parser.add_argument("--count-handled", action="store_true", help="audit each hand-over")
     args = parser.parse_args(argv)
     async with open_state_store(args.store) as store:
         await (deliveries if args.mode == "deliveries" else backfill)(store, args)

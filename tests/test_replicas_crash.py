@@ -31,7 +31,17 @@ KILL_EVERY = 1.5  # seconds a replica runs (once ready) before the next kill
 def start(url: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
     proc = subprocess.Popen(
-        [sys.executable, str(WORKER), "deliveries", url, "--handle-ms", "30", "--lease", "1"],
+        [
+            sys.executable,
+            str(WORKER),
+            "deliveries",
+            url,
+            "--handle-ms",
+            "30",
+            "--lease",
+            "1",
+            "--count-handled",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
+from typing import Any
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kradle_providers.models.base import Interface, Version
@@ -140,3 +142,51 @@ def test_ties_converge_to_the_same_state_in_every_order(
         assert await final(first) == await final(second)
 
     asyncio.run(run())
+
+
+# One page: (native id, minutes, title or None for a deletion), duplicates allowed.
+PAGE = st.lists(
+    st.tuples(
+        st.sampled_from(["1", "2", "3"]),
+        st.integers(0, 3),
+        st.one_of(st.none(), st.sampled_from(["a", "b"])),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+# The schema fixture is shared by the examples on purpose (each uses its own binding).
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pages=st.lists(PAGE, min_size=1, max_size=3))
+def test_postgres_page_apply_matches_one_by_one(pg_schema: str, pages: list[Any]) -> None:
+    """PostgreSQL applies a page in bulk; outcomes and state equal SQLite's one-by-one."""
+    from kradle_providers.store.postgres import PostgresStateStore
+    from tests.postgres_support import DSN
+
+    binding = f"b{uuid.uuid4().hex[:8]}"  # one binding per example: examples share the schema
+    state = SyncState(binding=binding, interface=Interface.ISSUE_TRACKING, kind="Issue")
+
+    async def run(store: Any) -> list[Any]:
+        seen: list[Any] = []
+        for page in pages:
+            objs = [issue(n, minutes=m, title=t) for n, m, t in page if t is not None]
+            dels = [
+                Deletion(key=issue_key(n), version=Version(updated_at=T0 + timedelta(minutes=m)))
+                for n, m, t in page
+                if t is None
+            ]
+            seen.append(await store.apply_page_and_checkpoint(binding, objs, state, deletions=dels))
+        async for proj in store.projections.iter_projections(
+            binding=binding, include_tombstoned=True
+        ):
+            seen.append((proj.key.native_id, proj.tombstoned, proj.version, proj.object))
+        return seen
+
+    async def both() -> None:
+        async with SqliteStateStore() as lite:
+            expected = await run(lite)
+        async with PostgresStateStore(DSN, schema=pg_schema, max_size=1) as pg:
+            assert await run(pg) == expected
+
+    asyncio.run(both())

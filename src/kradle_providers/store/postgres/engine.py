@@ -52,7 +52,7 @@ from kradle_providers.store.postgres.deliveries import PostgresDeliveryRepositor
 from kradle_providers.store.postgres.intents import PostgresWriteIntentRepository
 from kradle_providers.store.postgres.leases import PostgresLeases
 from kradle_providers.store.postgres.migrations import PG_MIGRATIONS
-from kradle_providers.store.postgres.projections import PostgresProjectionRepository, apply_row
+from kradle_providers.store.postgres.projections import PostgresProjectionRepository, apply_rows
 from kradle_providers.store.postgres.sync_states import PostgresSyncStateRepository, put_state
 from kradle_providers.store.sqlite.projections import incoming_deletion, incoming_object
 from kradle_providers.store.sqlite.rows import ts, utcnow
@@ -319,7 +319,7 @@ class PostgresStateStore:
         checkpoint = state_row(state)
 
         async def work(conn: Conn) -> list[ApplyOutcome]:
-            outcomes = [await apply_row(conn, row) for row in rows]
+            outcomes = await apply_rows(conn, rows)
             await self._write_state(conn, checkpoint)
             return outcomes
 
