@@ -7,7 +7,6 @@ applying the same object at once serialize on that row's lock.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,9 +15,11 @@ from kradle_providers.errors import InvalidInput
 from kradle_providers.models.base import CanonicalObject, Interface, Version
 from kradle_providers.store.ordering import ApplyOutcome, Head, decide
 from kradle_providers.store.sqlite.projections import (
+    PROJECTION_COLUMNS,
     Incoming,
     incoming_deletion,
     incoming_object,
+    projection_from_row,
 )
 from kradle_providers.store.sqlite.rows import ts
 from kradle_providers.sync.records import ObjectKey, Projection, ProjectionSource
@@ -36,11 +37,6 @@ _SELECT_HEAD = (
     "SELECT pk, version_key, tombstoned, content_digest FROM projections WHERE "  # noqa: S608
     + _IDENT_WHERE
     + " FOR UPDATE"
-)
-_COLUMNS = (
-    "pk, binding, provider_type, instance, interface, kind, native_id, native_kind, object, "
-    "version, tombstoned, tombstoned_at, first_seen_at, updated_at, source, last_delivery_id, "
-    "content_digest"
 )
 
 
@@ -225,29 +221,6 @@ def _new_state(row: Incoming) -> _Row:
     ]
 
 
-def _projection(row: tuple[Any, ...]) -> Projection:
-    return Projection(
-        key=ObjectKey(
-            provider_type=row[2],
-            instance=row[3],
-            interface=Interface(row[4]),
-            kind=row[5],
-            native_id=row[6],
-        ),
-        binding=row[1],
-        native_kind=row[7],
-        object=None if row[8] is None else json.loads(row[8]),
-        version=Version.model_validate_json(row[9]),
-        tombstoned=bool(row[10]),
-        tombstoned_at=row[11],
-        first_seen_at=row[12],
-        updated_at=row[13],
-        source=ProjectionSource(row[14]),
-        last_delivery_id=row[15],
-        content_digest=row[16],
-    )
-
-
 class PostgresProjectionRepository:
     """Projected objects, applied idempotently in version order."""
 
@@ -303,10 +276,10 @@ class PostgresProjectionRepository:
     async def get(self, binding: str, key: ObjectKey) -> Projection | None:
         """The stored projection (tombstoned or not), or ``None``."""
         row = await self._store.fetchone(
-            f"SELECT {_COLUMNS} FROM projections WHERE {_IDENT_WHERE}",  # noqa: S608
+            f"SELECT {PROJECTION_COLUMNS} FROM projections WHERE {_IDENT_WHERE}",  # noqa: S608
             (binding, *key.as_tuple()),
         )
-        return None if row is None else _projection(row)
+        return None if row is None else projection_from_row(row)
 
     async def iter_projections(
         self,
@@ -334,14 +307,14 @@ class PostgresProjectionRepository:
         if not include_tombstoned:
             where.append("NOT tombstoned")
         query = (
-            f"SELECT {_COLUMNS} FROM projections WHERE {' AND '.join(where)} "  # noqa: S608
+            f"SELECT {PROJECTION_COLUMNS} FROM projections WHERE {' AND '.join(where)} "  # noqa: S608
             "ORDER BY pk LIMIT %s"
         )
         last = 0
         while True:
             rows = await self._store.fetchall(query, (last, *filters, page_size))
             for row in rows:
-                yield _projection(row)
+                yield projection_from_row(row)
             if len(rows) < page_size:
                 return
             last = int(rows[-1][0])

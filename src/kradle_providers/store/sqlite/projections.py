@@ -189,14 +189,15 @@ def apply_row(conn: Conn, row: Incoming) -> ApplyOutcome:
     return outcome
 
 
-_PROJECTION_COLUMNS = (
+PROJECTION_COLUMNS = (
     "pk, binding, provider_type, instance, interface, kind, native_id, native_kind, object, "
     "version, tombstoned, tombstoned_at, first_seen_at, updated_at, source, last_delivery_id, "
     "content_digest"
 )
 
 
-def _projection(row: sqlite3.Row | tuple[Any, ...]) -> Projection:
+def projection_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Projection:
+    """A :class:`Projection` from a row of :data:`PROJECTION_COLUMNS` (both stores)."""
     return Projection(
         key=ObjectKey(
             provider_type=row[2],
@@ -280,10 +281,10 @@ class SqliteProjectionRepository:
 
         def work(conn: Conn) -> Projection | None:
             row = conn.execute(
-                f"SELECT {_PROJECTION_COLUMNS} FROM projections WHERE {_IDENT_WHERE}",  # noqa: S608
+                f"SELECT {PROJECTION_COLUMNS} FROM projections WHERE {_IDENT_WHERE}",  # noqa: S608
                 ident,
             ).fetchone()
-            return None if row is None else _projection(row)
+            return None if row is None else projection_from_row(row)
 
         return await self._store.call(work)
 
@@ -316,7 +317,7 @@ class SqliteProjectionRepository:
         if not include_tombstoned:
             where.append("tombstoned = 0")
         sql = (
-            f"SELECT {_PROJECTION_COLUMNS} FROM projections WHERE {' AND '.join(where)} "  # noqa: S608
+            f"SELECT {PROJECTION_COLUMNS} FROM projections WHERE {' AND '.join(where)} "  # noqa: S608
             "ORDER BY pk LIMIT ?"
         )
 
@@ -327,7 +328,7 @@ class SqliteProjectionRepository:
         while True:
             rows = await self._store.call(fetch((last, *filters, page_size)))
             for row in rows:
-                yield _projection(row)
+                yield projection_from_row(row)
             if len(rows) < page_size:
                 return
             last = int(rows[-1][0])
