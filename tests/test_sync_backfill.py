@@ -335,16 +335,16 @@ def test_plain_progress_lines() -> None:
     assert "boom" in text
 
 
-async def test_one_backfill_per_stream_taken_over_after_the_holder_stops(
-    store: SqliteStateStore,
-) -> None:
+async def test_one_backfill_per_stream_taken_over_after_the_holder_stops() -> None:
     from kradle_providers.store.claims import backfill_lease_name
+    from kradle_providers.testing.store_objects import WallClock
 
-    async with await bind(seeded()) as bound:
+    clock = WallClock(datetime.now(UTC))  # the store's: leases expire by it
+    async with await bind(seeded()) as bound, SqliteStateStore(clock=clock) as store:
         plan = next(p for p in bound.streams("issueTracking") if p.kind == "Issue")
         name = backfill_lease_name("mem", "issueTracking", "Issue", plan.ref.slug())
         # Another replica holds the Issue stream (and will crash without releasing it).
-        assert await store.leases.acquire(name, "replica-b", ttl=timedelta(milliseconds=300))
+        assert await store.leases.acquire(name, "replica-b", ttl=timedelta(seconds=30))
         options = BackfillOptions(holder="replica-a", lease=timedelta(seconds=5))
         report = await Backfiller(bound, store, options=options).run("issueTracking")
         held = [r for r in report.results if r.held_by]
@@ -352,7 +352,7 @@ async def test_one_backfill_per_stream_taken_over_after_the_holder_stops(
         assert report.ok  # skipped, not failed
         counts = await store.projections.count_by_kind("mem")
         assert "issueTracking/Issue" not in counts and counts["issueTracking/Label"] == 2
-        await asyncio.sleep(0.35)  # replica-b stopped renewing
+        clock.advance(seconds=31)  # replica-b stopped renewing
         again = await Backfiller(bound, store, options=options).run("issueTracking")
         assert again.ok and not any(r.held_by for r in again.results)
         assert (await store.projections.count_by_kind("mem"))["issueTracking/Issue"] == 3
@@ -362,17 +362,17 @@ async def test_one_backfill_per_stream_taken_over_after_the_holder_stops(
 async def test_the_heartbeat_keeps_the_lease_through_a_long_run(store: SqliteStateStore) -> None:
     from kradle_providers.store.claims import backfill_lease_name
 
-    backend = seeded(page_size=1, issues=5)
+    backend = seeded(page_size=1, issues=1)
     async with await bind(backend) as bound:
         plan = next(p for p in bound.streams("issueTracking") if p.kind == "Issue")
         name = backfill_lease_name("mem", "issueTracking", "Issue", plan.ref.slug())
-        options = BackfillOptions(holder="a", lease=timedelta(milliseconds=60))
+        options = BackfillOptions(holder="a", lease=timedelta(milliseconds=300))
         filler = Backfiller(bound, store, options=options)
         real_apply = store.apply_page_and_checkpoint
         stolen: list[bool] = []
 
         async def slow_apply(*args: Any, **kw: Any) -> Any:
-            await asyncio.sleep(0.05)  # pages slower than the lease: only renewals keep it
+            await asyncio.sleep(0.35)  # pages slower than the lease: only renewals keep it
             stolen.append(await store.leases.acquire(name, "b", ttl=timedelta(seconds=1)))
             return await real_apply(*args, **kw)
 
@@ -380,7 +380,7 @@ async def test_the_heartbeat_keeps_the_lease_through_a_long_run(store: SqliteSta
         result = await filler.run_stream(plan)
         store.apply_page_and_checkpoint = real_apply  # type: ignore[method-assign]
     assert result.phase is BackfillPhase.SUCCEEDED
-    assert len(stolen) >= 8 and not any(stolen)
+    assert len(stolen) >= 4 and not any(stolen)
 
 
 async def test_a_run_whose_lease_was_taken_over_stops(store: SqliteStateStore) -> None:

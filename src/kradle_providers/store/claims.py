@@ -34,13 +34,16 @@ from kradle_providers.webhooks.deliveries import DeliveryRecord
 
 __all__ = [
     "DEFAULT_LEASE",
+    "DELIVERY_IN_FLIGHT",
     "INTAKE_GRACE",
     "INTENT_CLAIMABLE",
     "RECOVERED_NOTE",
+    "backfill_lease_name",
     "claim_moves",
     "epoch",
     "holder_id",
     "local_holder_gone",
+    "recovered",
     "releases_claim",
 ]
 
@@ -58,6 +61,7 @@ DELIVERY_IN_FLIGHT = (
     DeliveryPhase.NORMALIZING,
     DeliveryPhase.PROCESSING,
 )
+"""Phases a delivery is recovered from once its lease expired (someone was working on it)."""
 
 INTENT_CLAIMABLE = (WriteIntentPhase.READY_TO_SEND, WriteIntentPhase.RETRYING)
 """Write intents a worker may claim to send (``Sending`` ones too, once their lease

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kradle_providers.store.postgres.engine import Conn, PostgresStateStore
+    from kradle_providers.store.postgres.engine import PostgresStateStore
 
 __all__ = ["PostgresDedupeStore"]
 
@@ -29,15 +29,13 @@ class PostgresDedupeStore:
         now = self._store.now().timestamp()
         expires = now + self.ttl.total_seconds()
 
-        async def work(conn: Conn) -> bool:
-            await conn.execute("DELETE FROM dedupe WHERE key = %s AND expires_at <= %s", (key, now))
-            cur = await conn.execute(
-                "INSERT INTO dedupe (key, expires_at) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                (key, expires),
-            )
-            return cur.rowcount == 0
-
-        return await self._store.transaction(work)
+        # One statement: a new mark, or an expired one renewed; an unexpired one stays.
+        changed = await self._store.execute(
+            "INSERT INTO dedupe (key, expires_at) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
+            "SET expires_at = EXCLUDED.expires_at WHERE dedupe.expires_at <= %s",
+            (key, expires, now),
+        )
+        return changed == 0
 
     async def forget(self, key: str) -> None:
         """Unmark ``key`` (its processing failed and will be retried)."""

@@ -257,36 +257,46 @@ class PostgresStateStore:
 
     async def transaction(self, fn: Callable[[Conn], Awaitable[T]], *, attempts: int = 5) -> T:
         """Run ``fn(connection)`` in one transaction; re-run it after a deadlock."""
+        return await self._run(fn, attempts, transaction=True)
+
+    async def _run(
+        self, fn: Callable[[Conn], Awaitable[T]], attempts: int = 5, *, transaction: bool
+    ) -> T:
         pool = self._pool
         if pool is None:
             raise StoreClosed(self.path)
         for attempt in range(attempts):
             try:
-                async with pool.connection() as conn, conn.transaction():
-                    return await fn(conn)
+                async with pool.connection() as conn:
+                    if not transaction:
+                        return await fn(conn)
+                    async with conn.transaction():
+                        return await fn(conn)
             except _RETRYABLE:
                 if attempt == attempts - 1:
                     raise
                 await asyncio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    # One statement is atomic on its own: no BEGIN/COMMIT round trips around it.
+
     async def fetchone(self, query: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        """One row of a read-only query."""
+        """One row of one statement."""
 
         async def work(conn: Conn) -> tuple[Any, ...] | None:
             cur = await conn.execute(query.encode(), params)
             return await cur.fetchone()
 
-        return await self.transaction(work)
+        return await self._run(work, transaction=False)
 
     async def fetchall(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Every row of a read-only query."""
+        """Every row of one statement."""
 
         async def work(conn: Conn) -> list[tuple[Any, ...]]:
             cur = await conn.execute(query.encode(), params)
             return await cur.fetchall()
 
-        return await self.transaction(work)
+        return await self._run(work, transaction=False)
 
     async def execute(self, query: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; returns the rows it changed."""
@@ -295,7 +305,7 @@ class PostgresStateStore:
             cur = await conn.execute(query.encode(), params)
             return cur.rowcount
 
-        return await self.transaction(work)
+        return await self._run(work, transaction=False)
 
     # ------------------------------------------------------------------ cross-family
 
