@@ -511,6 +511,10 @@ class BoundBinding:
             out.setdefault((prov.type, self.binding.instance_name(alias)), set()).add(iface)
         return out
 
+    def scopes(self) -> dict[Interface, ExternalRef]:
+        """Interface -> the external target it syncs: changes outside it are never projected."""
+        return {i: self.binding.interface(i).external_ref for i in self.binding.interfaces}
+
     def webhook_endpoints(self) -> list[WebhookEndpoint]:
         """One receiver endpoint per provider instance, with its (rotating) webhook secrets."""
         from kradle_providers.webhooks.receiver import WebhookEndpoint
