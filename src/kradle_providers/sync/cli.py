@@ -7,9 +7,12 @@
   configuration error (unreadable/invalid binding, refused binding, missing secret).
 - ``sync status --db PATH [--json]``: objects per ``<interface>/<Kind>``
   (tombstones not counted), sync states, deliveries, intents and conflicts by phase.
-- ``sync serve-webhooks --config BINDING.yaml --db PATH [--port N] [--host H]``:
-  the webhook receiver (``POST /{provider-type}/{instance}``) with the
-  reconciler as its handler, processing from its queue until stopped.
+- ``sync serve --config BINDING.yaml --db PATH [--port N] [--host H]
+  [--backfill-interval S] [--write-interval S]``: the webhook receiver
+  (``POST /{provider-type}/{instance}``) with the reconciler (which confirms
+  writes by webhook), the write worker and a scheduled incremental backfill,
+  in one process until stopped (:class:`~kradle_providers.sync.serve.SyncServer`).
+- ``sync serve-webhooks``: ``sync serve`` without the scheduled backfill.
 
 Write intents and conflicts (``sync intents …``, ``sync conflicts …``) come
 from :mod:`kradle_providers.sync.cli_writes` when it is installed.
@@ -69,12 +72,34 @@ def register(subparsers: Any) -> None:
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(handler=_status)
 
-    w = sub.add_parser("serve-webhooks", help="run the webhook receiver with the reconciler")
-    w.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
-    w.add_argument("--db", default=DEFAULT_DB, type=Path, help=f"SQLite file ({DEFAULT_DB})")
-    w.add_argument("--host", default="127.0.0.1", help="listen address (127.0.0.1)")
-    w.add_argument("--port", default=8787, type=int, help="listen port (8787)")
-    w.set_defaults(handler=_serve)
+    serve = sub.add_parser(
+        "serve", help="webhook receiver + write worker + scheduled incremental backfill"
+    )
+    w = sub.add_parser(
+        "serve-webhooks", help="webhook receiver + write worker (sync serve without backfill)"
+    )
+    for p in (serve, w):
+        p.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
+        p.add_argument("--db", default=DEFAULT_DB, type=Path, help=f"SQLite file ({DEFAULT_DB})")
+        p.add_argument("--host", default="127.0.0.1", help="listen address (127.0.0.1)")
+        p.add_argument("--port", default=8787, type=int, help="listen port (8787; 0: any free)")
+        p.add_argument(
+            "--write-interval", default=2.0, type=float, help="seconds between write-worker passes"
+        )
+        p.add_argument(
+            "--read-back-interval",
+            default=30.0,
+            type=float,
+            help="seconds between read-backs of writes awaiting confirmation",
+        )
+        p.set_defaults(handler=_serve)
+    serve.add_argument(
+        "--backfill-interval",
+        default=300.0,
+        type=float,
+        help="seconds between incremental backfills, the first at start (0: only that one)",
+    )
+    w.set_defaults(backfill_interval=None)
 
     try:
         writes = importlib.import_module("kradle_providers.sync.cli_writes")
@@ -234,49 +259,29 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
-    import uvicorn
+    import signal
 
-    from kradle_providers.errors import InvalidInput
     from kradle_providers.store import SqliteStateStore
-    from kradle_providers.sync.phases import DeliveryPhase
-    from kradle_providers.sync.reconciler import Reconciler
     from kradle_providers.sync.runtime import BoundBinding
-    from kradle_providers.webhooks.receiver import WebhookReceiver
-    from kradle_providers.webhooks.registry import NormalizerRegistry
+    from kradle_providers.sync.serve import ServeOptions, SyncServer
 
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        write_interval=args.write_interval,
+        read_back_interval=args.read_back_interval,
+        backfill_interval=args.backfill_interval,
+    )
     async with (
         await BoundBinding.open(binding, overrides=getattr(args, "overrides", None)) as bound,
         SqliteStateStore(args.db) as store,
     ):
-        endpoints = []
-        for ep in bound.webhook_endpoints():
-            try:
-                WebhookReceiver([ep], handle=_noop)  # builds the verifier: fails if none
-            except InvalidInput as exc:
-                print(f"warning: no webhook intake for {ep.provider}/{ep.instance}: {exc}")
-                continue
-            endpoints.append(ep)
-        reconciler = Reconciler(store, binding.name, routes=bound.routes())
-        receiver = WebhookReceiver(
-            endpoints,
-            handle=reconciler,
-            registry=NormalizerRegistry.from_plugins(),
-            store=store.deliveries,
-            dedupe=store.dedupe,
-        )
-        # Deliveries queued before a restart are processed first.
-        for record in await store.deliveries.list_by_phase(DeliveryPhase.QUEUED):
-            await receiver.process(record.id)
-        for ep in endpoints:
-            print(f"POST http://{args.host}:{args.port}/{ep.provider}/{ep.instance}", flush=True)
-        config = uvicorn.Config(
-            receiver.app, host=args.host, port=args.port, log_level="warning", lifespan="on"
-        )
-        await uvicorn.Server(config).serve()
-        await receiver.drain()
-        await receiver.aclose()
+        server = SyncServer(bound, store, options=options)
+        server.listen()
+        for url in server.webhook_urls():
+            print(f"POST {url}", flush=True)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stop)
+        await server.run()
     return EXIT_OK
-
-
-async def _noop(events: Any) -> None:
-    return None

@@ -1,0 +1,233 @@
+"""One process that keeps a binding in sync: webhook receiver, write worker, scheduled backfill.
+
+:class:`SyncServer` is what ``kradle-providers sync serve`` runs, as a library
+API a host can embed:
+
+- the :class:`~kradle_providers.webhooks.receiver.WebhookReceiver` on an HTTP
+  port (``POST /{provider}/{instance}`` or ``POST /{provider}``), handing events
+  to a :class:`~kradle_providers.sync.reconciler.Reconciler` built *with*
+  confirmation, so a webhook that shows a written value confirms the write
+  awaiting it; deliveries left ``Queued`` by a previous process are processed first;
+- a :class:`~kradle_providers.sync.worker.WriteWorker` that sends approved
+  writes, confirms them by read-back and expires the unconfirmed;
+- an incremental backfill every ``backfill_interval`` seconds (and once at
+  start), which also catches changes whose deliveries were missed.
+
+Each part logs and counts its failures and keeps going; :meth:`SyncServer.stop`
+(or the ``stop`` event given to :meth:`SyncServer.run`) ends all three.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from kradle_providers.auth.secret import redact
+from kradle_providers.errors import InvalidInput
+from kradle_providers.metrics import NO_METRICS, Metrics, timed
+from kradle_providers.store.protocol import StateStore
+from kradle_providers.sync.backfill import Backfiller, BackfillOptions, BackfillReport
+from kradle_providers.sync.intents import WriteIntentService, channels_for
+from kradle_providers.sync.phases import DeliveryPhase
+from kradle_providers.sync.policy import WritePolicy
+from kradle_providers.sync.reconciler import Reconciler
+from kradle_providers.sync.runtime import BoundBinding
+from kradle_providers.sync.worker import WriteWorker
+from kradle_providers.webhooks.receiver import WebhookEndpoint, WebhookReceiver
+from kradle_providers.webhooks.registry import NormalizerRegistry
+
+__all__ = ["ServeOptions", "SyncServer"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Where to listen and how often to work.
+
+    ``port=0`` picks a free port (read :attr:`SyncServer.url`);
+    ``backfill_interval`` is the seconds between incremental backfills (the
+    first runs at start); ``0`` runs only that first one, ``None`` none at all.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8787
+    write_interval: float = 2.0
+    read_back_interval: float = 30.0
+    backfill_interval: float | None = 300.0
+
+
+def intake_endpoints(bound: BoundBinding) -> list[WebhookEndpoint]:
+    """The binding's webhook endpoints that can verify deliveries (others are logged)."""
+
+    async def _ignore(events: Any) -> None:
+        return None
+
+    usable = []
+    for ep in bound.webhook_endpoints():
+        try:
+            WebhookReceiver([ep], handle=_ignore)  # builds the verifier: fails if none
+        except InvalidInput as exc:
+            log.warning(
+                "no webhook intake for %s/%s: %s",
+                ep.provider,
+                ep.instance,
+                exc,
+                extra={"binding": bound.name, "provider": ep.provider},
+            )
+            continue
+        usable.append(ep)
+    return usable
+
+
+class SyncServer:
+    """Receiver + write worker + scheduled incremental backfill for one opened binding."""
+
+    def __init__(
+        self,
+        bound: BoundBinding,
+        store: StateStore,
+        *,
+        options: ServeOptions | None = None,
+        policy: WritePolicy | None = None,
+        metrics: Metrics = NO_METRICS,
+        registry: NormalizerRegistry | None = None,
+    ) -> None:
+        self.bound = bound
+        self.store = store
+        self.options = options or ServeOptions()
+        self.metrics = metrics
+        self.intents = WriteIntentService(store, channels_for(bound), policy=policy)
+        self.reconciler = Reconciler.for_binding(
+            store, bound, confirm=self.intents.confirm_from_event
+        )
+        self.endpoints = intake_endpoints(bound)
+        self.receiver = WebhookReceiver(
+            self.endpoints,
+            handle=self.reconciler,
+            registry=registry if registry is not None else NormalizerRegistry.from_plugins(),
+            store=store.deliveries,
+            dedupe=store.dedupe,
+        )
+        self.worker = WriteWorker(
+            self.intents,
+            binding=bound.name,
+            interval=self.options.write_interval,
+            read_back_interval=self.options.read_back_interval,
+            metrics=metrics,
+        )
+        self.backfills: list[BackfillReport] = []
+        self._stop = asyncio.Event()
+        self._server: Any = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        """The receiver's base URL (after :meth:`run` bound its socket)."""
+        if self._socket is None:
+            raise RuntimeError("the server is not listening yet")
+        host, port = self._socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def webhook_urls(self) -> list[str]:
+        """``POST`` URLs of every provider instance with webhook intake."""
+        return [f"{self.url}/{ep.provider}/{ep.instance}" for ep in self.endpoints]
+
+    def listen(self) -> socket.socket:
+        """Bind the receiver's socket now (so :attr:`url` is known before :meth:`run`)."""
+        if self._socket is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.options.host, self.options.port))
+            sock.listen(128)
+            sock.setblocking(False)
+            self._socket = sock
+        return self._socket
+
+    async def recover_queued(self) -> int:
+        """Process deliveries a previous process left ``Queued``; returns how many."""
+        queued = await self.store.deliveries.list_by_phase(DeliveryPhase.QUEUED)
+        for record in queued:
+            await self.receiver.process(record.id)
+        return len(queued)
+
+    async def backfill_once(self) -> BackfillReport:
+        """One incremental backfill of the binding (what the schedule runs)."""
+        attrs = {"binding": self.bound.name}
+        with timed(self.metrics, "kradle.sync.backfill.run", attrs):
+            report = await Backfiller(self.bound, self.store, options=BackfillOptions()).run()
+        self.backfills.append(report)
+        for r in report.results:
+            self.metrics.count("kradle.sync.backfill.applied", r.counters.applied, attrs)
+        log.info(
+            "backfill %s: %s",
+            "succeeded" if report.ok else "incomplete",
+            ", ".join(f"{r.name}={r.phase.value}" for r in report.results),
+            extra={"binding": self.bound.name},
+        )
+        return report
+
+    async def _backfill_loop(self) -> None:
+        interval = self.options.backfill_interval or 0.0
+        while not self._stop.is_set():
+            try:
+                await self.backfill_once()
+            except Exception as exc:  # the schedule outlives one failed run
+                self.metrics.count(
+                    "kradle.sync.backfill.failed", attributes={"binding": self.bound.name}
+                )
+                log.error(
+                    "scheduled backfill failed: %s",
+                    redact(repr(exc)),
+                    extra={"binding": self.bound.name},
+                )
+            if interval <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=interval)
+
+    def stop(self) -> None:
+        """End :meth:`run`: the receiver stops listening, the worker and schedule return."""
+        self._stop.set()
+        self.worker.stop()
+        if self._server is not None:
+            self._server.should_exit = True
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Serve until :meth:`stop` (or ``stop`` is set); closes the receiver's workers."""
+        import uvicorn
+
+        sock = self.listen()
+        await self.recover_queued()
+        config = uvicorn.Config(
+            self.receiver.app, log_level="warning", lifespan="off", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        tasks = [
+            asyncio.create_task(self._server.serve(sockets=[sock])),
+            asyncio.create_task(self.worker.run(self._stop)),
+        ]
+        if self.options.backfill_interval is not None:
+            tasks.append(asyncio.create_task(self._backfill_loop()))
+        watcher = asyncio.create_task(_watch(stop, self)) if stop is not None else None
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            self.stop()
+            for task in [*tasks, *([watcher] if watcher else [])]:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.receiver.drain()
+            await self.receiver.aclose()
+            sock.close()
+            self._socket = None
+
+
+async def _watch(stop: asyncio.Event, server: SyncServer) -> None:
+    await stop.wait()
+    server.stop()

@@ -1,0 +1,109 @@
+"""``SyncServer`` / ``sync serve`` (issue 13 item 3): receiver + write worker + backfill.
+
+The GitHub emulator (in process) is the provider; the server listens on a real
+loopback port and the emulator delivers its signed webhooks there over HTTP.
+An approved write is sent by the worker and confirmed by the webhook the
+emulator emits for it (not by read-back: read-back is pushed out of the way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from kradle_providers.metrics import RecordingMetrics
+from kradle_providers.store import SqliteStateStore
+from kradle_providers.sync.binding import parse_binding
+from kradle_providers.sync.phases import DeliveryPhase
+from kradle_providers.sync.phases import WriteIntentPhase as W
+from kradle_providers.sync.runtime import BoundBinding, ProviderOverride
+from kradle_providers.sync.serve import ServeOptions, SyncServer
+
+gh_emulator = pytest.importorskip("kradle_provider_github.emulator")
+
+GH_TOKEN = "ghp_serveTestToken0000000000000000000001"
+SECRET = "serve-webhook-secret-0001"
+BINDING = """\
+apiVersion: kradle.a5c.ai/v1alpha1
+kind: ExternalBackendBinding
+metadata: {name: widgets}
+spec:
+  target: {kind: Repository, name: widgets}
+  providers:
+    gh: {type: github, apiBaseUrl: "https://api.github.test", auth: {token: {env: GH_TOKEN}},
+         webhookSecret: {env: GH_WEBHOOK_SECRET}}
+  interfaces:
+    issueTracking: {provider: gh, mode: bidirectional,
+                    externalRef: {owner: acme, repository: widgets}, kinds: [Issue]}
+"""
+
+
+@pytest.fixture
+async def served(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[SyncServer, object]]:
+    monkeypatch.setenv("GH_TOKEN", GH_TOKEN)
+    monkeypatch.setenv("GH_WEBHOOK_SECRET", SECRET)
+    gh = gh_emulator.create_emulator(seed="demo", token=GH_TOKEN)
+    async with (
+        await BoundBinding.open(
+            parse_binding(BINDING, environ={}),
+            overrides={"gh": ProviderOverride(transport=gh.transport())},
+        ) as bound,
+        SqliteStateStore(":memory:") as store,
+    ):
+        options = ServeOptions(
+            port=0, write_interval=0.02, read_back_interval=3600, backfill_interval=0
+        )
+        server = SyncServer(bound, store, options=options, metrics=RecordingMetrics())
+        server.listen()
+        task = asyncio.create_task(server.run())
+        try:
+            yield server, gh
+        finally:
+            server.stop()
+            await asyncio.wait_for(task, timeout=10)
+
+
+async def until(predicate: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> None:
+    """Poll ``predicate`` (the store changes under other tasks) until true or time runs out."""
+    async with asyncio.timeout(seconds):
+        for _ in itertools.count():
+            if await predicate():
+                return
+            await asyncio.sleep(0.02)
+
+
+async def test_serve_backfills_sends_and_confirms_a_write_by_webhook(
+    served: tuple[SyncServer, object],
+) -> None:
+    server, gh = served
+    store = server.store
+    [url] = server.webhook_urls()
+    assert url.endswith("/github/gh")
+    gh.webhooks.subscribe(url, SECRET)  # type: ignore[attr-defined]
+
+    async def backfilled() -> bool:
+        return bool(server.backfills)
+
+    await until(backfilled)
+    seeded = gh.counts("acme/widgets")["Issue"]  # type: ignore[attr-defined]
+    counts = await store.projections.count_by_kind("widgets")
+    assert counts["issueTracking/Issue"] == seeded
+
+    intent = await server.intents.propose(
+        "widgets", "issueTracking", "createIssue", None, {"title": "Served"}, "agent:t"
+    )
+    assert intent.phase is W.READY_TO_SEND
+
+    async def confirmed() -> bool:
+        return (await store.intents.get(intent.id)).phase is W.SUCCEEDED
+
+    await until(confirmed)
+    done = await store.intents.get(intent.id)
+    assert done.confirmation is not None and done.confirmation.delivery_id
+    delivered = await store.deliveries.list_by_phase(DeliveryPhase.SUCCEEDED)
+    assert any(d.delivery_id == done.confirmation.delivery_id for d in delivered)
+    counts = await store.projections.count_by_kind("widgets")
+    assert counts["issueTracking/Issue"] == seeded + 1
