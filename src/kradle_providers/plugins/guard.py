@@ -18,6 +18,7 @@ from typing import Any, Self
 from kradle_providers.errors import UnsupportedOperation
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.protocols.credentials import CredentialReport
 from kradle_providers.protocols.operations import OPERATIONS, OperationInfo
 
 __all__ = ["GuardedAdapter"]
@@ -56,6 +57,10 @@ class GuardedAdapter(ProviderAdapter):
             raise UnsupportedOperation(
                 self.provider_type, operation, self._manifest.unsupported_reason(operation)
             )
+
+    async def check_credentials(self) -> CredentialReport | None:
+        """The wrapped adapter's credential check (not an operation: never refused)."""
+        return await self._adapter.check_credentials()
 
     async def aclose(self) -> None:
         """Close the wrapped adapter."""

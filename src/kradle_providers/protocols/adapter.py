@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kradle_providers.models.base import ProviderRef
+from kradle_providers.protocols.credentials import CredentialReport
 from kradle_providers.protocols.interfaces import CiCd, GitForge, IssueTracking
 
 __all__ = ["ProviderAdapter"]
@@ -26,6 +27,16 @@ class ProviderAdapter(IssueTracking, CiCd, GitForge):
     @property
     def provider_ref(self) -> ProviderRef:
         return ProviderRef(type=self.provider_type, instance=self.instance)
+
+    async def check_credentials(self) -> CredentialReport | None:
+        """Authenticate and report who the credential is and what it may do.
+
+        Raises :class:`~kradle_providers.errors.AuthenticationError` when the
+        credential is refused and a transport error when the provider cannot be
+        reached. The default returns ``None``: the adapter cannot tell, and
+        ``sync check`` authenticates with a read of the binding's target instead.
+        """
+        return None
 
     async def aclose(self) -> None:
         """Release connections; the default holds none."""

@@ -6,7 +6,13 @@
   stream succeeded, 1 when one failed or is rate limited, 2 on a usage or
   configuration error (unreadable/invalid binding, refused binding, missing secret).
 - ``sync status --db PATH [--json]``: objects per ``<interface>/<Kind>``
-  (tombstones not counted), sync states, deliveries, intents and conflicts by phase.
+  (tombstones not counted), sync states, provider and binding phases,
+  deliveries, intents and conflicts by phase.
+- ``sync check --config BINDING.yaml [--db PATH] [--json]``: authenticates every
+  provider instance, discovers what its credential may do and reads every
+  target (:mod:`kradle_providers.sync.check`); exit 0 when all are Ready or
+  Degraded, 1 when one failed, 2 on a configuration error. With ``--db`` the
+  provider phases are recorded for ``sync status``.
 - ``sync serve --config BINDING.yaml --db PATH [--port N] [--host H]
   [--backfill-interval S] [--write-interval S]``: the webhook receiver
   (``POST /{provider-type}/{instance}``) with the reconciler (which confirms
@@ -71,6 +77,14 @@ def register(subparsers: Any) -> None:
     s.add_argument("--binding", default=None, help="only this binding's objects and states")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(handler=_status)
+
+    c = sub.add_parser(
+        "check", help="authenticate, discover scopes, read targets (exit 0 ok, 1 failed, 2 config)"
+    )
+    c.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
+    c.add_argument("--db", default=None, type=Path, help="record the phases in this SQLite file")
+    c.add_argument("--json", action="store_true", help="print the result as JSON")
+    c.set_defaults(handler=_check)
 
     serve = sub.add_parser(
         "serve", help="webhook receiver + write worker + scheduled incremental backfill"
@@ -191,20 +205,79 @@ async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+# --------------------------------------------------------------------------- check
+
+
+def _check(args: argparse.Namespace) -> int:
+    from kradle_providers.auth.refs import SecretNotFound
+    from kradle_providers.plugins.selection import BindingRefused
+    from kradle_providers.sync.binding import BindingError, load_binding
+
+    try:
+        binding = load_binding(args.config)
+        return asyncio.run(_run_check(args, binding))
+    except (BindingError, BindingRefused, SecretNotFound) as exc:
+        return _error(str(exc))
+
+
+async def _run_check(args: argparse.Namespace, binding: Any) -> int:
+    from kradle_providers.store import SqliteStateStore
+    from kradle_providers.sync.check import check_binding
+    from kradle_providers.sync.runtime import BoundBinding
+
+    async with await BoundBinding.open(
+        binding, overrides=getattr(args, "overrides", None)
+    ) as bound:
+        if args.db is None:
+            result = await check_binding(bound)
+        else:
+            async with SqliteStateStore(args.db) as store:
+                result = await check_binding(bound, store=store)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+        return EXIT_OK if result.ok else EXIT_FAILED
+    for p in result.providers:
+        who = f" as {p.identity}" if p.identity else ""
+        print(f"provider {p.alias} ({p.provider}/{p.instance}) {p.phase.value}{who}")
+        if p.phase.value != "Ready" and p.reason:
+            print(f"  {p.reason}")
+        if p.budget:
+            print(f"  budget: {p.budget['remaining']}/{p.budget['limit']} requests")
+        for note in p.notes:
+            print(f"  note: {note}")
+    for t in result.targets:
+        print(f"target {t.interface.value} {t.target}: {'ok' if t.ok else t.reason}")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
 # --------------------------------------------------------------------------- status
 
 
 async def status_report(store: StateStore, *, binding: str | None = None) -> dict[str, Any]:
-    """What ``sync status --json`` prints: objects, states, deliveries, intents, conflicts."""
+    """What ``sync status --json`` prints: objects, states, phases, deliveries, intents,
+    conflicts."""
+    from kradle_providers.sync.lifecycle import current_phases
+
     objects = await store.projections.count_by_kind(binding)
     states = [
         s.model_dump(mode="json", exclude={"checkpoint"})
         for s in await store.sync_states.find(binding=binding)
     ]
     deliveries = {p.value: n for p, n in (await store.deliveries.count_by_phase()).items()}
+    phases = {
+        b: {
+            kind: {
+                subject: {"phase": st.phase, "reason": st.reason, "at": st.at.isoformat()}
+                for subject, st in by_subject.items()
+            }
+            for kind, by_subject in by_kind.items()
+        }
+        for b, by_kind in (await current_phases(store, binding=binding)).items()
+    }
     return {
         "objects": dict(sorted(objects.items())),
         "states": states,
+        "phases": phases,
         "deliveries": deliveries,
         "intents": _count_by_phase(await store.intents.find(binding=binding)),
         "conflicts": _count_by_phase(await store.conflicts.find(binding=binding)),
@@ -237,6 +310,12 @@ def _status(args: argparse.Namespace) -> int:
     for s in report["states"]:
         error = f"  {s['error']}" if s.get("error") else ""
         print(f"  {s['binding']}/{s['interface']}/{s['kind']} [{s['scope']}] {s['phase']}{error}")
+    for name, by_kind in report["phases"].items():
+        for kind in ("binding", "provider"):
+            for subject, st in by_kind.get(kind, {}).items():
+                why = f": {st['reason']}" if st.get("reason") else ""
+                label = f"binding {name}" if kind == "binding" else f"provider {name}/{subject}"
+                print(f"{label} {st['phase']}{why}")
     for title in ("deliveries", "intents", "conflicts"):
         by_phase = ", ".join(f"{k}={v}" for k, v in report[title].items()) or "none"
         print(f"{title}: {by_phase}")

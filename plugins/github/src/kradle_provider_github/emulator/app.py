@@ -95,7 +95,11 @@ class GitHubEmulator(EmulatorApp):
         installation_id: int = 5150,
         latency: float = 0.0,
         private_key_pem: str | None = None,
+        token_scopes: str | None = None,
     ) -> None:
+        # What a classic token carries; GitHub reports it in X-OAuth-Scopes (None: a
+        # fine-grained token, which GitHub reports no scopes for).
+        self.token_scopes = token_scopes
         if base_path is None:
             base_path = "/api/v3" if flavor == "ghes" else ""
         super().__init__(
