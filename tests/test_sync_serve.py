@@ -17,7 +17,8 @@ import pytest
 from kradle_providers.metrics import RecordingMetrics
 from kradle_providers.store import SqliteStateStore
 from kradle_providers.sync.binding import parse_binding
-from kradle_providers.sync.phases import DeliveryPhase
+from kradle_providers.sync.cli import status_report
+from kradle_providers.sync.phases import BindingPhase, DeliveryPhase
 from kradle_providers.sync.phases import WriteIntentPhase as W
 from kradle_providers.sync.runtime import BoundBinding, ProviderOverride
 from kradle_providers.sync.serve import ServeOptions, SyncServer
@@ -85,9 +86,24 @@ async def test_serve_backfills_sends_and_confirms_a_write_by_webhook(
     gh.webhooks.subscribe(url, SECRET)  # type: ignore[attr-defined]
 
     async def backfilled() -> bool:
-        return bool(server.backfills)
+        return server.phase.phase is BindingPhase.READY
 
     await until(backfilled)
+    # The binding came up through its phases, recorded in the audit stream.
+    moves = [
+        (e.details["from"], e.details["to"])
+        for e in await store.audit.find(binding="widgets")
+        if e.action == "phase.binding"
+    ]
+    assert moves == [
+        ("Pending", "ValidatingTarget"),
+        ("ValidatingTarget", "RegisteringWebhook"),
+        ("RegisteringWebhook", "Backfilling"),
+        ("Backfilling", "Ready"),
+    ]
+    phases = (await status_report(store))["phases"]["widgets"]
+    assert phases["binding"]["widgets"]["phase"] == "Ready"
+    assert phases["provider"]["gh"]["phase"] == "Ready"
     seeded = gh.counts("acme/widgets")["Issue"]  # type: ignore[attr-defined]
     counts = await store.projections.count_by_kind("widgets")
     assert counts["issueTracking/Issue"] == seeded
@@ -107,3 +123,32 @@ async def test_serve_backfills_sends_and_confirms_a_write_by_webhook(
     assert any(d.delivery_id == done.confirmation.delivery_id for d in delivered)
     counts = await store.projections.count_by_kind("widgets")
     assert counts["issueTracking/Issue"] == seeded + 1
+
+
+async def test_serve_with_a_refused_token_fails_the_binding_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GH_TOKEN", "ghp_refusedTokenForServe000000000000009")
+    monkeypatch.setenv("GH_WEBHOOK_SECRET", SECRET)
+    gh = gh_emulator.create_emulator(seed="demo", token=GH_TOKEN)
+    async with (
+        await BoundBinding.open(
+            parse_binding(BINDING, environ={}),
+            overrides={"gh": ProviderOverride(transport=gh.transport())},
+        ) as bound,
+        SqliteStateStore(":memory:") as store,
+    ):
+        server = SyncServer(bound, store, options=ServeOptions(port=0, backfill_interval=0))
+        task = asyncio.create_task(server.run())
+
+        async def failed() -> bool:
+            return server.phase.phase is BindingPhase.FAILED
+
+        try:
+            await until(failed)
+        finally:
+            server.stop()
+            await asyncio.wait_for(task, timeout=10)
+        assert server.phase.reason is not None and "refused (401)" in server.phase.reason
+        assert server.backfills == []  # nothing backfilled with a refused credential
+        assert await store.projections.count_by_kind("widgets") == {}

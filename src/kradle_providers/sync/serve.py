@@ -13,6 +13,13 @@ API a host can embed:
 - an incremental backfill every ``backfill_interval`` seconds (and once at
   start), which also catches changes whose deliveries were missed.
 
+The binding moves through its phases (SPEC §7), recorded in the store and
+shown by ``sync status``: ``Pending -> ValidatingTarget`` (every provider
+checked, every target read: :mod:`kradle_providers.sync.check`)
+``-> RegisteringWebhook`` (when it takes webhooks) ``-> Backfilling -> Ready``,
+or ``Conflict`` when conflicts are open, or ``Failed`` with the reason (a
+failed binding is validated again before its next scheduled backfill).
+
 Each part logs and counts its failures and keeps going; :meth:`SyncServer.stop`
 (or the ``stop`` event given to :meth:`SyncServer.run`) ends all three.
 """
@@ -31,8 +38,10 @@ from kradle_providers.errors import InvalidInput
 from kradle_providers.metrics import NO_METRICS, Metrics, timed
 from kradle_providers.store.protocol import StateStore
 from kradle_providers.sync.backfill import Backfiller, BackfillOptions, BackfillReport
+from kradle_providers.sync.check import check_binding
 from kradle_providers.sync.intents import WriteIntentService, channels_for
-from kradle_providers.sync.phases import DeliveryPhase
+from kradle_providers.sync.lifecycle import PhaseTracker
+from kradle_providers.sync.phases import BackfillPhase, BindingPhase, ConflictPhase, DeliveryPhase
 from kradle_providers.sync.policy import WritePolicy
 from kradle_providers.sync.reconciler import Reconciler
 from kradle_providers.sync.runtime import BoundBinding
@@ -121,6 +130,7 @@ class SyncServer:
             metrics=metrics,
         )
         self.backfills: list[BackfillReport] = []
+        self.phase = PhaseTracker(BindingPhase, bound.name, bound.name, store=store)
         self._stop = asyncio.Event()
         self._server: Any = None
         self._socket: socket.socket | None = None
@@ -155,6 +165,36 @@ class SyncServer:
             await self.receiver.process(record.id)
         return len(queued)
 
+    async def sync_cycle(self) -> BindingPhase:
+        """Validate (when new or failed), backfill, and settle the binding's phase."""
+        track = self.phase
+        if track.phase in (BindingPhase.PENDING, BindingPhase.FAILED):
+            await track.move(BindingPhase.VALIDATING_TARGET)
+            checked = await check_binding(self.bound, store=self.store)
+            if not checked.ok:
+                return await track.move(BindingPhase.FAILED, "; ".join(checked.problems))
+            if self.endpoints:
+                await track.move(
+                    BindingPhase.REGISTERING_WEBHOOK,
+                    "deliveries are taken at " + ", ".join(self.webhook_urls()),
+                )
+        if track.phase is BindingPhase.PAUSED:
+            return track.phase  # Paused blocks new backfills; deliveries are still recorded
+        await track.move(BindingPhase.BACKFILLING)
+        report = await self.backfill_once()
+        failed = [f"{r.name}: {r.error}" for r in report.results if r.phase is BackfillPhase.FAILED]
+        if failed:
+            return await track.move(BindingPhase.FAILED, "backfill failed: " + "; ".join(failed))
+        open_conflicts = await self.store.conflicts.find(
+            binding=self.bound.name, phase=ConflictPhase.OPEN
+        )
+        if open_conflicts:
+            return await track.move(
+                BindingPhase.CONFLICT,
+                f"{len(open_conflicts)} open conflict(s): `sync conflicts list` shows them",
+            )
+        return await track.move(BindingPhase.READY)
+
     async def backfill_once(self) -> BackfillReport:
         """One incremental backfill of the binding (what the schedule runs)."""
         attrs = {"binding": self.bound.name}
@@ -175,7 +215,7 @@ class SyncServer:
         interval = self.options.backfill_interval or 0.0
         while not self._stop.is_set():
             try:
-                await self.backfill_once()
+                await self.sync_cycle()
             except Exception as exc:  # the schedule outlives one failed run
                 self.metrics.count(
                     "kradle.sync.backfill.failed", attributes={"binding": self.bound.name}
