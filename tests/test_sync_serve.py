@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
 from kradle_providers.metrics import RecordingMetrics
+from kradle_providers.plugins.selection import BindingRefused
 from kradle_providers.store import SqliteStateStore
+from kradle_providers.sync import cli
 from kradle_providers.sync.binding import parse_binding
 from kradle_providers.sync.cli import status_report
 from kradle_providers.sync.phases import BindingPhase, DeliveryPhase
@@ -152,3 +155,33 @@ async def test_serve_with_a_refused_token_fails_the_binding_with_the_reason(
         assert server.phase.reason is not None and "refused (401)" in server.phase.reason
         assert server.backfills == []  # nothing backfilled with a refused credential
         assert await store.projections.count_by_kind("widgets") == {}
+
+
+MEMORY_BINDING = """\
+apiVersion: kradle.a5c.ai/v1alpha1
+kind: ExternalBackendBinding
+metadata: {name: widgets}
+spec:
+  target: {kind: Repository, name: widgets}
+  providers:
+    mem: {type: memory}
+  interfaces:
+    issueTracking: {provider: mem, mode: read-only, externalRef: {owner: acme, repository: widgets}}
+"""
+
+
+async def test_a_provider_that_sends_webhooks_without_a_secret_is_refused_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with (
+        await BoundBinding.open(parse_binding(MEMORY_BINDING, environ={})) as bound,
+        SqliteStateStore(":memory:") as store,
+    ):
+        with pytest.raises(BindingRefused) as refused:
+            SyncServer(bound, store)
+    assert "webhookSecret: {env: MEM_WEBHOOK_SECRET}" in str(refused.value)
+    config = tmp_path / "b.yaml"
+    config.write_text(MEMORY_BINDING)
+    argv = ["sync", "serve", "--config", str(config), "--db", str(tmp_path / "s.db")]
+    assert await asyncio.to_thread(cli.main, argv) == 2
+    assert "no webhookSecret is configured" in capsys.readouterr().err

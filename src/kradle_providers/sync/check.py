@@ -207,9 +207,14 @@ async def _check_provider(
         return _done(result, tracker)
     await tracker.move(_P.DISCOVERING)
     problems: list[str] = []
+    if prov.webhook_secret is None and adapter.manifest.webhook_events(include_informational=False):
+        result.notes.append(
+            "no webhookSecret: `sync serve` refuses to take this provider's webhooks; add one"
+        )
     if report is not None:
         result.identity, result.kind = report.identity, report.kind
-        result.scopes, result.notes = list(report.scopes), list(report.notes)
+        result.scopes = list(report.scopes)
+        result.notes += report.notes
         if report.rate_limit_limit is not None:
             result.budget = {
                 "limit": report.rate_limit_limit,

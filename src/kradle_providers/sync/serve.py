@@ -36,6 +36,7 @@ from typing import Any
 from kradle_providers.auth.secret import redact
 from kradle_providers.errors import InvalidInput
 from kradle_providers.metrics import NO_METRICS, Metrics, timed
+from kradle_providers.plugins.selection import BindingRefused
 from kradle_providers.store.protocol import StateStore
 from kradle_providers.sync.backfill import Backfiller, BackfillOptions, BackfillReport
 from kradle_providers.sync.check import check_binding
@@ -70,26 +71,55 @@ class ServeOptions:
     backfill_interval: float | None = 300.0
 
 
+def webhook_problems(bound: BoundBinding) -> list[str]:
+    """Why the binding cannot take its providers' webhooks, each with the fix.
+
+    A provider instance the binding uses whose manifest declares webhook events
+    needs a ``webhookSecret``: without one every delivery would be answered 401
+    at run time (the receiver fails closed).
+    """
+    problems = []
+    used = {bound.binding.provider_alias(i) for i in bound.binding.interfaces}
+    for alias in sorted(used):
+        prov = bound.binding.provider(alias)
+        events = bound.adapters[alias].manifest.webhook_events(include_informational=False)
+        if events and prov.webhook_secret is None:
+            var = f"{alias.upper()}_WEBHOOK_SECRET"
+            problems.append(
+                f"spec.providers.{alias}: {prov.type} sends webhooks ({', '.join(events[:4])}"
+                f"{', ...' if len(events) > 4 else ''}) but no webhookSecret is configured, so "
+                f"every delivery would be refused; add webhookSecret: {{env: {var}}} (the "
+                f"secret set on the {prov.type} webhook), or run only `sync backfill` for it"
+            )
+    return problems
+
+
 def intake_endpoints(bound: BoundBinding) -> list[WebhookEndpoint]:
-    """The binding's webhook endpoints that can verify deliveries (others are logged)."""
+    """The binding's webhook endpoints; :class:`BindingRefused` if one cannot verify."""
 
     async def _ignore(events: Any) -> None:
         return None
 
+    problems = webhook_problems(bound)
+    used = {
+        bound.binding.instance_name(bound.binding.provider_alias(i))
+        for i in bound.binding.interfaces
+    }
     usable = []
     for ep in bound.webhook_endpoints():
+        if ep.instance not in used or ep.secret is None:
+            continue
         try:
             WebhookReceiver([ep], handle=_ignore)  # builds the verifier: fails if none
         except InvalidInput as exc:
-            log.warning(
-                "no webhook intake for %s/%s: %s",
-                ep.provider,
-                ep.instance,
-                exc,
-                extra={"binding": bound.name, "provider": ep.provider},
-            )
+            problems.append(f"{ep.provider}/{ep.instance}: {exc}")
             continue
         usable.append(ep)
+    if problems:
+        raise BindingRefused(
+            f"binding {bound.name!r} cannot take webhooks: " + "; ".join(problems),
+            problems=problems,
+        )
     return usable
 
 
