@@ -253,6 +253,7 @@ def _done(result: ProviderCheck, tracker: PhaseTracker[ProviderPhase]) -> Provid
         result.phase.value,
         result.reason,
         extra={
+            "binding": tracker.binding,
             "provider": result.provider,
             "instance": result.instance,
             "phase": result.phase.value,

@@ -16,10 +16,12 @@ the store's dedupe marks).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kradle_providers.metrics import NO_METRICS, Metrics
 from kradle_providers.models.base import CanonicalObject, ExternalRef, Interface
 from kradle_providers.models.events import ChangeAction, SyncEvent
 from kradle_providers.store.ordering import ApplyOutcome
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     from kradle_providers.sync.runtime import BoundBinding
 
 __all__ = ["EventOutcome", "Reconciler"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,12 +87,14 @@ class Reconciler:
         routes: Mapping[tuple[str, str], set[Interface]] | None = None,
         confirm: Callable[[SyncEvent], Awaitable[object]] | None = None,
         scope: Mapping[Interface, ExternalRef] | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
         self.binding = binding
         self.routes = routes
         self.confirm = confirm
         self.scope = scope
+        self.metrics = metrics
         self.tally = _Tally()
 
     @classmethod
@@ -98,9 +104,17 @@ class Reconciler:
         bound: BoundBinding,
         *,
         confirm: Callable[[SyncEvent], Awaitable[object]] | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> Reconciler:
         """A reconciler with ``bound``'s routes and target scope (what a host wants)."""
-        return cls(store, bound.name, routes=bound.routes(), scope=bound.scopes(), confirm=confirm)
+        return cls(
+            store,
+            bound.name,
+            routes=bound.routes(),
+            scope=bound.scopes(),
+            confirm=confirm,
+            metrics=metrics,
+        )
 
     def accepts(self, event: SyncEvent) -> bool:
         """Whether ``event`` belongs to this binding (its instance serves its interface)."""
@@ -155,13 +169,44 @@ class Reconciler:
             # An event without the object's state: the next backfill brings it.
             return self._skip(event, "the event carries no object state")
         self.tally.add(outcome.value)
+        self._observe(event, outcome.value, logging.DEBUG, "applied")
         if self.confirm is not None and outcome not in (ApplyOutcome.STALE, ApplyOutcome.UNCHANGED):
             await self.confirm(event)
         return EventOutcome(event, outcome)
 
     def _skip(self, event: SyncEvent, why: str) -> EventOutcome:
         self.tally.add("skipped")
+        self._observe(event, "skipped", logging.INFO, f"skipped: {why}")
         return EventOutcome(event, skipped=why)
+
+    def _observe(self, event: SyncEvent, outcome: str, level: int, what: str) -> None:
+        self.metrics.count(
+            "kradle.sync.events",
+            attributes={
+                "binding": self.binding,
+                "interface": event.interface.value,
+                "kind": event.object_kind,
+                "outcome": outcome,
+            },
+        )
+        log.log(
+            level,
+            "%s %s %s %s",
+            event.object_kind,
+            event.native_id,
+            event.action,
+            what,
+            extra={
+                "binding": self.binding,
+                "provider": event.provider.type,
+                "instance": event.provider.instance,
+                "interface": event.interface.value,
+                "kind": event.object_kind,
+                "native_id": event.native_id,
+                "delivery_id": event.delivery_id,
+                "outcome": outcome,
+            },
+        )
 
     async def apply_events(self, events: Iterable[SyncEvent]) -> list[EventOutcome]:
         """Apply events in the order given (the result does not depend on it)."""

@@ -142,7 +142,7 @@ class SyncServer:
         self.metrics = metrics
         self.intents = WriteIntentService(store, channels_for(bound), policy=policy)
         self.reconciler = Reconciler.for_binding(
-            store, bound, confirm=self.intents.confirm_from_event
+            store, bound, confirm=self.intents.confirm_from_event, metrics=metrics
         )
         self.endpoints = intake_endpoints(bound)
         self.receiver = WebhookReceiver(
@@ -229,10 +229,10 @@ class SyncServer:
         """One incremental backfill of the binding (what the schedule runs)."""
         attrs = {"binding": self.bound.name}
         with timed(self.metrics, "kradle.sync.backfill.run", attrs):
-            report = await Backfiller(self.bound, self.store, options=BackfillOptions()).run()
+            report = await Backfiller(
+                self.bound, self.store, options=BackfillOptions(), metrics=self.metrics
+            ).run()
         self.backfills.append(report)
-        for r in report.results:
-            self.metrics.count("kradle.sync.backfill.applied", r.counters.applied, attrs)
         log.info(
             "backfill %s: %s",
             "succeeded" if report.ok else "incomplete",
