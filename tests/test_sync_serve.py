@@ -86,7 +86,6 @@ async def test_serve_backfills_sends_and_confirms_a_write_by_webhook(
     store = server.store
     [url] = server.webhook_urls()
     assert url.endswith("/github/gh")
-    gh.webhooks.subscribe(url, SECRET)  # type: ignore[attr-defined]
 
     async def backfilled() -> bool:
         return server.phase.phase is BindingPhase.READY
@@ -104,6 +103,12 @@ async def test_serve_backfills_sends_and_confirms_a_write_by_webhook(
         ("RegisteringWebhook", "Backfilling"),
         ("Backfilling", "Ready"),
     ]
+    # The webhook was registered through GitHub's hooks API, for the bound interface's events.
+    [hook] = server.hooks.values()
+    assert hook.created and hook.url == url
+    assert set(hook.events) == {"issues", "issue_comment", "label", "milestone"}
+    [sub] = gh.webhooks.subscriptions  # type: ignore[attr-defined]
+    assert sub.url == url and sub.secret.reveal() == SECRET and set(sub.events) == set(hook.events)
     phases = (await status_report(store))["phases"]["widgets"]
     assert phases["binding"]["widgets"]["phase"] == "Ready"
     assert phases["provider"]["gh"]["phase"] == "Ready"

@@ -106,6 +106,11 @@ def register(subparsers: Any) -> None:
             type=float,
             help="seconds between read-backs of writes awaiting confirmation",
         )
+        p.add_argument(
+            "--public-url",
+            default=None,
+            help="the receiver's address as providers reach it (registered webhooks point here)",
+        )
         p.set_defaults(handler=_serve)
     serve.add_argument(
         "--backfill-interval",
@@ -350,6 +355,7 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
         write_interval=args.write_interval,
         read_back_interval=args.read_back_interval,
         backfill_interval=args.backfill_interval,
+        public_url=args.public_url,
     )
     async with (
         await BoundBinding.open(binding, overrides=getattr(args, "overrides", None)) as bound,

@@ -37,6 +37,7 @@ from kradle_providers.auth.secret import redact
 from kradle_providers.errors import InvalidInput
 from kradle_providers.metrics import NO_METRICS, Metrics, timed
 from kradle_providers.plugins.selection import BindingRefused
+from kradle_providers.protocols.hooks import HookRegistration
 from kradle_providers.store.protocol import StateStore
 from kradle_providers.sync.backfill import Backfiller, BackfillOptions, BackfillReport
 from kradle_providers.sync.check import check_binding
@@ -69,6 +70,9 @@ class ServeOptions:
     write_interval: float = 2.0
     read_back_interval: float = 30.0
     backfill_interval: float | None = 300.0
+    public_url: str | None = None
+    """The receiver's address as the provider reaches it (default: where it listens);
+    registered webhooks point at ``{public_url}/{provider}/{instance}``."""
 
 
 def webhook_problems(bound: BoundBinding) -> list[str]:
@@ -160,6 +164,7 @@ class SyncServer:
             metrics=metrics,
         )
         self.backfills: list[BackfillReport] = []
+        self.hooks: dict[tuple[str, str], HookRegistration] = {}
         self.phase = PhaseTracker(BindingPhase, bound.name, bound.name, store=store)
         self._stop = asyncio.Event()
         self._server: Any = None
@@ -208,6 +213,7 @@ class SyncServer:
                     BindingPhase.REGISTERING_WEBHOOK,
                     "deliveries are taken at " + ", ".join(self.webhook_urls()),
                 )
+                await self.register_webhooks()
         if track.phase is BindingPhase.PAUSED:
             return track.phase  # Paused blocks new backfills; deliveries are still recorded
         await track.move(BindingPhase.BACKFILLING)
@@ -224,6 +230,76 @@ class SyncServer:
                 f"{len(open_conflicts)} open conflict(s): `sync conflicts list` shows them",
             )
         return await track.move(BindingPhase.READY)
+
+    def webhook_events(self, alias: str) -> list[str]:
+        """The events ``alias``'s manifest declares for the interfaces it serves here."""
+        manifest = self.bound.adapters[alias].manifest
+        events: list[str] = []
+        for iface in self.bound.binding.interfaces:
+            if self.bound.binding.provider_alias(iface) == alias:
+                events += [
+                    w.event
+                    for w in manifest.interface(iface).webhook_entries()
+                    if not w.informational
+                ]
+        return list(dict.fromkeys(events))
+
+    async def register_webhooks(self) -> list[str]:
+        """Create or update the provider-side webhook of every bound target; returns notes.
+
+        Each points at this receiver (``public_url``) and sends exactly the
+        manifest's events for the interfaces bound; a provider without an API
+        for it (or a credential without the right) gets a note saying what to
+        register by hand, never a failed binding.
+        """
+        notes: list[str] = []
+        base = (self.options.public_url or self.url).rstrip("/")
+        for ep in self.endpoints:
+            alias = next(
+                a
+                for a in self.bound.adapters
+                if self.bound.binding.instance_name(a) == ep.instance
+                and self.bound.binding.provider(a).type == ep.provider
+            )
+            url, events = f"{base}/{ep.provider}/{ep.instance}", self.webhook_events(alias)
+            refs = {
+                self.bound.binding.interface(i).external_ref
+                for i in self.bound.binding.interfaces
+                if self.bound.binding.provider_alias(i) == alias
+            }
+            for ref in refs:
+                extra = {
+                    "binding": self.bound.name,
+                    "provider": ep.provider,
+                    "instance": ep.instance,
+                }
+                try:
+                    assert ep.secret is not None  # intake_endpoints keeps only those with one
+                    hook = await self.bound.adapters[alias].ensure_hook(ref, url, ep.secret, events)
+                except Exception as exc:
+                    notes.append(
+                        f"{alias}: could not register the webhook of {ref.slug()} ({exc}); "
+                        f"register {url} for {', '.join(events)} by hand"
+                    )
+                    log.warning(redact(notes[-1]), extra=extra)
+                    continue
+                if hook is None:
+                    notes.append(
+                        f"{alias}: {ep.provider} has no webhook API here; register {url} for "
+                        f"{', '.join(events)} with the webhook secret by hand"
+                    )
+                    log.info(notes[-1], extra=extra)
+                    continue
+                self.hooks[(alias, ref.slug())] = hook
+                log.info(
+                    "webhook %s of %s %s: %s",
+                    hook.id,
+                    ref.slug(),
+                    "created" if hook.created else "up to date",
+                    url,
+                    extra=extra,
+                )
+        return notes
 
     async def backfill_once(self) -> BackfillReport:
         """One incremental backfill of the binding (what the schedule runs)."""

@@ -24,6 +24,7 @@ from kradle_provider_github.adapter.client import (
 )
 from kradle_provider_github.adapter.credentials import CredentialOperations
 from kradle_provider_github.adapter.forge import ForgeOperations
+from kradle_provider_github.adapter.hooks import HookOperations
 from kradle_provider_github.adapter.issues import IssueOperations
 from kradle_providers.plugins.spec import ProviderConfig
 
@@ -37,7 +38,9 @@ __all__ = [
 ]
 
 
-class GitHubAdapter(IssueOperations, CiCdOperations, ForgeOperations, CredentialOperations):
+class GitHubAdapter(
+    IssueOperations, CiCdOperations, ForgeOperations, CredentialOperations, HookOperations
+):
     """Every SPEC §4 operation GitHub supports (all but Jira-style transitions).
 
     Also :meth:`hydrate_reviews` (GraphQL bulk review hydration for backfills).

@@ -172,6 +172,7 @@ class GitHubEmulator(EmulatorApp):
         from kradle_provider_github.emulator import (
             graphql,
             routes_actions,
+            routes_hooks,
             routes_issues,
             routes_meta,
             routes_repos,
@@ -181,6 +182,7 @@ class GitHubEmulator(EmulatorApp):
         routes_issues.register(self)
         routes_actions.register(self)
         routes_repos.register(self)
+        routes_hooks.register(self)
         graphql.register(self)
 
     @property
