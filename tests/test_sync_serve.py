@@ -190,3 +190,69 @@ async def test_a_provider_that_sends_webhooks_without_a_secret_is_refused_at_sta
     argv = ["sync", "serve", "--config", str(config), "--db", str(tmp_path / "s.db")]
     assert await asyncio.to_thread(cli.main, argv) == 2
     assert "no webhookSecret is configured" in capsys.readouterr().err
+
+
+async def test_deliveries_missed_while_down_are_redelivered_by_recover(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GH_TOKEN", GH_TOKEN)
+    monkeypatch.setenv("GH_WEBHOOK_SECRET", SECRET)
+    gh = gh_emulator.create_emulator(seed="demo", token=GH_TOKEN)
+    override = {"gh": ProviderOverride(transport=gh.transport())}
+    binding = parse_binding(BINDING, environ={})
+    db = tmp_path / "state.db"
+    async with await BoundBinding.open(binding, overrides=override) as bound:
+        async with SqliteStateStore(db) as store:
+            first = SyncServer(bound, store, options=ServeOptions(port=0, backfill_interval=0))
+            task = asyncio.create_task(first.run())
+
+            async def ready() -> bool:
+                return first.phase.phase is BindingPhase.READY
+
+            await until(ready)
+            port = int(first.url.rsplit(":", 1)[1])
+            first.stop()
+            await asyncio.wait_for(task, timeout=10)
+
+        # Down: GitHub's deliveries of two new issues find nobody listening.
+        repo = gh.state.repo("acme", "widgets")
+        for title in ("Missed one", "Missed two"):
+            gh.mutations.create_issue(repo["id"], title, user="octocat")
+        missed = await gh.webhooks.flush()
+        failed = [d for d in missed if d.last is not None and d.last.status is None]
+        assert len(failed) == 2
+
+        async with SqliteStateStore(db) as store:
+            # Back up on the same address, without any backfill: only redelivery can help.
+            options = ServeOptions(port=port, backfill_interval=None)
+            second = SyncServer(bound, store, options=options)
+            task = asyncio.create_task(second.run())
+            try:
+                config = tmp_path / "b.yaml"
+                config.write_text(BINDING)
+                argv = ["sync", "recover", "--config", str(config), "--db", str(db)]
+                code = await asyncio.to_thread(cli.main, argv, overrides=override)
+                assert code == 0
+                assert "asked for 2 missed delivery(ies) again" in capsys.readouterr().out
+
+                async def projected() -> bool:
+                    titles = {
+                        p.object["title"]
+                        async for p in store.projections.iter_projections(
+                            binding="widgets", kind="Issue"
+                        )
+                        if p.object is not None
+                    }
+                    return {"Missed one", "Missed two"} <= titles
+
+                await until(projected)
+                for d in failed:  # same delivery ids, now answered
+                    [record] = await store.deliveries.find_by_delivery_id("github", d.id)
+                    assert record.phase is DeliveryPhase.SUCCEEDED
+                    assert d.last is not None and d.last.redelivery and d.last.status == 202
+                # Idempotent: nothing is missed any more.
+                assert await asyncio.to_thread(cli.main, argv, overrides=override) == 0
+                assert "nothing missed" in capsys.readouterr().out
+            finally:
+                second.stop()
+                await asyncio.wait_for(task, timeout=10)

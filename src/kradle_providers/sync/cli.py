@@ -19,6 +19,10 @@
   writes by webhook), the write worker and a scheduled incremental backfill,
   in one process until stopped (:class:`~kradle_providers.sync.serve.SyncServer`).
 - ``sync serve-webhooks``: ``sync serve`` without the scheduled backfill.
+- ``sync recover --config BINDING.yaml --db PATH``: asks providers with a
+  delivery log to redeliver what the receiver missed (received by a running
+  ``sync serve``), else backfills the gap incrementally
+  (:mod:`kradle_providers.sync.recover`).
 
 Write intents and conflicts (``sync intents …``, ``sync conflicts …``) come
 from :mod:`kradle_providers.sync.cli_writes` when it is installed.
@@ -85,6 +89,15 @@ def register(subparsers: Any) -> None:
     c.add_argument("--db", default=None, type=Path, help="record the phases in this SQLite file")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.set_defaults(handler=_check)
+
+    r = sub.add_parser(
+        "recover",
+        help="ask providers to redeliver missed webhooks (else backfill the gap); exit 0 ok",
+    )
+    r.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
+    r.add_argument("--db", default=DEFAULT_DB, type=Path, help=f"SQLite file ({DEFAULT_DB})")
+    r.add_argument("--json", action="store_true", help="print the result as JSON")
+    r.set_defaults(handler=_recover)
 
     serve = sub.add_parser(
         "serve", help="webhook receiver + write worker + scheduled incremental backfill"
@@ -253,6 +266,45 @@ async def _run_check(args: argparse.Namespace, binding: Any) -> int:
     for t in result.targets:
         print(f"target {t.interface.value} {t.target}: {'ok' if t.ok else t.reason}")
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+# --------------------------------------------------------------------------- recover
+
+
+def _recover(args: argparse.Namespace) -> int:
+    from kradle_providers.auth.refs import SecretNotFound
+    from kradle_providers.plugins.selection import BindingRefused
+    from kradle_providers.sync.binding import BindingError, load_binding
+
+    try:
+        binding = load_binding(args.config)
+        return asyncio.run(_run_recover(args, binding))
+    except (BindingError, BindingRefused, SecretNotFound) as exc:
+        return _error(str(exc))
+
+
+async def _run_recover(args: argparse.Namespace, binding: Any) -> int:
+    from kradle_providers.store import SqliteStateStore
+    from kradle_providers.sync.recover import recover_missed
+    from kradle_providers.sync.runtime import BoundBinding
+
+    async with (
+        await BoundBinding.open(binding, overrides=getattr(args, "overrides", None)) as bound,
+        SqliteStateStore(args.db) as store,
+    ):
+        report = await recover_missed(bound, store)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return EXIT_OK
+    for alias, guids in report.redelivered.items():
+        print(f"{alias}: asked for {len(guids)} missed delivery(ies) again: {', '.join(guids)}")
+    for alias, ifaces in report.backfilled.items():
+        print(f"{alias}: no delivery log; backfilled {', '.join(ifaces)} incrementally")
+    for note in report.notes:
+        print(f"note: {note}")
+    if not report.redelivered and not report.backfilled:
+        print("nothing missed")
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- status

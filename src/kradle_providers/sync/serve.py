@@ -46,6 +46,7 @@ from kradle_providers.sync.lifecycle import PhaseTracker
 from kradle_providers.sync.phases import BackfillPhase, BindingPhase, ConflictPhase, DeliveryPhase
 from kradle_providers.sync.policy import WritePolicy
 from kradle_providers.sync.reconciler import Reconciler
+from kradle_providers.sync.recover import RecoveryReport, recover_missed
 from kradle_providers.sync.runtime import BoundBinding
 from kradle_providers.sync.worker import WriteWorker
 from kradle_providers.webhooks.receiver import WebhookEndpoint, WebhookReceiver
@@ -165,6 +166,7 @@ class SyncServer:
         )
         self.backfills: list[BackfillReport] = []
         self.hooks: dict[tuple[str, str], HookRegistration] = {}
+        self.recoveries: list[RecoveryReport] = []
         self.phase = PhaseTracker(BindingPhase, bound.name, bound.name, store=store)
         self._stop = asyncio.Event()
         self._server: Any = None
@@ -214,6 +216,10 @@ class SyncServer:
                     "deliveries are taken at " + ", ".join(self.webhook_urls()),
                 )
                 await self.register_webhooks()
+                # Deliveries sent while nobody listened are asked for again (providers
+                # without a delivery log are covered by the backfill that follows).
+                recovered = await recover_missed(self.bound, self.store, backfill=False)
+                self.recoveries.append(recovered)
         if track.phase is BindingPhase.PAUSED:
             return track.phase  # Paused blocks new backfills; deliveries are still recorded
         await track.move(BindingPhase.BACKFILLING)
