@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
+from kradle_providers.auth.secret import Secret
 from kradle_providers.metrics import RecordingMetrics
 from kradle_providers.plugins.selection import BindingRefused
 from kradle_providers.store import SqliteStateStore
@@ -23,10 +25,12 @@ from kradle_providers.sync.binding import parse_binding
 from kradle_providers.sync.cli import status_report
 from kradle_providers.sync.phases import BindingPhase, DeliveryPhase
 from kradle_providers.sync.phases import WriteIntentPhase as W
+from kradle_providers.sync.recover import recover_missed
 from kradle_providers.sync.runtime import BoundBinding, ProviderOverride
 from kradle_providers.sync.serve import ServeOptions, SyncServer
 
 gh_emulator = pytest.importorskip("kradle_provider_github.emulator")
+jira_emulator = pytest.importorskip("kradle_provider_jira.emulator")
 
 GH_TOKEN = "ghp_serveTestToken0000000000000000000001"
 SECRET = "serve-webhook-secret-0001"
@@ -256,3 +260,79 @@ async def test_deliveries_missed_while_down_are_redelivered_by_recover(
             finally:
                 second.stop()
                 await asyncio.wait_for(task, timeout=10)
+
+
+JIRA_BINDING = """\
+apiVersion: kradle.a5c.ai/v1alpha1
+kind: ExternalBackendBinding
+metadata: {name: widgets}
+spec:
+  target: {kind: Repository, name: widgets}
+  providers:
+    jira: {type: jira, apiBaseUrl: "https://jira.test",
+           auth: {basic: {username: ops@acme.test, password: {env: JIRA_TOKEN}}},
+           webhookSecret: {env: JIRA_WEBHOOK_SECRET}}
+  interfaces:
+    issueTracking: {provider: jira, mode: read-only, externalRef: {project: WID}}
+"""
+
+
+async def test_serve_registers_the_jira_webhook_for_its_project_and_recover_backfills(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JIRA_TOKEN", "jira-serve-token-0001")
+    monkeypatch.setenv("JIRA_WEBHOOK_SECRET", SECRET)
+    jira = jira_emulator.create_emulator(seed="demo", token="jira-serve-token-0001")
+    async with (
+        await BoundBinding.open(
+            parse_binding(JIRA_BINDING, environ={}),
+            overrides={"jira": ProviderOverride(transport=jira.transport())},
+        ) as bound,
+        SqliteStateStore(":memory:") as store,
+    ):
+        server = SyncServer(bound, store, options=ServeOptions(port=0, backfill_interval=0))
+        task = asyncio.create_task(server.run())
+        try:
+
+            async def ready() -> bool:
+                return server.phase.phase is BindingPhase.READY
+
+            await until(ready)
+            [hook] = server.hooks.values()
+            assert hook.created and hook.url.endswith("/jira/jira")
+            assert set(hook.events) == set(server.webhook_events("jira"))
+            assert "jira:issue_created" in hook.events
+            # A second registration finds and updates the same webhook.
+            again = await bound.adapters["jira"].ensure_hook(
+                bound.binding.interface("issueTracking").external_ref,
+                hook.url,
+                Secret(SECRET),
+                hook.events,
+            )
+            assert again is not None and again.id == hook.id and not again.created
+            state = jira.state
+            other = state.add_project("OPS", "Operations", state.projects["WID"].lead)
+            for project in (state.projects["WID"], other):
+                state.create_issue(project, summary=f"Hooked {project.key}", actor=project.lead)
+            sent = await jira.webhooks.flush()
+            # The webhook's JQL filter keeps the other project's issue out.
+            assert [json.loads(d.body)["issue"]["key"].split("-")[0] for d in sent] == ["WID"]
+            assert all(d.last is not None and d.last.status == 202 for d in sent)
+
+            async def projected() -> bool:
+                titles = {
+                    p.object["title"]
+                    async for p in store.projections.iter_projections(
+                        binding="widgets", kind="Issue"
+                    )
+                    if p.object is not None
+                }
+                return "Hooked WID" in titles
+
+            await until(projected)
+            # No delivery log on Jira: recovery is an incremental backfill.
+            report = await recover_missed(bound, store)
+            assert report.backfilled == {"jira": ["issueTracking"]} and not report.redelivered
+        finally:
+            server.stop()
+            await asyncio.wait_for(task, timeout=10)
