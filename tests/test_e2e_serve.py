@@ -128,10 +128,14 @@ def test_sync_serve_registers_receives_and_projects_the_emulators_deliveries(
     serve, hook_url = _start([*argv, "--backfill-interval", "0"], env, r"POST (http://\S+)")
     try:
         _wait(
-            lambda: _status(env, db)["phases"].get("widgets", {}).get("binding", {}).get(
-                "widgets", {}
-            ).get("phase")
-            == "Ready",
+            lambda: (
+                _status(env, db)["phases"]
+                .get("widgets", {})
+                .get("binding", {})
+                .get("widgets", {})
+                .get("phase")
+                == "Ready"
+            ),
             "the binding to be Ready",
         )
         api = httpx.Client(base_url=emulator, headers={"Authorization": f"token {TOKEN}"})
