@@ -166,7 +166,7 @@ class HookRoutes:
     async def redeliver(self, ctx: RequestContext) -> Response:
         _, hook = self._hook_or_404(ctx)
         self.em.sender(ctx)
-        wanted = str(ctx.params["delivery_id"])
+        wanted = int(ctx.params["delivery_id"])
         for delivery in self._deliveries(hook):
             ids = {_entry_id(delivery, n) for n in range(len(delivery.attempts))}
             if wanted in ids:
@@ -176,9 +176,9 @@ class HookRoutes:
         ctx.not_found()
 
 
-def _entry_id(delivery: Delivery, attempt: int) -> str:
-    # Stable per (delivery, attempt): the guid's digits plus the attempt number.
-    return f"{int(delivery.id.replace('-', '')[:12], 16)}{attempt:02d}"
+def _entry_id(delivery: Delivery, attempt: int) -> int:
+    # An integer (as GitHub's), stable per (delivery, attempt): guid bits, attempt number.
+    return int(delivery.id.replace("-", "")[:12], 16) * 100 + attempt
 
 
 def _action(delivery: Delivery) -> str | None:
@@ -199,7 +199,7 @@ def register(em: GitHubEmulator) -> None:
     )
     em.route(
         "POST",
-        base + "/{hook_id:int}/deliveries/{delivery_id}/attempts",
+        base + "/{hook_id:int}/deliveries/{delivery_id:int}/attempts",
         h.redeliver,
         name="redeliverHookDelivery",
     )
