@@ -36,7 +36,7 @@ import importlib
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -226,16 +226,23 @@ async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
 # --------------------------------------------------------------------------- check
 
 
-def _check(args: argparse.Namespace) -> int:
+def _with_binding(
+    args: argparse.Namespace, run: Callable[[argparse.Namespace, Any], Coroutine[Any, Any, int]]
+) -> int:
+    """Load ``--config`` and run ``run(args, binding)``; configuration errors exit 2."""
     from kradle_providers.auth.refs import SecretNotFound
     from kradle_providers.plugins.selection import BindingRefused
     from kradle_providers.sync.binding import BindingError, load_binding
 
     try:
         binding = load_binding(args.config)
-        return asyncio.run(_run_check(args, binding))
+        return asyncio.run(run(args, binding))
     except (BindingError, BindingRefused, SecretNotFound) as exc:
         return _error(str(exc))
+
+
+def _check(args: argparse.Namespace) -> int:
+    return _with_binding(args, _run_check)
 
 
 async def _run_check(args: argparse.Namespace, binding: Any) -> int:
@@ -272,15 +279,7 @@ async def _run_check(args: argparse.Namespace, binding: Any) -> int:
 
 
 def _recover(args: argparse.Namespace) -> int:
-    from kradle_providers.auth.refs import SecretNotFound
-    from kradle_providers.plugins.selection import BindingRefused
-    from kradle_providers.sync.binding import BindingError, load_binding
-
-    try:
-        binding = load_binding(args.config)
-        return asyncio.run(_run_recover(args, binding))
-    except (BindingError, BindingRefused, SecretNotFound) as exc:
-        return _error(str(exc))
+    return _with_binding(args, _run_recover)
 
 
 async def _run_recover(args: argparse.Namespace, binding: Any) -> int:
@@ -383,15 +382,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from kradle_providers.auth.refs import SecretNotFound
-    from kradle_providers.plugins.selection import BindingRefused
-    from kradle_providers.sync.binding import BindingError, load_binding
-
-    try:
-        binding = load_binding(args.config)
-        return asyncio.run(_run_serve(args, binding))
-    except (BindingError, BindingRefused, SecretNotFound) as exc:
-        return _error(str(exc))
+    return _with_binding(args, _run_serve)
 
 
 async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
