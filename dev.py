@@ -95,7 +95,7 @@ def test() -> int:
 
 def demo() -> int:
     ensure_env()
-    return run(PY, "-m", "kradle_providers.demo", *sys.argv[2:], check=False)
+    return run(PY, "-m", "kradle_sync_demo", *sys.argv[2:], check=False)
 
 
 def main() -> int:

@@ -25,7 +25,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from kradle_providers.auth import PersonalTokenAuth, Secret
 from kradle_providers.auth.scheme import AuthScheme
-from kradle_providers.errors import InvalidInput, KradleError, NotFound, PreconditionFailed
+from kradle_providers.errors import (
+    InvalidInput,
+    KradleError,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+)
 from kradle_providers.http import (
     ConditionalCache,
     HttpClient,
@@ -101,8 +107,8 @@ def auth_from_config(auth: Any) -> AuthScheme | None:
         return auth
     raise InvalidInput(
         f"unsupported GitHub credential of type {type(auth).__name__}; pass an auth scheme "
-        "from kradle_providers.auth (GitHubAppAuth, OAuthUserAuth, PersonalTokenAuth) or a "
-        "token as Secret",
+        "(kradle_provider_github.app_auth.GitHubAppAuth, or OAuthUserAuth/PersonalTokenAuth "
+        "from kradle_providers.auth) or a token as Secret",
         field="auth",
     )
 
@@ -128,6 +134,16 @@ def github_error_mapper(response: Response, provider: str) -> KradleError:
             provider=provider,
             status=404,
             native=native,
+        )
+    permissions = response.headers.get("x-accepted-github-permissions")
+    if isinstance(error, PermissionDenied) and error.missing_scope is None and permissions:
+        # An App installation names the permission it lacks in its own header.
+        return PermissionDenied(
+            error.message,
+            missing_scope=permissions,
+            provider=provider,
+            status=error.status,
+            native=error.native,
         )
     if isinstance(error, ProviderRejectedInput) and response.status_code == 422:
         field: str | None = None

@@ -7,9 +7,8 @@ a new one shortly before it expires, lets exactly one mint run however many
 tasks need a token, and re-mints once when GitHub refuses a token early
 (revoked, or the installation's permissions changed).
 
-PyJWT and cryptography are optional dependencies (``kradle-providers[app]``):
-they are imported only when a JWT is signed or verified, never when this
-module is imported.
+PyJWT and cryptography are imported only when a JWT is signed or verified,
+never when this module is imported (plugin discovery stays light).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The end-to-end demo: GitHub and Jira emulators, one binding, backfill, webhooks, writes.
 
-``python -m kradle_providers.demo`` (the README's ``python3 dev.py demo``) runs
+``python -m kradle_sync_demo`` (the README's ``python3 dev.py demo``) runs
 the sync engine the way a host would, against the GitHub and Jira emulators
 served on loopback ports:
 
@@ -304,7 +304,7 @@ def binding_text() -> str:
     """The demo binding's YAML (``${VAR}`` not yet substituted)."""
     from importlib.resources import files
 
-    return files("kradle_providers").joinpath(BINDING_RESOURCE).read_text(encoding="utf-8")
+    return files("kradle_sync_demo").joinpath(BINDING_RESOURCE).read_text(encoding="utf-8")
 
 
 class _SteppedClock:
@@ -397,9 +397,7 @@ async def run_demo(
     progress_out: IO[str] | None = None,
 ) -> int:
     """Run the end-to-end sync demo (see the module docstring); returns the exit code."""
-    from kradle_provider_github.emulator import create_emulator as github_emulator
-    from kradle_provider_jira.emulator import create_emulator as jira_emulator
-
+    from kradle_providers.plugins.registry import load_registry
     from kradle_providers.store import SqliteStateStore
     from kradle_providers.testing.emulator.server import LoopbackServer
 
@@ -413,6 +411,13 @@ async def run_demo(
     clock = _SteppedClock()
     gh_token = "ghp_demo" + secrets.token_hex(16)
     jira_token = "jira-demo-" + secrets.token_hex(12)
+    # Emulators come from the installed plugins, as `kradle-providers emulator serve` gets them.
+    registry = load_registry()
+    github_emulator = registry.emulator_factory("github")
+    jira_emulator = registry.emulator_factory("jira")
+    if github_emulator is None or jira_emulator is None:
+        out.line("the installed github and jira plugins must ship emulators")
+        return 2
     gh = github_emulator(seed="demo", token=gh_token, options={"clock": clock})
     jira = jira_emulator(seed="demo", token=jira_token, flavor="cloud")
     demo = _Demo(out=out, gh=gh, jira=jira, clock=clock)
@@ -784,9 +789,9 @@ async def _summary(demo: _Demo) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m kradle_providers.demo``; returns the exit code."""
+    """Entry point of ``python -m kradle_sync_demo``; returns the exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m kradle_providers.demo",
+        prog="python -m kradle_sync_demo",
         description="The end-to-end sync demo against the GitHub and Jira emulators.",
     )
     parser.add_argument(

@@ -13,14 +13,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from kradle_provider_github.app_auth import GitHubAppAuth, app_jwt, verify_app_jwt
 
-from kradle_providers.auth import (
-    AuthScheme,
-    GitHubAppAuth,
-    Secret,
-    app_jwt,
-    verify_app_jwt,
-)
+from kradle_providers.auth import AuthScheme, Secret
 from kradle_providers.errors import (
     AuthenticationError,
     InvalidInput,

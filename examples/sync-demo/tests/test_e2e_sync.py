@@ -2,7 +2,7 @@
 
 The GitHub and Jira emulators (seed ``demo``) are served on loopback ports by
 this module; ``kradle-providers sync backfill`` runs in a subprocess with the
-demo binding (``kradle_providers/demo_config/widgets.yaml``, as written in the
+demo binding (``kradle_sync_demo/demo_config/widgets.yaml``, as written in the
 issue) and the environment pointing at them. Then:
 
 - ``sync status --json`` object counts equal the emulators' seeded counts,
@@ -12,7 +12,7 @@ issue) and the environment pointing at them. Then:
 - a backfill killed with SIGKILL midway (emulators slowed by a per-request
   latency so it is killed after some pages are checkpointed) and run again
   gives the same counts as an uninterrupted one;
-- ``python -m kradle_providers.demo`` exits 0 and prints its summary.
+- ``python -m kradle_sync_demo`` exits 0 and prints its summary.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kradle_sync_demo.demo import binding_text
 
-from kradle_providers.demo import binding_text
 from kradle_providers.models.base import Interface
 from kradle_providers.plugins.registry import load_registry
 from kradle_providers.sync.binding import parse_binding
@@ -197,7 +197,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "kradle_providers.demo", "--db", str(db)],
+        [sys.executable, "-m", "kradle_sync_demo", "--db", str(db)],
         capture_output=True,
         text=True,
         timeout=120,

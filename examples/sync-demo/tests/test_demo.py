@@ -11,8 +11,8 @@ import sys
 
 import pytest
 import yaml
+from kradle_sync_demo import demo
 
-from kradle_providers import demo
 from kradle_providers.sync.binding import BindingError, parse_binding
 
 ISSUE_BINDING = """\
@@ -94,7 +94,7 @@ def test_tour_exits_zero_with_key_lines(capsys: pytest.CaptureFixture[str]) -> N
 
 def test_tour_runs_as_a_module() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "kradle_providers.demo", "--tour"],
+        [sys.executable, "-m", "kradle_sync_demo", "--tour"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -27,8 +27,8 @@ def test_auth_package_and_modules_import_without_jwt_or_cryptography() -> None:
         "import kradle_providers.auth",
         "import kradle_providers.auth.schemes",
         "import kradle_providers.auth.refs",
-        "import kradle_providers.auth.github_app",
-        "from kradle_providers.auth import GitHubAppAuth",
+        "import kradle_provider_github.app_auth",
+        "from kradle_provider_github.app_auth import GitHubAppAuth",
         "GitHubAppAuth(1, 'unused-key-material', 2)",
     )
     assert loaded == []
@@ -38,7 +38,7 @@ def test_signing_a_jwt_does_load_them() -> None:
     # Guards the test above: the probe really sees the libraries once used.
     loaded = _loaded_after(
         "import sys",
-        "from kradle_providers.auth import app_jwt",
+        "from kradle_provider_github.app_auth import app_jwt",
         "assert 'jwt' not in sys.modules",
         "from cryptography.hazmat.primitives.asymmetric import rsa",
         "from cryptography.hazmat.primitives import serialization as s",
