@@ -5,7 +5,7 @@
 :class:`CredentialReport` (or ``None`` when the adapter cannot tell, the
 default). ``sync check`` compares ``native_scopes`` with the ``nativeScopes``
 the manifest's operations require; ``None`` means the provider does not say
-(fine-grained tokens, Jira API tokens), never "no scopes".
+(fine-grained tokens, API tokens that carry a user's permissions), never "no scopes".
 """
 
 from __future__ import annotations

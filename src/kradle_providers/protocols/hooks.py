@@ -35,7 +35,7 @@ class HookRegistration:
 class HookDelivery:
     """One entry of the provider's delivery log of a hook.
 
-    ``guid`` is the delivery id the receiver sees (``X-GitHub-Delivery``);
+    ``guid`` is the delivery id the receiver sees (its delivery-id header);
     ``id`` is the log entry, what a redelivery names.
     """
 

@@ -2,7 +2,7 @@
 
 For every provider instance the binding takes webhooks from:
 
-- where the provider keeps a delivery log of its hooks (GitHub), the binding's
+- where the provider keeps a delivery log of its hooks, the binding's
   hook is found (its URL ends with ``/{provider}/{instance}``), and every
   delivery that never got a 2xx answer and that the state store has not
   recorded is redelivered: the provider sends it again, same delivery id and

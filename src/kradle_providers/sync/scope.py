@@ -5,7 +5,7 @@ A binding names, per interface, the provider-side target it syncs
 instance (one webhook secret, one app installation) may deliver changes of
 many targets; those outside the binding's are recorded and acknowledged but
 never projected into it. The comparison is on the fields both sides name,
-case-insensitively (GitHub owners and repositories and Jira project keys are
+case-insensitively (forges and trackers treat owners, repositories and project keys as
 case-insensitive); a change that names a field the target leaves open (an
 organization-wide binding) is inside it.
 """
