@@ -9,10 +9,12 @@ emulator emits for it (not by read-back: read-back is pushed out of the way).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,32 +51,56 @@ spec:
 """
 
 
+async def opened(text: str, alias: str, emulator: Any) -> BoundBinding:
+    """``text`` opened with ``alias``'s HTTP routed to the in-process ``emulator``."""
+    return await BoundBinding.open(
+        parse_binding(text, environ={}),
+        overrides={alias: ProviderOverride(transport=emulator.transport())},
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(server: SyncServer) -> AsyncIterator[SyncServer]:
+    """``server.run()`` in a task for the block, stopped and awaited after it."""
+    task = asyncio.create_task(server.run())
+    try:
+        yield server
+    finally:
+        server.stop()
+        await asyncio.wait_for(task, timeout=10)
+
+
+async def issue_titles(store: SqliteStateStore) -> set[str]:
+    return {
+        str(p.object["title"])
+        async for p in store.projections.iter_projections(binding="widgets", kind="Issue")
+        if p.object is not None
+    }
+
+
+async def reaches(server: SyncServer, phase: BindingPhase) -> None:
+    async def there() -> bool:
+        return server.phase.phase is phase
+
+    await until(there)
+
+
 @pytest.fixture
 async def served(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[SyncServer, object]]:
     monkeypatch.setenv("GH_TOKEN", GH_TOKEN)
     monkeypatch.setenv("GH_WEBHOOK_SECRET", SECRET)
     gh = gh_emulator.create_emulator(seed="demo", token=GH_TOKEN)
-    async with (
-        await BoundBinding.open(
-            parse_binding(BINDING, environ={}),
-            overrides={"gh": ProviderOverride(transport=gh.transport())},
-        ) as bound,
-        SqliteStateStore(":memory:") as store,
-    ):
+    async with await opened(BINDING, "gh", gh) as bound, SqliteStateStore(":memory:") as store:
         options = ServeOptions(
             port=0, write_interval=0.02, read_back_interval=3600, backfill_interval=0
         )
         server = SyncServer(bound, store, options=options, metrics=RecordingMetrics())
         server.listen()
-        task = asyncio.create_task(server.run())
-        try:
+        async with running(server):
             yield server, gh
-        finally:
-            server.stop()
-            await asyncio.wait_for(task, timeout=10)
 
 
-async def until(predicate: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> None:
+async def until(predicate: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> None:
     """Poll ``predicate`` (the store changes under other tasks) until true or time runs out."""
     async with asyncio.timeout(seconds):
         for _ in itertools.count():
@@ -143,24 +169,10 @@ async def test_serve_with_a_refused_token_fails_the_binding_with_the_reason(
     monkeypatch.setenv("GH_TOKEN", "ghp_refusedTokenForServe000000000000009")
     monkeypatch.setenv("GH_WEBHOOK_SECRET", SECRET)
     gh = gh_emulator.create_emulator(seed="demo", token=GH_TOKEN)
-    async with (
-        await BoundBinding.open(
-            parse_binding(BINDING, environ={}),
-            overrides={"gh": ProviderOverride(transport=gh.transport())},
-        ) as bound,
-        SqliteStateStore(":memory:") as store,
-    ):
+    async with await opened(BINDING, "gh", gh) as bound, SqliteStateStore(":memory:") as store:
         server = SyncServer(bound, store, options=ServeOptions(port=0, backfill_interval=0))
-        task = asyncio.create_task(server.run())
-
-        async def failed() -> bool:
-            return server.phase.phase is BindingPhase.FAILED
-
-        try:
-            await until(failed)
-        finally:
-            server.stop()
-            await asyncio.wait_for(task, timeout=10)
+        async with running(server):
+            await reaches(server, BindingPhase.FAILED)
         assert server.phase.reason is not None and "refused (401)" in server.phase.reason
         assert server.backfills == []  # nothing backfilled with a refused credential
         assert await store.projections.count_by_kind("widgets") == {}
@@ -203,20 +215,13 @@ async def test_deliveries_missed_while_down_are_redelivered_by_recover(
     monkeypatch.setenv("GH_WEBHOOK_SECRET", SECRET)
     gh = gh_emulator.create_emulator(seed="demo", token=GH_TOKEN)
     override = {"gh": ProviderOverride(transport=gh.transport())}
-    binding = parse_binding(BINDING, environ={})
     db = tmp_path / "state.db"
-    async with await BoundBinding.open(binding, overrides=override) as bound:
+    async with await opened(BINDING, "gh", gh) as bound:
         async with SqliteStateStore(db) as store:
             first = SyncServer(bound, store, options=ServeOptions(port=0, backfill_interval=0))
-            task = asyncio.create_task(first.run())
-
-            async def ready() -> bool:
-                return first.phase.phase is BindingPhase.READY
-
-            await until(ready)
-            port = int(first.url.rsplit(":", 1)[1])
-            first.stop()
-            await asyncio.wait_for(task, timeout=10)
+            async with running(first):
+                await reaches(first, BindingPhase.READY)
+                port = int(first.url.rsplit(":", 1)[1])
 
         # Down: GitHub's deliveries of two new issues find nobody listening.
         repo = gh.state.repo("acme", "widgets")
@@ -229,9 +234,7 @@ async def test_deliveries_missed_while_down_are_redelivered_by_recover(
         async with SqliteStateStore(db) as store:
             # Back up on the same address, without any backfill: only redelivery can help.
             options = ServeOptions(port=port, backfill_interval=None)
-            second = SyncServer(bound, store, options=options)
-            task = asyncio.create_task(second.run())
-            try:
+            async with running(SyncServer(bound, store, options=options)):
                 config = tmp_path / "b.yaml"
                 config.write_text(BINDING)
                 argv = ["sync", "recover", "--config", str(config), "--db", str(db)]
@@ -240,14 +243,7 @@ async def test_deliveries_missed_while_down_are_redelivered_by_recover(
                 assert "asked for 2 missed delivery(ies) again" in capsys.readouterr().out
 
                 async def projected() -> bool:
-                    titles = {
-                        p.object["title"]
-                        async for p in store.projections.iter_projections(
-                            binding="widgets", kind="Issue"
-                        )
-                        if p.object is not None
-                    }
-                    return {"Missed one", "Missed two"} <= titles
+                    return {"Missed one", "Missed two"} <= await issue_titles(store)
 
                 await until(projected)
                 for d in failed:  # same delivery ids, now answered
@@ -257,9 +253,6 @@ async def test_deliveries_missed_while_down_are_redelivered_by_recover(
                 # Idempotent: nothing is missed any more.
                 assert await asyncio.to_thread(cli.main, argv, overrides=override) == 0
                 assert "nothing missed" in capsys.readouterr().out
-            finally:
-                second.stop()
-                await asyncio.wait_for(task, timeout=10)
 
 
 JIRA_BINDING = """\
@@ -273,7 +266,7 @@ spec:
            auth: {basic: {username: ops@acme.test, password: {env: JIRA_TOKEN}}},
            webhookSecret: {env: JIRA_WEBHOOK_SECRET}}
   interfaces:
-    issueTracking: {provider: jira, mode: read-only, externalRef: {project: WID}}
+    issueTracking: {provider: jira, mode: read-only, externalRef: {project: WID}, kinds: [Issue]}
 """
 
 
@@ -284,20 +277,12 @@ async def test_serve_registers_the_jira_webhook_for_its_project_and_recover_back
     monkeypatch.setenv("JIRA_WEBHOOK_SECRET", SECRET)
     jira = jira_emulator.create_emulator(seed="demo", token="jira-serve-token-0001")
     async with (
-        await BoundBinding.open(
-            parse_binding(JIRA_BINDING, environ={}),
-            overrides={"jira": ProviderOverride(transport=jira.transport())},
-        ) as bound,
+        await opened(JIRA_BINDING, "jira", jira) as bound,
         SqliteStateStore(":memory:") as store,
     ):
         server = SyncServer(bound, store, options=ServeOptions(port=0, backfill_interval=0))
-        task = asyncio.create_task(server.run())
-        try:
-
-            async def ready() -> bool:
-                return server.phase.phase is BindingPhase.READY
-
-            await until(ready)
+        async with running(server):
+            await reaches(server, BindingPhase.READY)
             [hook] = server.hooks.values()
             assert hook.created and hook.url.endswith("/jira/jira")
             assert set(hook.events) == set(server.webhook_events("jira"))
@@ -320,19 +305,9 @@ async def test_serve_registers_the_jira_webhook_for_its_project_and_recover_back
             assert all(d.last is not None and d.last.status == 202 for d in sent)
 
             async def projected() -> bool:
-                titles = {
-                    p.object["title"]
-                    async for p in store.projections.iter_projections(
-                        binding="widgets", kind="Issue"
-                    )
-                    if p.object is not None
-                }
-                return "Hooked WID" in titles
+                return "Hooked WID" in await issue_titles(store)
 
             await until(projected)
             # No delivery log on Jira: recovery is an incremental backfill.
             report = await recover_missed(bound, store)
             assert report.backfilled == {"jira": ["issueTracking"]} and not report.redelivered
-        finally:
-            server.stop()
-            await asyncio.wait_for(task, timeout=10)
