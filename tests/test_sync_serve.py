@@ -311,3 +311,35 @@ async def test_serve_registers_the_jira_webhook_for_its_project_and_recover_back
             # No delivery log on Jira: recovery is an incremental backfill.
             report = await recover_missed(bound, store)
             assert report.backfilled == {"jira": ["issueTracking"]} and not report.redelivered
+
+
+async def test_paused_binding_holds_writes_but_keeps_taking_deliveries(
+    served: tuple[SyncServer, Any],
+) -> None:
+    server, gh = served
+    await reaches(server, BindingPhase.READY)
+    await server.pause("maintenance window")
+    intent = await server.intents.propose(
+        "widgets", "issueTracking", "createIssue", None, {"title": "Held"}, "agent:t"
+    )
+    repo = gh.state.repo("acme", "widgets")
+    gh.mutations.create_issue(repo["id"], "Arrived while paused", user="octocat")
+    await gh.webhooks.flush()
+
+    async def delivered() -> bool:
+        return "Arrived while paused" in await issue_titles(server.store)
+
+    await until(delivered)  # deliveries are still recorded and applied
+    ticks = server.worker.ticks
+    await until(lambda: _after(server, ticks + 3))
+    assert (await server.store.intents.get(intent.id)).phase is W.READY_TO_SEND  # not sent
+    await server.resume()
+
+    async def sent() -> bool:
+        return (await server.store.intents.get(intent.id)).phase is W.SUCCEEDED
+
+    await until(sent)
+
+
+async def _after(server: SyncServer, ticks: int) -> bool:
+    return server.worker.ticks >= ticks

@@ -145,7 +145,10 @@ class SyncServer:
         self.store = store
         self.options = options or ServeOptions()
         self.metrics = metrics
-        self.intents = WriteIntentService(store, channels_for(bound), policy=policy)
+        # A paused binding keeps its intents (and approvals) but sends none.
+        self.intents = WriteIntentService(
+            store, channels_for(bound, paused=self.paused), policy=policy
+        )
         self.reconciler = Reconciler.for_binding(
             store, bound, confirm=self.intents.confirm_from_event, metrics=metrics
         )
@@ -341,6 +344,18 @@ class SyncServer:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=interval)
+
+    def paused(self) -> bool:
+        """Whether the binding is ``Paused``."""
+        return self.phase.phase is BindingPhase.PAUSED
+
+    async def pause(self, reason: str) -> None:
+        """Hold backfills and writes (SPEC §7); deliveries are still recorded and applied."""
+        await self.phase.move(BindingPhase.PAUSED, reason)
+
+    async def resume(self) -> None:
+        """Leave ``Paused``: writes are sent again, the next scheduled backfill runs."""
+        await self.phase.move(BindingPhase.READY, "resumed")
 
     def stop(self) -> None:
         """End :meth:`run`: the receiver stops listening, the worker and schedule return."""
