@@ -9,5 +9,5 @@ GOLDEN_DELIVERY_ID = "00000000-0000-4000-8000-000000000000"
 
 
 def event_of_folder(folder: str) -> str:
-    """The ``X-Gitlab-Event`` of a corpus folder (``merge_request_hook`` -> ``Merge Request Hook``)."""
+    """The ``X-Gitlab-Event`` of a fixture folder (``note_hook`` -> ``Note Hook``)."""
     return folder.replace("_", " ").title()

@@ -234,19 +234,23 @@ def gitlab_time(value: Any) -> datetime | None:
         return None
     if not isinstance(value, str) or not value:
         raise ValueError(f"expected a timestamp string, got {_type(value)}")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        parsed = None
-        for fmt in _HOOK_FORMATS:
-            try:
-                parsed = datetime.strptime(value, fmt)
-                break
-            except ValueError:
-                continue
-        if parsed is None:
-            raise ValueError(f"not a GitLab timestamp: {value[:40]!r}") from None
+    parsed = _parse_time(value)
+    if parsed is None:
+        raise ValueError(f"not a GitLab timestamp: {value[:40]!r}")
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    for fmt in _HOOK_FORMATS:
+        try:
+            return datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    return None
 
 
 def _time(native: Native, key: str, kind: str) -> datetime | None:

@@ -32,6 +32,7 @@ GITLAB_PLUGIN = ProviderPlugin(
     normalizers="kradle_provider_gitlab.normalizers:NORMALIZERS",
     emulator="kradle_provider_gitlab.emulator:create_emulator",
     harness="kradle_provider_gitlab.harness:create_harness",
+    webhooks="kradle_provider_gitlab.webhooks:WEBHOOKS",
     version=_version(),
     distribution=DISTRIBUTION,
 )

@@ -38,6 +38,18 @@ LIST_PIPELINE_KEYS = (
 STATUS_STATES = ("pending", "running", "success", "failed", "canceled", "skipped")
 """The states ``POST /projects/:id/statuses/:sha`` accepts."""
 
+_RUNNER_LIST_KEYS = (
+    "id",
+    "description",
+    "ip_address",
+    "active",
+    "paused",
+    "is_shared",
+    "runner_type",
+    "name",
+    "online",
+    "status",
+)
 _FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
 # GitLab's commit-status state machine: which states a status may move to.
 _TRANSITIONS = {
@@ -219,8 +231,7 @@ def register(app: GitLabEmulator) -> None:
         ]
         if ctx.query.get("type"):
             items = [r for r in items if r["runner_type"] == ctx.query["type"]]
-        keys = ("id", "description", "ip_address", "active", "paused", "is_shared")
-        keys += ("runner_type", "name", "online", "status")
+        keys = _RUNNER_LIST_KEYS
         return app.page(
             ctx,
             sorted(items, key=lambda r: r["id"]),

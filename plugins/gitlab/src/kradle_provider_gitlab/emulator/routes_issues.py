@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from kradle_provider_gitlab.emulator.state import public
 from kradle_providers.testing.emulator import RequestContext
@@ -35,7 +35,7 @@ def _labels_param(value: Any) -> list[str]:
     return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
-def _missing(ctx: RequestContext, field: str) -> None:
+def _missing(ctx: RequestContext, field: str) -> NoReturn:
     ctx.fail(400, f"400 Bad request - {field} is missing", error=f"{field} is missing")
 
 
@@ -268,7 +268,7 @@ def register(app: GitLabEmulator) -> None:
         project = app.project_or_404(ctx)
         label = label_or_404(ctx, project)
         body = params_of(ctx)
-        changes = {k: body[k] for k in ("color", "description") if k in body}
+        changes: dict[str, Any] = {k: body[k] for k in ("color", "description") if k in body}
         if body.get("new_name"):
             changes["name"] = body["new_name"]
         if not changes:

@@ -133,7 +133,7 @@ def register(app: GitLabEmulator) -> None:
     async def edit_project(ctx: RequestContext) -> Any:
         project = app.project_or_404(ctx)
         body = params_of(ctx)
-        changes = {
+        changes: dict[str, Any] = {
             k: body[k] for k in ("description", "visibility", "default_branch", "name") if k in body
         }
         if "default_branch" in changes and state.branch(project, changes["default_branch"]) is None:

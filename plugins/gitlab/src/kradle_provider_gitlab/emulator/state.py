@@ -602,7 +602,7 @@ class GitLabState:
             self.emit_note(project, updated, parent, action="update")
         return updated
 
-    def notes_of(self, parent: Mapping[str, Any], noteable_type: str) -> list[dict[str, Any]]:
+    def notes_of(self, parent: Mapping[str, Any], noteable_type: str) -> list[Mapping[str, Any]]:
         return [
             n
             for n in self.notes.peek(lambda n: n["noteable_id"] == parent["id"])
@@ -884,7 +884,7 @@ class GitLabState:
             self.emit_job(stored)
         return stored
 
-    def jobs_of(self, pipeline_id: int, kind: str = "job") -> list[dict[str, Any]]:
+    def jobs_of(self, pipeline_id: int, kind: str = "job") -> list[Mapping[str, Any]]:
         return [
             j
             for j in self.jobs.peek(lambda j: j["pipeline"]["id"] == pipeline_id)

@@ -13,7 +13,9 @@ emitted delivery was attempted.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
+from kradle_provider_gitlab.webhooks import WEBHOOKS
 from kradle_providers.testing.emulator import Clock, SubscribedEmitter, Subscription
 
 __all__ = ["HOOK_FLAGS", "GitLabWebhooks", "Subscription"]
@@ -39,7 +41,7 @@ class GitLabWebhooks(SubscribedEmitter):
     default_url = "http://receiver.test/webhooks/gitlab"
 
     def __init__(self, *, clock: Clock, instance: str = "http://gitlab.test") -> None:
-        super().__init__(clock=clock, provider="gitlab")
+        super().__init__(clock=clock, provider="gitlab", signer=WEBHOOKS.headers_for)
         self.instance = instance
 
     def delivery_headers(self, hook: Subscription) -> dict[str, str]:
@@ -50,7 +52,7 @@ class GitLabWebhooks(SubscribedEmitter):
         }
 
 
-def events_of(flags: dict[str, object]) -> list[str]:
+def events_of(flags: Mapping[str, object]) -> list[str]:
     """The ``X-Gitlab-Event`` values a hook's flags enable (``push_events`` defaults on)."""
     events: list[str] = []
     for flag, names in HOOK_FLAGS.items():
