@@ -34,6 +34,7 @@ object kind and the field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -80,6 +81,7 @@ from kradle_providers.models import (
     RichText,
     Runner,
     RunnerState,
+    SourceFormat,
     StatusCategory,
     Visibility,
 )
@@ -366,9 +368,21 @@ def _label_names(native: Native, kind: str) -> list[str]:
     return names
 
 
+# The hidden marker the adapter appends to what it creates with an idempotency
+# key (adapter/idempotency.py); kept in ``source``, not shown in ``markdown``.
+_KEY_MARKER = re.compile(
+    r"(?:\n\n)?<!-- kradle-idempotency-key: [A-Za-z0-9._:/+=@-]{1,200} -->\s*\Z"
+)
+
+
 def _body(native: Native, key: str, kind: str) -> RichText | None:
     text = _opt_str(native, key, kind)
-    return None if text is None else RichText.from_markdown(text)
+    if text is None:
+        return None
+    shown = _KEY_MARKER.sub("", text)
+    if shown == text:
+        return RichText.from_markdown(text)
+    return RichText(markdown=shown, source_format=SourceFormat.MARKDOWN, source=text)
 
 
 def _milestone_ref(native: Native) -> ObjectRef:

@@ -31,6 +31,13 @@ def register(app: GitLabEmulator) -> None:
         user = state.user(viewer)
         return {**user, "email": f"{user['username']}@example.com", "is_admin": False}
 
+    @app.get("/users", name="listUsers")
+    async def list_users(ctx: RequestContext) -> Any:
+        users = sorted(state.users.all(), key=lambda u: u["id"])
+        if ctx.query.get("username"):
+            users = [u for u in users if u["username"] == ctx.query["username"]]
+        return app.page(ctx, users, render=public)
+
     # -- groups and projects --------------------------------------------------------
 
     def group_or_404(ctx: RequestContext) -> dict[str, Any]:
