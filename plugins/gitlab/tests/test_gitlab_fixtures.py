@@ -41,8 +41,10 @@ def test_every_declared_event_has_a_shipped_fixture_with_its_golden() -> None:
         result = NORMALIZERS[fixture.event](context, json.loads(fixture.payload.read_text()))
         assert result.outcome is not NormalizeOutcome.MALFORMED, (fixture.payload, result.reason)
         rendered = result.model_dump(mode="json")
-        golden = goldens / fixture.payload.parent.name / (
-            fixture.payload.name.removesuffix(".json") + ".golden.json"
+        golden = (
+            goldens
+            / fixture.payload.parent.name
+            / (fixture.payload.name.removesuffix(".json") + ".golden.json")
         )
         if UPDATE:
             golden.parent.mkdir(parents=True, exist_ok=True)

@@ -1580,10 +1580,12 @@ _PROTECTED_MAPPED = ("id", "name", "allow_force_push", "code_owner_approval_requ
 def protected_branch(
     native: Any, *, project_path: str, provider: ProviderRef | None = None
 ) -> BranchProtection:
-    """A protected branch -> :class:`BranchProtection` (access levels in extensions)."""
+    """A protected branch -> :class:`BranchProtection` (access levels stay in extensions;
+    push level "No one" for everybody reads as ``enforce_admins``)."""
     kind = "protected_branch"
     obj = _mapping(native, kind)
     name = _str(obj, "name", kind)
+    push = _list(obj, "push_access_levels", kind)
     data: dict[str, Any] = {
         "external": {
             "provider": provider or gitlab_provider(),
@@ -1596,6 +1598,10 @@ def protected_branch(
             ),
         },
         "branch": name,
+        # "No one" may push (level 0): everyone, maintainers and owners too, goes
+        # through merge requests — GitLab's form of enforcing the rule for admins.
+        "enforce_admins": bool(push)
+        and all(isinstance(p, Mapping) and p.get("access_level") == 0 for p in push),
         "require_code_owner_reviews": _bool(obj, "code_owner_approval_required", kind),
         "allow_force_pushes": _bool(obj, "allow_force_push", kind),
     }

@@ -305,11 +305,15 @@ class CiCdOperations(GitLabBase):
         return await self._set_status(ref, data.sha, data.name, data)
 
     async def update_check(self, ref: ExternalRef, check_id: str, data: CheckInput) -> Check:
-        """Set a status again by its id (``"{sha}:{name}"``)."""
+        """Set a status again by its id (``"{sha}:{name}"``).
+
+        GitLab keys a status by commit and name: a different ``data.name`` sets
+        the status of that name (the old one stays as it was).
+        """
         sha, sep, name = check_id.partition(":")
         if not sep or len(sha) < 7 or not name:
             raise InvalidInput(
                 f"{check_id!r} is not a GitLab check id; pass the Check's native_id (sha:name)",
                 field="check_id",
             )
-        return await self._set_status(ref, sha, name, data)
+        return await self._set_status(ref, sha, data.name or name, data)

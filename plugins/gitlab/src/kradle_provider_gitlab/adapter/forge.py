@@ -50,12 +50,12 @@ _PROTECTION_FIELDS = (
     "required_approving_reviews",
     "require_code_owner_reviews",
     "allow_force_pushes",
+    "enforce_admins",
 )
 _UNREPRESENTABLE = (
     "dismiss_stale_reviews",
     "required_status_checks",
     "strict_status_checks",
-    "enforce_admins",
     "required_linear_history",
     "allow_deletions",
 )
@@ -564,23 +564,25 @@ class ForgeOperations(GitLabBase):
             with contextlib.suppress(NotFound):  # already unprotected
                 await self.http.delete(f"{base}/{quote(branch, safe='')}")
             return
-        flags = {
+        flags: dict[str, Any] = {
             "allow_force_push": desired.allow_force_pushes,
             "code_owner_approval_required": desired.require_code_owner_reviews,
         }
+        push_level = 0 if desired.enforce_admins else 40
         if action is PlanAction.CREATE:
             native = (
                 await self.http.post(
                     base,
                     json={
                         "name": branch,
-                        "push_access_level": 40,
+                        "push_access_level": push_level,
                         "merge_access_level": 40,
                         **flags,
                     },
                 )
             ).json()
         else:
+            flags["allowed_to_push"] = [{"access_level": push_level}]
             native = (await self.http.patch(f"{base}/{quote(branch, safe='')}", json=flags)).json()
         approvals = desired.required_approving_reviews
         if approvals and rule is None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from kradle_provider_gitlab import mapping
-from kradle_provider_gitlab.adapter.client import GitLabBase, as_number, project_path
+from kradle_provider_gitlab.adapter.client import MAX_PAGE_SIZE, GitLabBase, as_number, project_path
 from kradle_provider_gitlab.adapter.idempotency import with_marker
 from kradle_providers.errors import InvalidInput, NotFound, PreconditionFailed
 from kradle_providers.models import (
@@ -30,6 +30,8 @@ from kradle_providers.models import (
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
 
 __all__ = ["IssueOperations", "iso"]
+
+T = TypeVar("T")
 
 _EVENT_FAMILIES = ("state", "label", "milestone")
 
@@ -205,9 +207,14 @@ class IssueOperations(GitLabBase):
     ) -> Page[Comment]:
         """An issue's user notes, oldest first (system notes are IssueEvents)."""
         if issue_id is None:
-            raise InvalidInput(
-                "GitLab lists notes per issue only; pass issue_id (the issue's iid)",
-                field="issue_id",
+            return await self._crawl(
+                ref,
+                lambda iid, inner, size: self.list_comments(
+                    ref, issue_id=iid, since=since, cursor=inner, page_size=size
+                ),
+                since=since,
+                cursor=cursor,
+                page_size=page_size,
             )
         params: dict[str, Any] = {"order_by": "updated_at" if since else "created_at"}
         params["sort"] = "asc"
@@ -271,6 +278,63 @@ class IssueOperations(GitLabBase):
             )
         response = await self.http.put(f"{project_path(ref)}/{comment_id}", json={"body": body})
         return self._comment(response.json())
+
+    async def _crawl(
+        self,
+        ref: ExternalRef,
+        per_issue: Callable[[str, str | None, int], Awaitable[Page[T]]],
+        *,
+        since: datetime | None,
+        cursor: str | None,
+        page_size: int | None,
+    ) -> Page[T]:
+        """A per-issue listing over every issue of the project (GitLab has no project-wide
+        notes or events listing): issues by id, each issue's items in order.
+
+        The cursor holds the issue listing's cursor, the iids left on its page and
+        the cursor inside the current issue. With ``since``, only issues updated
+        since then are visited (a note or event touches its issue).
+        """
+        size = self._page_size(page_size)
+        state: dict[str, Any] = decode_cursor(cursor) if cursor else {"started": True}
+        issues_cursor: str | None = state.get("ip")
+        queue: list[str] = list(state.get("q", []))
+        inner: str | None = state.get("c")
+        started = bool(state.get("started") or cursor is None)
+        items: list[T] = []
+        hwm: datetime | None = None
+        while len(items) < size:
+            if not queue:
+                if not started and issues_cursor is None:
+                    break
+                issues = await self.list_issues(
+                    ref, since=since, cursor=issues_cursor, page_size=MAX_PAGE_SIZE
+                )
+                started = False
+                issues_cursor = issues.next_cursor
+                queue = [str(i.external.native_number) for i in issues.items]
+                inner = None
+                if not queue:
+                    if issues_cursor is None:
+                        break
+                    continue
+            page = await per_issue(queue[0], inner, size - len(items))
+            items.extend(page.items)
+            if page.high_water_mark is not None:
+                hwm = max(hwm, page.high_water_mark) if hwm else page.high_water_mark
+            if page.next_cursor is None:
+                queue.pop(0)
+                inner = None
+            else:
+                inner = page.next_cursor
+        more = bool(queue) or issues_cursor is not None
+        return Page(
+            items=items,
+            next_cursor=(
+                encode_cursor({"ip": issues_cursor, "q": queue, "c": inner}) if more else None
+            ),
+            high_water_mark=hwm,
+        )
 
     # -- labels -----------------------------------------------------------------------
 
@@ -385,9 +449,14 @@ class IssueOperations(GitLabBase):
         which one and where in it.
         """
         if issue_id is None:
-            raise InvalidInput(
-                "GitLab lists issue events per issue only; pass issue_id (the issue's iid)",
-                field="issue_id",
+            return await self._crawl(
+                ref,
+                lambda iid, inner, size: self.list_issue_events(
+                    ref, issue_id=iid, since=since, cursor=inner, page_size=size
+                ),
+                since=since,
+                cursor=cursor,
+                page_size=page_size,
             )
         iid = as_number(issue_id, "iid")
         base = f"{project_path(ref)}/issues/{iid}"

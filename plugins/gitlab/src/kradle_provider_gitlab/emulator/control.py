@@ -385,6 +385,7 @@ class GitLabControl:
             "Collaborator": state.members,
             "BranchProtection": state.protected,
             "Review": state.merge_requests,
+            "Ref": state.branches,
         }.get(kind)
         if found is None:
             raise KeyError(f"the GitLab emulator has no {kind!r}")
@@ -422,6 +423,11 @@ class GitLabControl:
             record = state.protected_rule(project, object_id)
         elif kind == "Review":
             record = state.merge_requests.get(int(object_id.split(":", 1)[0]))
+        elif kind == "Ref":
+            name = object_id.removeprefix("refs/heads/")
+            record = state.branch(project, name) or state.tag(
+                project, object_id.removeprefix("refs/tags/")
+            )
         else:
             coll = self._collection(kind)
             record = coll.get(int(object_id)) if object_id.isdigit() else coll.get(object_id)
@@ -469,7 +475,20 @@ class GitLabControl:
         self.em.faults.add(rule)
 
     def set_native_field(self, kind: str, object_id: str, name: str, value: Any) -> None:
-        """Add a provider field to an object's JSON (the canonical model has no place for it)."""
+        """Add a provider field to an object's JSON (the canonical model has no place for it).
+
+        Listings that show a subset of an object show fields added since too, as
+        GitLab's list entities gain new attributes.
+        """
         record = self._record(kind, object_id)
         coll = self._collection(kind)
-        coll.update(record[coll.id_field], {name: value})
+        if kind == "Artifact":
+            file_type = object_id.partition(":")[2]
+            files = [
+                {**f, name: value} if f["file_type"] == file_type else f
+                for f in record["artifacts"]
+            ]
+            coll.update(record[coll.id_field], {"artifacts": files})
+            return
+        added = [*(record.get("_added") or []), name]
+        coll.update(record[coll.id_field], {name: value, "_added": added})

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from kradle_provider_gitlab.emulator.routes_issues import params_of
-from kradle_provider_gitlab.emulator.state import public
+from kradle_provider_gitlab.emulator.state import public, summary
 from kradle_providers.testing.emulator import RequestContext, iso_z
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def register(app: GitLabEmulator) -> None:
         if q.get("updated_before"):
             items = [p for p in items if p["updated_at"] <= q["updated_before"]]
         ordered = app.order(ctx, items, default="id", allowed=("id", "status", "ref", "updated_at"))
-        return app.page(ctx, ordered, render=lambda p: {k: p.get(k) for k in LIST_PIPELINE_KEYS})
+        return app.page(ctx, ordered, render=lambda p: summary(p, LIST_PIPELINE_KEYS))
 
     @app.get(P + "/pipelines/{pipeline_id:int}", name="getPipeline")
     async def get_pipeline(ctx: RequestContext) -> Any:
@@ -235,7 +235,7 @@ def register(app: GitLabEmulator) -> None:
         return app.page(
             ctx,
             sorted(items, key=lambda r: r["id"]),
-            render=lambda r: {k: r.get(k) for k in keys},
+            render=lambda r: summary(r, keys),
         )
 
     @app.get("/runners/{runner_id:int}", name="getRunner")

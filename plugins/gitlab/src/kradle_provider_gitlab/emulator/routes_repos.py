@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kradle_provider_gitlab.emulator.routes_issues import params_of
-from kradle_provider_gitlab.emulator.state import public
+from kradle_provider_gitlab.emulator.state import ACCESS_NAMES, public
 from kradle_providers.testing.emulator import RequestContext
 
 if TYPE_CHECKING:
     from kradle_provider_gitlab.emulator.app import GitLabEmulator
 
 __all__ = ["register"]
+
 
 P = "/projects/{project}"
 
@@ -519,6 +520,20 @@ def register(app: GitLabEmulator) -> None:
             changes["code_owner_approval_required"] = (
                 str(body["code_owner_approval_required"]).lower() == "true"
             )
+        pushers = body.get("allowed_to_push")
+        if isinstance(pushers, list) and pushers:
+            # Simplified: the given levels replace the current ones (GitLab adds them and
+            # removes those sent with _destroy).
+            levels = [int(p["access_level"]) for p in pushers if "access_level" in p]
+            template = rule["push_access_levels"][0] if rule["push_access_levels"] else {}
+            changes["push_access_levels"] = [
+                {
+                    **template,
+                    "access_level": level,
+                    "access_level_description": ACCESS_NAMES.get(level, "Maintainers"),
+                }
+                for level in levels
+            ]
         return public(state.protected.update(rule["id"], changes))
 
     @app.delete(P + "/protected_branches/{name}", name="unprotectBranch")

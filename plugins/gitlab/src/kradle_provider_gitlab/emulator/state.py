@@ -10,7 +10,7 @@ GitLab would send.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kradle_provider_gitlab.emulator.webhooks import HOOK_FLAGS, events_of
@@ -20,7 +20,7 @@ from kradle_providers.testing.emulator import Collection, iso_z
 if TYPE_CHECKING:
     from kradle_provider_gitlab.emulator.app import GitLabEmulator
 
-__all__ = ["GitLabState", "public", "sha_of"]
+__all__ = ["ACCESS_NAMES", "GitLabState", "public", "sha_of", "summary"]
 
 
 def sha_of(*parts: object) -> str:
@@ -33,6 +33,14 @@ def public(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if not k.startswith("_")}
 
 
+def summary(obj: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """The ``keys`` a list endpoint shows of ``obj``, plus fields added since (``_added``)."""
+    shown = {k: obj.get(k) for k in keys}
+    for key in obj.get("_added") or ():
+        shown[key] = obj.get(key)
+    return shown
+
+
 def _flag(values: Mapping[str, Any], name: str, default: bool) -> bool:
     value = values.get(name)
     if value is None:
@@ -40,7 +48,7 @@ def _flag(values: Mapping[str, Any], name: str, default: bool) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-_ACCESS_NAMES = {0: "No access", 30: "Developers + Maintainers", 40: "Maintainers", 60: "Admins"}
+ACCESS_NAMES = {0: "No one", 30: "Developers + Maintainers", 40: "Maintainers", 60: "Admins"}
 
 
 class GitLabState:
@@ -599,6 +607,7 @@ class GitLabState:
         coll = self.issues if note["noteable_type"] == "Issue" else self.merge_requests
         parent = coll.get(note["noteable_id"])
         if project and parent and updated != note:
+            coll.update(parent["id"], updated_at=self.now())  # a note touches its parent
             self.emit_note(project, updated, parent, action="update")
         return updated
 
@@ -1012,7 +1021,7 @@ class GitLabState:
                 {
                     "id": rid * 10 + n,
                     "access_level": level,
-                    "access_level_description": _ACCESS_NAMES.get(level, "Maintainers"),
+                    "access_level_description": ACCESS_NAMES.get(level, "Maintainers"),
                     "deploy_key_id": None,
                     "user_id": None,
                     "group_id": None,
