@@ -162,9 +162,10 @@ class CiCdOperations(GitLabBase):
             pending = ""
             async for chunk in response.aiter_bytes():
                 pending += decoder.decode(chunk)
-                lines = pending.splitlines(keepends=True)
-                # Keep a partial last line so a secret or a marker is never split.
-                pending = lines.pop() if lines and not lines[-1].endswith("\n") else ""
+                # Lines end at "\n" only: a section marker ends in "\r" mid-line. The
+                # partial last line waits, so a secret or a marker is never split.
+                *complete, pending = pending.split("\n")
+                lines = [f"{line}\n" for line in complete]
                 for line in lines:
                     if tracker is not None:
                         tracker.feed(line)
