@@ -85,6 +85,10 @@ class GitLabState:
         self.runners = plain("runners")
         self.hooks = plain("hooks")
         self.viewer_id = 1
+        # Lookup indexes (ids only; records are always read from the collections, so a
+        # deleted object is simply not found).
+        self._by_iid: dict[tuple[str, int, int], int] = {}
+        self._notes_of: dict[tuple[str, int], list[int]] = {}
 
     # -- basics ------------------------------------------------------------------
 
@@ -489,16 +493,23 @@ class GitLabState:
                 },
             }
         )
+        self._by_iid[("issue", project["id"], iid)] = gid
         if emit:
             self.emit_issue(issue, "open", actor_id=author_id)
         return issue
 
+    def _by_number(self, kind: str, project: Mapping[str, Any], iid: Any) -> dict[str, Any] | None:
+        text = str(iid)
+        if not text.isdigit():
+            return None
+        found = self._by_iid.get((kind, project["id"], int(text)))
+        if found is None:
+            return None
+        coll = self.issues if kind == "issue" else self.merge_requests
+        return coll.get(found)
+
     def issue_by_iid(self, project: Mapping[str, Any], iid: Any) -> dict[str, Any] | None:
-        wanted = str(iid)
-        for issue in self.issues.peek(lambda i: str(i["iid"]) == wanted):
-            if issue["project_id"] == project["id"]:
-                return self.issues.get(issue["id"])
-        return None
+        return self._by_number("issue", project, iid)
 
     def update_issue(
         self, issue: Mapping[str, Any], changes: Mapping[str, Any], *, actor_id: int
@@ -591,6 +602,7 @@ class GitLabState:
                 "commands_changes": {},
             }
         )
+        self._notes_of.setdefault((noteable_type, parent["id"]), []).append(note["id"])
         coll = self.issues if noteable_type == "Issue" else self.merge_requests
         if not system:
             coll.update(
@@ -612,11 +624,8 @@ class GitLabState:
         return updated
 
     def notes_of(self, parent: Mapping[str, Any], noteable_type: str) -> list[Mapping[str, Any]]:
-        return [
-            n
-            for n in self.notes.peek(lambda n: n["noteable_id"] == parent["id"])
-            if n["noteable_type"] == noteable_type
-        ]
+        found = (self.notes.get(i) for i in self._notes_of.get((noteable_type, parent["id"]), []))
+        return [n for n in found if n is not None]
 
     # -- merge requests -------------------------------------------------------------
 
@@ -694,16 +703,13 @@ class GitLabState:
                 "_approved_by": [],
             }
         )
+        self._by_iid[("mr", project["id"], iid)] = gid
         if emit:
             self.emit_merge_request(mr, "open", actor_id=author_id)
         return mr
 
     def mr_by_iid(self, project: Mapping[str, Any], iid: Any) -> dict[str, Any] | None:
-        wanted = str(iid)
-        for mr in self.merge_requests.peek(lambda m: str(m["iid"]) == wanted):
-            if mr["project_id"] == project["id"]:
-                return self.merge_requests.get(mr["id"])
-        return None
+        return self._by_number("mr", project, iid)
 
     def update_merge_request(
         self,
