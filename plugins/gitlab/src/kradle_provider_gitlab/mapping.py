@@ -921,6 +921,7 @@ _JOB_MAPPED = (
 
 
 def _job_version(obj: Native, kind: str) -> datetime | None:
+    """The latest of an object's own times, for jobs and statuses (no ``updated_at``)."""
     stamps = [
         t
         for t in (
@@ -1041,18 +1042,7 @@ def commit_status(
     obj = _mapping(native, kind)
     sha = _str(obj, "sha", kind)
     name = _opt_str(obj, "name", kind) or "default"
-    version = max(
-        (
-            t
-            for t in (
-                _time(obj, "finished_at", kind),
-                _time(obj, "started_at", kind),
-                _time(obj, "created_at", kind),
-            )
-            if t is not None
-        ),
-        default=None,
-    )
+    version = _job_version(obj, kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1537,12 +1527,6 @@ _ACCESS_LEVELS = {
     10: (Permission.READ, "guest"),
     5: (Permission.READ, "minimal_access"),
 }
-
-
-def access_level_name(level: int | None) -> str | None:
-    """GitLab's role name of an access level (40 -> ``maintainer``)."""
-    found = _ACCESS_LEVELS.get(level or -1)
-    return found[1] if found else None
 
 
 _MEMBER_MAPPED = ("id", "web_url", "username", "name", "access_level", "email", "public_email")

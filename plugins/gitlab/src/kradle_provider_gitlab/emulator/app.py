@@ -27,7 +27,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from starlette.types import Receive, Scope, Send
 
@@ -319,8 +319,3 @@ class GitLabEmulator(EmulatorApp):
     def project_api(self, project: Mapping[str, Any]) -> str:
         """``…/api/v4/projects/:id``."""
         return self.api_url(f"/projects/{project['id']}")
-
-    @staticmethod
-    def quote_path(path: str) -> str:
-        """URL-encode a full path for an API URL (``acme%2Fplatform%2Fwidgets``)."""
-        return quote(path, safe="")
