@@ -67,12 +67,14 @@ def test_issues_notes_events_labels_milestones(served: tuple[GitLabEmulator, str
     for issue in issues:
         if issue.user_notes_count or issue.state == "closed":
             notes += _count(issue.notes.list(iterator=True))
-        if issue.state == "closed" or "security" in issue.labels:
+        if issue.state == "closed" or "security" in issue.labels or issue.milestone:
             events += _count(issue.resourcestateevents.list(iterator=True))
             events += _count(issue.resourcelabelevents.list(iterator=True))
+            events += _count(issue.resourcemilestoneevents.list(iterator=True))
     issue_notes = [n for n in state.notes if n["noteable_type"] == "Issue"]
     assert notes == len(issue_notes)
-    assert events == len(state.state_events) + len(state.label_events)
+    assert events == len(state.state_events) + len(state.label_events) + len(state.milestone_events)
+    assert len(state.milestone_events) > 0
     assert _count(project.labels.list(iterator=True)) == DEMO_COUNTS["labels"]
     assert _count(project.milestones.list(iterator=True)) == DEMO_COUNTS["milestones"]
 

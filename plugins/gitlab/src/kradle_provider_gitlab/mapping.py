@@ -301,7 +301,9 @@ def _envelope(
     updated_at: Any = None,
     sha: str | None = None,
     etag: str | None = None,
+    page: bool = True,
 ) -> dict[str, Any]:
+    """The envelope as a dict; ``page=False`` for kinds without a web page (no ``url``)."""
     links = native.get("_links")
     api_url = links.get("self") if isinstance(links, Mapping) else None
     return {
@@ -310,7 +312,7 @@ def _envelope(
         "native_kind": kind,
         "native_id": native_id if native_id is not None else _id(native, kind),
         "native_number": native_number,
-        "url": url if url is not None else _opt_str(native, "web_url", kind),
+        "url": None if not page else url if url is not None else _opt_str(native, "web_url", kind),
         "api_url": api_url if isinstance(api_url, str) else None,
         "version": {"updated_at": updated_at, "sha": sha, "etag": etag},
         "extensions": Extensions(
@@ -733,7 +735,7 @@ def resource_event(
             interface=Interface.ISSUE_TRACKING,
             mapped=_RESOURCE_EVENT_MAPPED,
             native_id=f"{family}:{_id(obj, kind)}",
-            url="",
+            page=False,
             updated_at=_time(obj, "created_at", kind),
         ),
         "issue": target,
@@ -743,7 +745,6 @@ def resource_event(
         "changes": changes,
         "created_at": _time(obj, "created_at", kind),
     }
-    data["external"]["url"] = None
     return _build(IssueEvent, kind, data)
 
 
@@ -1051,7 +1052,7 @@ def commit_status(
             interface=Interface.CICD,
             mapped=_STATUS_MAPPED,
             native_id=f"{sha}:{name}",
-            url="",
+            page=False,
             updated_at=version,
             sha=sha,
             etag=etag,
@@ -1065,7 +1066,6 @@ def commit_status(
         "started_at": _time(obj, "started_at", kind),
         "finished_at": _time(obj, "finished_at", kind),
     }
-    data["external"]["url"] = None
     data["external"]["extensions"].fields["status_id"] = obj.get("id")
     return _build(Check, kind, data)
 
@@ -1136,7 +1136,7 @@ def runner(native: Any, *, provider: ProviderRef | None = None, etag: str | None
             provider=provider,
             interface=Interface.CICD,
             mapped=_RUNNER_MAPPED,
-            url="",
+            page=False,
             etag=etag,
         ),
         "name": _opt_str(obj, "description", kind) or _opt_str(obj, "name", kind) or "",
@@ -1146,7 +1146,6 @@ def runner(native: Any, *, provider: ProviderRef | None = None, etag: str | None
         "busy": False,
         "labels": [t for t in _list(obj, "tag_list", kind) if isinstance(t, str)],
     }
-    data["external"]["url"] = None
     return _build(Runner, kind, data)
 
 
@@ -1505,7 +1504,7 @@ def deploy_key(
             provider=provider,
             interface=Interface.GIT_FORGE,
             mapped=_KEY_MAPPED,
-            url="",
+            page=False,
             updated_at=_time(obj, "created_at", kind),
             etag=etag,
         ),
@@ -1514,7 +1513,6 @@ def deploy_key(
         "read_only": not _bool(obj, "can_push", kind),
         "created_at": _time(obj, "created_at", kind),
     }
-    data["external"]["url"] = None
     return _build(DeployKey, kind, data)
 
 

@@ -248,6 +248,14 @@ def _seed_issues(
             state.update_issue(
                 current, {"labels": [*current["labels"], "security"]}, actor_id=author
             )
+        if n % 10 == 7:
+            _tick(app)
+            current = state.issues.get(issue["id"]) or issue
+            state.update_issue(
+                current,
+                {"milestone": state.milestone_summary(milestones[-1]["id"])},
+                actor_id=author,
+            )
 
 
 def _seed_merge_requests(
