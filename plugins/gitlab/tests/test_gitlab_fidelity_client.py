@@ -86,10 +86,15 @@ def test_merge_requests_approvals_and_notes(served: tuple[GitLabEmulator, str], 
     assert len(mrs) == DEMO_COUNTS["merge_requests"]
     assert {m.state for m in mrs} == {"opened", "closed", "merged", "locked"}
     assert any(m.draft for m in mrs)
-    approvals = notes = 0
+    approvals = notes = threaded = 0
     for mr in mrs:
         approvals += len(mr.approvals.get().approved_by)
         notes += _count(mr.notes.list(iterator=True))
+        # Threads come from the discussions API: every note is in exactly one.
+        discussions = list(mr.discussions.list(iterator=True))
+        threaded += sum(len(d.attributes["notes"]) for d in discussions)
+        assert all(d.individual_note for d in discussions if len(d.attributes["notes"]) == 1)
+    assert threaded == notes
     assert approvals == sum(len(m["_approved_by"]) for m in emulator.state.merge_requests)
     assert notes == sum(1 for n in emulator.state.notes if n["noteable_type"] == "MergeRequest")
 

@@ -163,6 +163,12 @@ def register(app: GitLabEmulator) -> None:
         project = app.project_or_404(ctx)
         return app.page(ctx, issue_notes(ctx, project), render=public)
 
+    @app.get(P + "/issues/{iid:int}/discussions", name="listIssueDiscussions")
+    async def list_discussions(ctx: RequestContext) -> Any:
+        project = app.project_or_404(ctx)
+        threads = state.discussions_of(issue_or_404(ctx, project), "Issue")
+        return app.page(ctx, threads, render=dict)
+
     @app.get(P + "/issues/{iid:int}/notes/{note_id:int}", name="getIssueNote")
     async def get_note(ctx: RequestContext) -> Any:
         project = app.project_or_404(ctx)

@@ -321,6 +321,11 @@ def register(app: GitLabEmulator) -> None:
             ctx, app.order(ctx, notes, allowed=("created_at", "updated_at")), render=public
         )
 
+    @app.get(P + "/merge_requests/{iid:int}/discussions", name="listMergeRequestDiscussions")
+    async def list_mr_discussions(ctx: RequestContext) -> Any:
+        mr = mr_or_404(ctx, app.project_or_404(ctx))
+        return app.page(ctx, state.discussions_of(mr, "MergeRequest"), render=dict)
+
     @app.post(P + "/merge_requests/{iid:int}/notes", name="createMergeRequestNote")
     async def create_mr_note(ctx: RequestContext) -> Any:
         project = app.project_or_404(ctx)

@@ -281,16 +281,19 @@ def _seed_merge_requests(
             labels=[labels[n % len(labels)]],
             emit=False,
         )
+        thread: dict[str, Any] | None = None
         for k in range(n % 3):
             _tick(app)
-            state.add_note(
+            note = state.add_note(
                 project,
                 state.merge_requests.get(mr["id"]) or mr,
                 noteable_type="MergeRequest",
                 body=f"Review note {k + 1} on !{mr['iid']}",
                 author_id=people[(n + k + 1) % len(people)],
+                reply_to=thread,  # the second note answers the first: a thread
                 emit=False,
             )
+            thread = thread or note
         for k in range(n % 3):
             current = state.merge_requests.get(mr["id"]) or mr
             state.approve(current, people[(n + k + 2) % len(people)])

@@ -582,12 +582,17 @@ class GitLabState:
         body: str,
         author_id: int,
         system: bool = False,
+        reply_to: Mapping[str, Any] | None = None,
         emit: bool = True,
     ) -> dict[str, Any]:
+        """A note on an issue or merge request; ``reply_to`` a note puts it in that thread."""
+        note_id = self.next_id("note", start=5000)
+        thread = reply_to["_discussion"] if reply_to else sha_of("discussion", note_id)
         note = self.notes.insert(
             {
-                "id": self.next_id("note", start=5000),
-                "type": None,
+                "id": note_id,
+                "type": "DiscussionNote" if reply_to else None,
+                "_discussion": thread,
                 "body": body,
                 "attachment": None,
                 "author": self.user(author_id),
@@ -622,6 +627,20 @@ class GitLabState:
             coll.update(parent["id"], updated_at=self.now())  # a note touches its parent
             self.emit_note(project, updated, parent, action="update")
         return updated
+
+    def discussions_of(self, parent: Mapping[str, Any], noteable_type: str) -> list[dict[str, Any]]:
+        """The parent's notes grouped in threads, in order of their first note."""
+        threads: dict[str, list[dict[str, Any]]] = {}
+        for note in self.notes_of(parent, noteable_type):
+            threads.setdefault(note["_discussion"], []).append(public(note))
+        return [
+            {
+                "id": thread,
+                "individual_note": len(notes) == 1 and notes[0]["type"] is None,
+                "notes": notes,
+            }
+            for thread, notes in threads.items()
+        ]
 
     def notes_of(self, parent: Mapping[str, Any], noteable_type: str) -> list[Mapping[str, Any]]:
         found = (self.notes.get(i) for i in self._notes_of.get((noteable_type, parent["id"]), []))
