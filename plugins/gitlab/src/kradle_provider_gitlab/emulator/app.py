@@ -108,11 +108,9 @@ class KeysetPagination:
             last = int(chunk[-1]["id"])
             value = str(last) if self.param == "id_after" else _encode_cursor(last)
             parts = urlsplit(url)
-            params = (
-                [(k, v) for k, v in query.multi_items() if k != self.param]
-                if hasattr(query, "multi_items")
-                else [(k, v) for k, v in query.items() if k != self.param]
-            )
+            # Repeated parameters (``scope[]=a&scope[]=b``) survive where the query has them.
+            pairs = getattr(query, "multi_items", query.items)()
+            params = [(k, v) for k, v in pairs if k != self.param]
             params.append((self.param, value))
             nxt = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), ""))
             headers["link"] = format_link_header({"next": nxt})
