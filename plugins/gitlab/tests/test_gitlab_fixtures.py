@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 from kradle_provider_gitlab.harness import GOLDEN_DELIVERY_ID, webhook_fixtures
 from kradle_provider_gitlab.normalizers import NORMALIZERS
 
-from kradle_providers.models import NormalizeOutcome, ProviderRef
 from kradle_providers.plugins.registry import load_registry
-from kradle_providers.testing.fixtures import package_fixtures_dir
-from kradle_providers.webhooks.normalizer import NormalizeContext
+from kradle_providers.testing.fixtures import golden_text, normalize_fixture, package_fixtures_dir
 
 UPDATE = os.environ.get("KRADLE_UPDATE_GOLDEN") == "1"
 
@@ -32,15 +29,9 @@ def test_every_declared_event_has_a_shipped_fixture_with_its_golden() -> None:
     for fixture in fixtures:
         assert fixture.event in NORMALIZERS
         assert "X-Gitlab-Token" not in fixture.headers  # no credentials in shipped files
-        context = NormalizeContext(
-            provider=ProviderRef(type="gitlab", instance="default"),
-            event=fixture.event,
-            delivery_id=GOLDEN_DELIVERY_ID,
-            headers=dict(fixture.headers),
-        )
-        result = NORMALIZERS[fixture.event](context, json.loads(fixture.payload.read_text()))
-        assert result.outcome is not NormalizeOutcome.MALFORMED, (fixture.payload, result.reason)
-        rendered = result.model_dump(mode="json")
+        result = normalize_fixture(fixture, NORMALIZERS, "gitlab")
+        assert fixture.delivery_id == GOLDEN_DELIVERY_ID
+        rendered = golden_text(result)
         golden = (
             goldens
             / fixture.payload.parent.name
@@ -48,6 +39,6 @@ def test_every_declared_event_has_a_shipped_fixture_with_its_golden() -> None:
         )
         if UPDATE:
             golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(json.dumps(rendered, sort_keys=True, indent=2) + "\n")
+            golden.write_text(rendered)
         assert fixture.golden == golden or UPDATE, f"no golden for {fixture.payload}"
-        assert rendered == json.loads(Path(golden).read_text()), fixture.payload
+        assert json.loads(rendered) == json.loads(golden.read_text()), fixture.payload

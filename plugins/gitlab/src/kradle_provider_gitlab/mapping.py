@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from kradle_providers.errors import KradleError
 from kradle_providers.models import (
     Actor,
     Artifact,
@@ -131,8 +132,9 @@ M = TypeVar("M", bound=BaseModel)
 Native = Mapping[str, Any]
 
 
-class MappingError(ValueError):
-    """A GitLab object does not have the shape its kind requires."""
+class MappingError(KradleError, ValueError):
+    """A GitLab object does not have the shape its kind requires (an adapter skips such a
+    list item; a normalizer answers ``malformed``)."""
 
     def __init__(self, kind: str, message: str, *, field: str | None = None) -> None:
         self.kind = kind
@@ -1316,7 +1318,7 @@ def approval(
     who = _mapping(entry.get("user", entry), kind, "user")
     parent = _mapping(mr, kind, "merge_request")
     mr_id = _id(parent, kind)
-    when = gitlab_time(entry.get("approved_at", approved_at))
+    when = _time({"approved_at": entry.get("approved_at", approved_at)}, "approved_at", kind)
     data: dict[str, Any] = {
         "external": {
             "provider": provider or gitlab_provider(),

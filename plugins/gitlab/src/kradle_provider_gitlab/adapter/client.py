@@ -42,6 +42,7 @@ from kradle_providers.http import (
 from kradle_providers.http.clock import Clock
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
+from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
@@ -294,11 +295,9 @@ class GitLabBase(ProviderAdapter):
         raw = response.json()
         if not isinstance(raw, list):
             raise KradleError(f"GitLab returned an unexpected body for {path}: expected a list")
-        items: list[T] = []
-        for native in raw:
-            converted = convert(native)
-            if converted is not None:
-                items.append(converted)
+        # One item that does not map is skipped (listed in extra["skipped"]), not the page.
+        skipped: list[KradleError] = []
+        items = map_each(raw, convert, skipped=skipped, what=f"GitLab item of {path}")
         nxt = next_link(response)
         hwm: datetime | None = None
         if updated is not None:
@@ -308,7 +307,7 @@ class GitLabBase(ProviderAdapter):
             items=items,
             next_cursor=encode_cursor({**(extra or {}), "url": nxt}) if nxt else None,
             high_water_mark=hwm,
-            extra={"etag": response.etag, "from_cache": response.from_cache},
+            extra={"etag": response.etag, "from_cache": response.from_cache, SKIPPED: skipped},
         )
 
     async def _newest_with_marker(
