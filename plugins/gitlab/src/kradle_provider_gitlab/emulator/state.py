@@ -1132,10 +1132,17 @@ class GitLabState:
         )
 
     def add_hook(
-        self, project: Mapping[str, Any], url: str, token: str, flags: Mapping[str, Any]
+        self,
+        project: Mapping[str, Any],
+        url: str,
+        token: str,
+        flags: Mapping[str, Any],
+        *,
+        app: Any = None,
     ) -> dict[str, Any]:
+        """A project hook; ``app`` (an ASGI receiver) takes its deliveries in process."""
         values = {flag: _flag(flags, flag, flag == "push_events") for flag in HOOK_FLAGS}
-        subscription = self.app.webhooks.subscribe(url, token, events=events_of(values))
+        subscription = self.app.webhooks.subscribe(url, token, events=events_of(values), app=app)
         return self.hooks.insert(
             {
                 "id": self.next_id("hook"),
