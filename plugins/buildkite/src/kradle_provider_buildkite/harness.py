@@ -1,19 +1,49 @@
-"""The Buildkite provider under the contract-test suite."""
+"""The Buildkite provider under the contract-test suite.
+
+``create_harness(**options)`` builds the Buildkite emulator in process (scope
+``ExternalRef(owner="acme", pipeline="widgets")``, on a manual clock so every
+change is later than the last), and hands the suite an adapter factory that
+goes through the plugin registry's guard, the emulator's control API as
+backend, the emulator's accepted token as the canary credential, and the
+webhook payloads shipped in the package (recorded from the emulator, one or
+more per declared event) with their goldens.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
+from kradle_providers.auth import Secret
 from kradle_providers.models import NormalizeResult, ProviderRef
+from kradle_providers.models.base import ExternalRef
+from kradle_providers.plugins.spec import ProviderConfig
+from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.testing.harness import EmulatorHarness, Limitation, WebhookFixture
 from kradle_providers.webhooks.normalizer import NormalizeContext
 
-__all__ = ["GOLDEN_DELIVERY_ID", "normalize_payload", "render"]
+__all__ = [
+    "GOLDEN_DELIVERY_ID",
+    "LIMITATIONS",
+    "BuildkiteHarness",
+    "create_harness",
+    "fixtures_dir",
+    "normalize_payload",
+    "render",
+    "webhook_fixtures",
+]
 
-#: The X-Buildkite-Delivery-ID... Buildkite sends no delivery id header; the
-#: goldens are written with this one (as the contract suite normalizes them).
+#: Buildkite sends no delivery id header: goldens are written with this one,
+#: and the harness hands it to the suite with every fixture.
 GOLDEN_DELIVERY_ID = "00000000-0000-4000-8000-00000000b001"
+
+
+def fixtures_dir() -> Path:
+    """``fixtures/`` of the installed package (webhooks/ and goldens/)."""
+    return Path(str(files("kradle_provider_buildkite") / "fixtures"))
 
 
 def normalize_payload(event: str, payload: Any) -> NormalizeResult:
@@ -34,3 +64,75 @@ def render(result: NormalizeResult) -> str:
     """A golden file's text."""
     dumped: Mapping[str, Any] = result.model_dump(mode="json")
     return json.dumps(dumped, sort_keys=True, indent=2) + "\n"
+
+
+def webhook_fixtures(root: Path | None = None) -> list[WebhookFixture]:
+    """Every ``fixtures/webhooks/<event>/<case>.json`` with its golden."""
+    base = root or fixtures_dir()
+    found: list[WebhookFixture] = []
+    for payload in sorted((base / "webhooks").glob("*/*.json")):
+        if payload.name.endswith(".headers.json"):
+            continue
+        event = payload.parent.name
+        stem = payload.name.removesuffix(".json")
+        headers_file = payload.with_name(f"{stem}.headers.json")
+        headers = json.loads(headers_file.read_text()) if headers_file.is_file() else {}
+        found.append(
+            WebhookFixture(
+                event=event,
+                payload=payload,
+                golden=base / "goldens" / event / f"{stem}.golden.json",
+                headers={"X-Buildkite-Event": event, **headers},
+                delivery_id=GOLDEN_DELIVERY_ID,
+            )
+        )
+    return found
+
+
+LIMITATIONS: Mapping[str, Mapping[Limitation, str]] = {}
+"""What Buildkite objects of a kind cannot do at all: nothing the suite checks."""
+
+
+class BuildkiteHarness(EmulatorHarness):
+    """The contract harness over an in-process Buildkite emulator."""
+
+    provider = "buildkite"
+    limitations = LIMITATIONS
+
+    def __init__(self, emulator: Any, *, via_registry: bool = True) -> None:
+        super().__init__(
+            emulator,
+            scope=ExternalRef(owner="acme", pipeline="widgets"),
+            credential=str(emulator.token),
+            via_registry=via_registry,
+        )
+
+    def config(self, *, credential: str | None = None, **options: Any) -> ProviderConfig:
+        """The ProviderConfig an adapter for this emulator uses."""
+        return ProviderConfig(
+            instance="contract",
+            api_base_url=self.emulator.api_url,
+            auth=Secret(credential if credential is not None else self.credential),
+            options=options,
+            transport=self.emulator.transport(),
+        )
+
+    def direct_adapter(self, config: ProviderConfig) -> ProviderAdapter:
+        from kradle_provider_buildkite.adapter import BuildkiteAdapter
+
+        return BuildkiteAdapter.from_config(config)
+
+    def webhook_fixtures(self) -> Sequence[WebhookFixture]:
+        """Deliveries recorded from the emulator, with their golden canonical outputs."""
+        return webhook_fixtures()
+
+
+def create_harness(**options: Any) -> BuildkiteHarness:
+    """The contract harness: options ``seed`` (e.g. ``"demo"``), ``via_registry``."""
+    from kradle_provider_buildkite.emulator import create_emulator
+    from kradle_providers.testing.emulator import ManualClock
+
+    via_registry = bool(options.pop("via_registry", True))
+    options.setdefault("clock", ManualClock())
+    emulator = create_emulator(seed=options.pop("seed", None), options=options)
+    return BuildkiteHarness(emulator, via_registry=via_registry)

@@ -415,11 +415,15 @@ _JOB_MAPPED = (*_JOB_TIMES, "type", "name", "label", "state", "agent", "agent_qu
 
 def _build_ref(job_obj: Native, owner: Any) -> ObjectRef:
     """The job's build: the ``build`` passed in, else the number at the end of ``build_url``."""
-    if isinstance(owner, Mapping) and isinstance(owner.get("id"), str) and owner["id"] != "...":
+    if isinstance(owner, Mapping) and (
+        isinstance(owner.get("number"), int)
+        or (isinstance(owner.get("id"), str) and owner["id"] != "...")
+    ):
         number = owner.get("number")
+        ident = owner.get("id")
         return ObjectRef(
             kind="Pipeline",
-            native_id=owner["id"],
+            native_id=ident if isinstance(ident, str) and ident != "..." else None,
             native_number=str(number) if isinstance(number, int) else None,
             url=owner.get("web_url") if isinstance(owner.get("web_url"), str) else None,
         )

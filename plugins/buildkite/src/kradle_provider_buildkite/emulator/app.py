@@ -148,7 +148,7 @@ class BuildkiteEmulator(EmulatorApp):
             ctx.fail(400, "Body must be a JSON object")
         return data
 
-    def emit_event(
+    def payload(
         self,
         event: str,
         *,
@@ -156,11 +156,13 @@ class BuildkiteEmulator(EmulatorApp):
         job: Mapping[str, Any] | None = None,
         agent: Mapping[str, Any] | None = None,
         hook: int | None = None,
-    ) -> None:
-        """Send ``event`` to the webhook services, with the payload Buildkite sends.
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """The body Buildkite sends for ``event``.
 
         Build and job events carry the build without its jobs and the pipeline;
-        agent events the agent; ``ping`` the service and the organization.
+        agent events the agent; ``ping`` the service and the organization;
+        ``extra`` adds top-level keys (``blocked_ip``, ``cluster_token``...).
         """
         render = self.render(None)
         viewer = render.user(self.viewer_id) or {}
@@ -170,7 +172,7 @@ class BuildkiteEmulator(EmulatorApp):
             body["service"] = {
                 "id": self.state.uuid(),
                 "provider": "webhook",
-                "settings": {"url": found.url if found else None},
+                "settings": {"url": found.url if found else self.webhooks.default_url},
             }
             body["organization"] = render.organization()
         if agent is not None:
@@ -180,7 +182,21 @@ class BuildkiteEmulator(EmulatorApp):
         if build is not None:
             body["build"] = render.build(build, with_jobs=False)
             body["pipeline"] = render.pipeline(self.state.pipeline_of(build))
+        body.update(extra)
         body["sender"] = {"id": viewer.get("id"), "name": viewer.get("name")}
+        return body
+
+    def emit_event(
+        self,
+        event: str,
+        *,
+        build: Mapping[str, Any] | None = None,
+        job: Mapping[str, Any] | None = None,
+        agent: Mapping[str, Any] | None = None,
+        hook: int | None = None,
+    ) -> None:
+        """Send ``event`` to the webhook services (``hook``: only that one)."""
+        body = self.payload(event, build=build, job=job, agent=agent, hook=hook)
         self.webhooks.emit(event, body, only=hook)
 
     def artifact_signature(self, artifact_id: str) -> str:

@@ -153,6 +153,7 @@ class BuildkiteControl:
 
         A build that finished gets a job retried and finishes again; one that
         runs finishes. A job finishes (again). An agent disconnects or connects.
+        An artifact's upload finishes, or a finished one expires.
         """
         state = self.em.state
         self._tick()
@@ -185,7 +186,9 @@ class BuildkiteControl:
         elif kind == "PipelineDefinition":
             state.pipelines.update(record["id"], name=f"{record['name']} (edited)")
         else:
-            raise ValueError(f"{kind}s cannot change on Buildkite: artifacts are immutable uploads")
+            # An artifact's file never changes; its state does (uploaded, then expired).
+            following = {"new": "finished", "finished": "expired"}
+            state.artifacts.update(record["id"], state=following.get(record["state"], "finished"))
 
     def delete(self, kind: str, object_id: str) -> None:
         """Delete an object from outside (an admin deleting a pipeline, an agent going away)."""

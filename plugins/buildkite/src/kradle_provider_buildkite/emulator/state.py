@@ -286,13 +286,15 @@ class BuildkiteState:
         """
         if state not in BUILD_STATES:
             raise ValueError(f"unknown build state {state!r}; Buildkite's are {BUILD_STATES}")
+        # A build of the past (seed history) took minutes; one made now has no times ahead.
+        spread = created is not None
         created = created or self.clock()
         current = self.pipelines.get(pipeline["id"])
         assert current is not None, f"no pipeline {pipeline['id']}"
         number = current["next_number"]
         self.pipelines.update(pipeline["id"], next_number=number + 1)
-        started = created + timedelta(minutes=1)
-        finished = started + timedelta(minutes=4)
+        started = created + timedelta(minutes=1 if spread else 0)
+        finished = started + timedelta(minutes=4 if spread else 0)
         is_finished = state in FINISHED_BUILD_STATES and state != "blocked"
         build: dict[str, Any] = self.builds.insert(
             {
@@ -318,9 +320,7 @@ class BuildkiteState:
                 if state in ("scheduled", "waiting", "skipped", "not_run")
                 else stamp(started),
                 "finished_at": stamp(finished) if is_finished or state == "blocked" else None,
-                "failing_at": stamp(started + timedelta(minutes=2))
-                if state in ("failing", "failed")
-                else None,
+                "failing_at": stamp(started) if state in ("failing", "failed") else None,
                 "canceled_at": stamp(finished) if state == "canceled" else None,
                 "meta_data": {},
                 "pull_request": dict(pull_request) if pull_request else None,
@@ -330,7 +330,7 @@ class BuildkiteState:
             id=self.uuid(),
         )
         if state not in ("skipped", "not_run"):
-            self._create_jobs(build, pipeline, created, agent_ids or [], log_line)
+            self._create_jobs(build, pipeline, created, agent_ids or [], log_line, spread)
         if emit:
             self.emit("build.scheduled", build=build)
             if build["finished_at"] is not None:
@@ -344,6 +344,7 @@ class BuildkiteState:
         created: datetime,
         agent_ids: list[str],
         log_line: str | None,
+        spread: bool,
     ) -> None:
         state = build["state"]
         per_type = _JOB_STATES[state]
@@ -365,7 +366,10 @@ class BuildkiteState:
                 if agent_ids and step["type"] == "script"
                 else None
             )
-            self.add_job(build, step, order, job_state, created, agent_id=agent, log_line=log_line)
+            self.add_job(
+                build, step, order, job_state, created,
+                agent_id=agent, log_line=log_line, spread=spread,
+            )  # fmt: skip
 
     def add_job(
         self,
@@ -378,8 +382,13 @@ class BuildkiteState:
         agent_id: str | None = None,
         log_line: str | None = None,
         retry_source: Mapping[str, Any] | None = None,
+        spread: bool = False,
     ) -> dict[str, Any]:
-        """One job of ``build`` for pipeline ``step``, in ``state``."""
+        """One job of ``build`` for pipeline ``step``, in ``state``.
+
+        ``spread``: the job ran in the past for a minute (seed history);
+        otherwise every time it has is ``created``.
+        """
         job_type = step["type"]
         ran = state not in (
             "pending",
@@ -390,8 +399,8 @@ class BuildkiteState:
             "waiting_failed",
         )
         done = state in ("passed", "failed", "canceled", "unblocked", "timed_out")
-        started = created + timedelta(minutes=1, seconds=order * 20)
-        finished = started + timedelta(minutes=1)
+        started = created + (timedelta(minutes=1, seconds=order * 20) if spread else timedelta())
+        finished = started + (timedelta(minutes=1) if spread else timedelta())
         name = step.get("label") or step.get("trigger")
         command = step.get("command")
         job: dict[str, Any] = self.jobs.insert(
