@@ -67,6 +67,10 @@ def test() -> int:
     ensure_env()
     env = dict(os.environ)
     env.setdefault("HYPOTHESIS_PROFILE", "ci" if env.get("CI") else "dev")
+    # The vendors' own payloads, an extra conformance layer, when the checkout has them beside it.
+    upstream = ROOT.parent / "shared" / "fixtures" / "upstream"
+    if upstream.is_dir():
+        env.setdefault("KRADLE_UPSTREAM_FIXTURES", str(upstream))
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
     # Checked by package name: every distribution's src/ is on mypy_path (pyproject).

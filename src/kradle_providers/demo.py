@@ -644,7 +644,6 @@ async def _forged(demo: _Demo, genuine: Any) -> None:
         "pull_request",
         genuine.body.replace(b"Sprocket cache", b"Forged title"),
         secret="not-the-webhook-secret",
-        provider_scheme="github",
         headers={"x-github-hook-id": "1"},
     )
     attempt = await demo.gh.webhooks.send(forged)

@@ -30,6 +30,7 @@ GITHUB_PLUGIN = ProviderPlugin(
     manifest="kradle_provider_github:manifest.yaml",
     adapter="kradle_provider_github.adapter:GitHubAdapter.from_config",
     normalizers="kradle_provider_github.normalizers:NORMALIZERS",
+    webhooks="kradle_provider_github.webhooks:WEBHOOKS",
     emulator="kradle_provider_github.emulator:create_emulator",
     harness="kradle_provider_github.harness:create_harness",
     version=_version(),

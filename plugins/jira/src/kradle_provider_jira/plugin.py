@@ -30,6 +30,7 @@ JIRA_PLUGIN = ProviderPlugin(
     manifest="kradle_provider_jira:manifest.yaml",
     adapter="kradle_provider_jira.adapter:JiraAdapter.from_config",
     normalizers="kradle_provider_jira.normalizers:NORMALIZERS",
+    webhooks="kradle_provider_jira.webhooks:WEBHOOKS",
     emulator="kradle_provider_jira.emulator:create_emulator",
     harness="kradle_provider_jira.harness:create_harness",
     version=_version(),
