@@ -12,21 +12,10 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 from kradle_provider_buildkite.harness import GOLDEN_DELIVERY_ID, normalize_payload, render
 
 from kradle_providers.models import NormalizeOutcome, NormalizeResult
-
-try:
-    from kradle_providers.testing.fixtures import require_upstream
-except ImportError:  # TODO(merge): core's helper lands with "Webhook schemes declared by plugins"
-
-    def require_upstream(vendor: str) -> Path:
-        root = os.environ.get("KRADLE_UPSTREAM_FIXTURES")
-        if not root or not (Path(root) / vendor).is_dir():
-            pytest.skip("upstream corpus not available (set KRADLE_UPSTREAM_FIXTURES)")
-        return Path(root) / vendor
-
+from kradle_providers.testing.fixtures import require_upstream
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("KRADLE_UPDATE_GOLDEN") == "1"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from kradle_providers.models import NormalizeResult, ProviderRef
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.testing.fixtures import package_fixtures_dir, package_webhook_fixtures
 from kradle_providers.testing.harness import EmulatorHarness, Limitation, WebhookFixture
 from kradle_providers.webhooks.normalizer import NormalizeContext
 
@@ -43,7 +43,7 @@ GOLDEN_DELIVERY_ID = "00000000-0000-4000-8000-00000000b001"
 
 def fixtures_dir() -> Path:
     """``fixtures/`` of the installed package (webhooks/ and goldens/)."""
-    return Path(str(files("kradle_provider_buildkite") / "fixtures"))
+    return package_fixtures_dir("kradle_provider_buildkite")
 
 
 def normalize_payload(event: str, payload: Any) -> NormalizeResult:
@@ -66,27 +66,9 @@ def render(result: NormalizeResult) -> str:
     return json.dumps(dumped, sort_keys=True, indent=2) + "\n"
 
 
-def webhook_fixtures(root: Path | None = None) -> list[WebhookFixture]:
-    """Every ``fixtures/webhooks/<event>/<case>.json`` with its golden."""
-    base = root or fixtures_dir()
-    found: list[WebhookFixture] = []
-    for payload in sorted((base / "webhooks").glob("*/*.json")):
-        if payload.name.endswith(".headers.json"):
-            continue
-        event = payload.parent.name
-        stem = payload.name.removesuffix(".json")
-        headers_file = payload.with_name(f"{stem}.headers.json")
-        headers = json.loads(headers_file.read_text()) if headers_file.is_file() else {}
-        found.append(
-            WebhookFixture(
-                event=event,
-                payload=payload,
-                golden=base / "goldens" / event / f"{stem}.golden.json",
-                headers={"X-Buildkite-Event": event, **headers},
-                delivery_id=GOLDEN_DELIVERY_ID,
-            )
-        )
-    return found
+def webhook_fixtures() -> list[WebhookFixture]:
+    """Every ``fixtures/webhooks/<event>/<case>.json`` the package ships, with its golden."""
+    return package_webhook_fixtures("kradle_provider_buildkite", delivery_id=GOLDEN_DELIVERY_ID)
 
 
 LIMITATIONS: Mapping[str, Mapping[Limitation, str]] = {}

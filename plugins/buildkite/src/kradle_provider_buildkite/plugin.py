@@ -30,6 +30,7 @@ BUILDKITE_PLUGIN = ProviderPlugin(
     manifest="kradle_provider_buildkite:manifest.yaml",
     adapter="kradle_provider_buildkite.adapter:BuildkiteAdapter.from_config",
     normalizers="kradle_provider_buildkite.normalizers:NORMALIZERS",
+    webhooks="kradle_provider_buildkite.webhooks:WEBHOOKS",
     emulator="kradle_provider_buildkite.emulator:create_emulator",
     harness="kradle_provider_buildkite.harness:create_harness",
     version=_version(),

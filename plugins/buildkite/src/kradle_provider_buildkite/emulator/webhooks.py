@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from kradle_provider_buildkite.webhooks import SIGNATURE, TOKEN, WEBHOOKS
 from kradle_providers.auth import Secret
 from kradle_providers.testing.emulator import Clock, Delivery, SubscribedEmitter, Subscription
 
@@ -26,34 +27,32 @@ __all__ = ["BuildkiteWebhooks", "Mode", "Subscription"]
 Mode = Literal["token", "signature"]
 
 
-def _sign(
-    provider: str,
-    body: bytes,
-    secret: str,
-    *,
-    timestamp: int | None = None,
-    event: str | None = None,
-    delivery_id: str | None = None,
-) -> dict[str, str]:
-    """Buildkite's headers; ``provider`` is ``buildkite-token`` or ``buildkite-signature``."""
-    from kradle_providers.webhooks.signing import buildkite_signature
-
-    headers = {"X-Buildkite-Event": event or ""}
-    if provider.endswith("-token"):
-        headers["X-Buildkite-Token"] = secret
-    else:
-        headers["X-Buildkite-Signature"] = buildkite_signature(secret, body, int(timestamp or 0))
-    return headers
-
-
 class BuildkiteWebhooks(SubscribedEmitter):
     """The framework's subscribed emitter with Buildkite's two authentication modes."""
 
     default_url = "http://receiver.test/webhooks/buildkite"
 
     def __init__(self, *, clock: Clock) -> None:
-        super().__init__(clock=clock, provider="buildkite", signer=_sign)
+        super().__init__(clock=clock, provider="buildkite", signer=self._headers)
         self.modes: dict[int, Mode] = {}
+        self._mode: Mode = "signature"
+
+    def _headers(
+        self,
+        body: bytes,
+        secret: str,
+        *,
+        event: str | None = None,
+        delivery_id: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, str]:
+        """The plugin's declared headers, in the mode of the service being signed for."""
+        headers = WEBHOOKS.headers_for(body, secret, event=event, timestamp=timestamp)
+        if self._mode == "token":
+            for name in SIGNATURE.headers:
+                headers.pop(name, None)
+            headers.update(TOKEN.sign(body, secret, timestamp=0))
+        return headers
 
     def subscribe_service(
         self,
@@ -88,14 +87,12 @@ class BuildkiteWebhooks(SubscribedEmitter):
                 continue
             if not hook.wants(event) and not hook.wants(event.split(".", 1)[0] + ".*"):
                 continue
+            # prepare() signs at once, with the mode set for this service.
+            self._mode = self.modes.get(hook.id, "signature")
             delivery = self.prepare(
-                hook.url,
-                event,
-                dict(payload),
-                secret=hook.secret,
-                provider_scheme=f"buildkite-{self.modes.get(hook.id, 'signature')}",
+                hook.url, event, dict(payload), secret=hook.secret,
                 headers=self.delivery_headers(hook),
-            )
+            )  # fmt: skip
             prepared.append(delivery)
             self._pending.append((delivery, hook.app))
         if prepared:
