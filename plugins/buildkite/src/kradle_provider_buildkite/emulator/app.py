@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from starlette.responses import Response
 
@@ -45,6 +47,28 @@ _UNAUTHORIZED = (
     "Authentication required. Please supply a valid API Access Token: "
     "https://buildkite.com/docs/apis/rest-api#authentication"
 )
+
+
+@dataclass(frozen=True)
+class BuildkitePagination(LinkPagination):
+    """Link paging whose URLs keep ``page`` where the request had it, before ``per_page``.
+
+    Buildkite writes ``...?page=3&per_page=5``; clients that split the Link
+    header naively (pybuildkite reads ``page=`` up to the next ``&``) depend on
+    ``page`` not being the last parameter.
+    """
+
+    def links(self, url: str, page: int, last_page: int) -> dict[str, str]:
+        links = super().links(url, page, last_page)
+        return {rel: _page_first(target, self.page_param) for rel, target in links.items()}
+
+
+def _page_first(url: str, page_param: str) -> str:
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    pages = [p for p in pairs if p[0] == page_param]
+    others = [p for p in pairs if p[0] != page_param]
+    return urlunsplit(parts._replace(query=urlencode(pages + others)))
 
 
 class BuildkiteEmulator(EmulatorApp):
@@ -80,7 +104,7 @@ class BuildkiteEmulator(EmulatorApp):
                 resource=None,
             ),
             conditional=ConditionalPolicy(weak=True),
-            pagination=LinkPagination(
+            pagination=BuildkitePagination(
                 default_per_page=30, max_per_page=100, always_first_last=True
             ),
             latency=latency,
