@@ -40,7 +40,7 @@ class Renderer:
         return self.state.org_slug
 
     def user(self, user_id: str | None) -> dict[str, Any] | None:
-        user = self.state.users.get(user_id) if user_id else None
+        user = self.state.view(self.state.users, user_id) if user_id else None
         if user is None:
             return None
         return {
@@ -230,7 +230,7 @@ class Renderer:
                     "web_url": self.build(target, with_jobs=False)["web_url"],
                 },
             }
-        agent = self.state.agents.get(j["agent_id"]) if j["agent_id"] else None
+        agent = self.state.view(self.state.agents, j["agent_id"]) if j["agent_id"] else None
         return {
             **common,
             "name": j["name"],

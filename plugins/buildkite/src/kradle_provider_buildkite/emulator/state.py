@@ -132,10 +132,17 @@ class BuildkiteState:
         """Now, as Buildkite writes timestamps (milliseconds, ``Z``)."""
         return stamp(self.clock())
 
-    def pipeline_of(self, build: Mapping[str, Any]) -> dict[str, Any]:
-        found = self.pipelines.get(build["pipeline_id"])
+    def pipeline_of(self, build: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The build's pipeline, as a read-only view (renders call this per build)."""
+        found = self.view(self.pipelines, build["pipeline_id"])
         assert found is not None, f"build {build['id']} has no pipeline"
         return found
+
+    @staticmethod
+    def view(collection: Collection, ident: Any) -> Mapping[str, Any] | None:
+        """A read-only view of one record, without the copy ``get`` makes."""
+        found = collection.peek(id=ident)
+        return found[0] if found else None
 
     def pipeline_by_slug(self, slug: str) -> dict[str, Any] | None:
         return self.pipelines.find_one(slug=slug)
@@ -144,7 +151,10 @@ class BuildkiteState:
         return self.builds.find_one(pipeline_id=pipeline_id, number=number)
 
     def jobs_of(self, build_id: str, *, include_retried: bool = False) -> list[dict[str, Any]]:
-        jobs = sorted(self.jobs.filter(build_id=build_id), key=lambda j: j["order"])
+        # Shallow copies of read-only views: renders read thousands of jobs per page.
+        jobs = sorted(
+            (dict(j) for j in self.jobs.peek(build_id=build_id)), key=lambda j: j["order"]
+        )
         return jobs if include_retried else [j for j in jobs if not j["retried"]]
 
     def pipeline_counts(self, pipeline_id: str) -> dict[str, int]:
