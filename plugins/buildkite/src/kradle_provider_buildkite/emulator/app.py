@@ -229,17 +229,25 @@ class BuildkiteEmulator(EmulatorApp):
             :24
         ]
 
-    def counts(self) -> dict[str, int]:
-        """Objects per canonical kind in the organization (what a full sync finds).
+    def counts(self, pipeline: str | None = None) -> dict[str, int]:
+        """Objects per canonical kind: what a full sync of the organization finds.
 
-        Job counts every job, retried ones included (``include_retried_jobs``).
+        With ``pipeline`` (a slug, as a binding's ``externalRef.pipeline``),
+        builds, jobs and artifacts are that pipeline's; pipelines and agents
+        stay the organization's (they are listed per organization). Job counts
+        every job, retried ones included (``include_retried_jobs``).
         """
         s = self.state
+        builds = s.builds.peek()
+        if pipeline is not None:
+            found = s.pipeline_by_slug(pipeline)
+            builds = [b for b in builds if found is not None and b["pipeline_id"] == found["id"]]
+        ids = {b["id"] for b in builds}
         return {
             "PipelineDefinition": len(s.pipelines),
-            "Pipeline": len(s.builds),
-            "Job": len(s.jobs),
-            "Artifact": len(s.artifacts),
+            "Pipeline": len(ids),
+            "Job": sum(1 for j in s.jobs.peek() if j["build_id"] in ids),
+            "Artifact": sum(1 for a in s.artifacts.peek() if a["build_id"] in ids),
             "Runner": len(s.agents),
         }
 

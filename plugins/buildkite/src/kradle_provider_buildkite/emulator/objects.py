@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class Renderer:
     state: BuildkiteState
     api: str
     web: str
+    cache: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def org(self) -> str:
@@ -69,6 +70,13 @@ class Renderer:
         }
 
     def pipeline(self, p: Record) -> dict[str, Any]:
+        # One answer renders the same pipeline for every build: render it once.
+        cached = self.cache.get(p["id"])
+        if cached is None:
+            cached = self.cache[p["id"]] = self._pipeline(p)
+        return dict(cached)
+
+    def _pipeline(self, p: Record) -> dict[str, Any]:
         base = f"{self.api}/organizations/{self.org}/pipelines/{p['slug']}"
         counts = self.state.pipeline_counts(p["id"])
         return {

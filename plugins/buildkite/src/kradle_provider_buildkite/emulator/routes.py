@@ -346,7 +346,7 @@ def register(em: BuildkiteEmulator) -> None:
 
     async def list_build_artifacts(ctx: RequestContext) -> Response:
         build = build_or_404(ctx)
-        records = state.artifacts.peek(build_id=build["id"])
+        records = state.artifacts_of(build["id"])
         return em.page(ctx, records, em.render(ctx).artifact)
 
     async def list_job_artifacts(ctx: RequestContext) -> Response:

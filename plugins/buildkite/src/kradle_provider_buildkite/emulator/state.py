@@ -115,6 +115,10 @@ class BuildkiteState:
         self.agents = collection("agents")
         self.clusters = collection("clusters")
         self.tokens = collection("cluster_tokens")
+        # (pipeline id, number) -> build id; build id -> its job / artifact ids.
+        self.build_ids: dict[tuple[str, int], str] = {}
+        self.job_ids: dict[str, list[str]] = {}
+        self.artifact_ids: dict[str, list[str]] = {}
         self.emit: Emit = lambda event, **objects: None
         self.organization = {
             "id": self.uuid(),
@@ -148,13 +152,12 @@ class BuildkiteState:
         return self.pipelines.find_one(slug=slug)
 
     def build_by_number(self, pipeline_id: str, number: int) -> dict[str, Any] | None:
-        return self.builds.find_one(pipeline_id=pipeline_id, number=number)
+        ident = self.build_ids.get((pipeline_id, number))
+        return None if ident is None else self.builds.get(ident)
 
     def jobs_of(self, build_id: str, *, include_retried: bool = False) -> list[dict[str, Any]]:
-        # Shallow copies of read-only views: renders read thousands of jobs per page.
-        jobs = sorted(
-            (dict(j) for j in self.jobs.peek(build_id=build_id)), key=lambda j: j["order"]
-        )
+        found = (self.jobs.get(i) for i in self.job_ids.get(build_id, ()))
+        jobs = sorted((j for j in found if j is not None), key=lambda j: j["order"])
         return jobs if include_retried else [j for j in jobs if not j["retried"]]
 
     def pipeline_counts(self, pipeline_id: str) -> dict[str, int]:
@@ -164,7 +167,10 @@ class BuildkiteState:
             "scheduled": sum(1 for b in builds if b["state"] == "scheduled"),
             "running": len(running),
             "running_jobs": sum(
-                1 for j in self.jobs.peek(state="running") if j["build_id"] in running
+                1
+                for b in running
+                for j in self.job_ids.get(b, ())
+                if (self.jobs.get(j) or {}).get("state") == "running"
             ),
         }
 
@@ -339,6 +345,7 @@ class BuildkiteState:
             },
             id=self.uuid(),
         )
+        self.build_ids[(pipeline["id"], number)] = build["id"]
         if state not in ("skipped", "not_run"):
             self._create_jobs(build, pipeline, created, agent_ids or [], log_line, spread)
         if emit:
@@ -456,10 +463,11 @@ class BuildkiteState:
             },
             id=self.uuid(),
         )
+        self.job_ids.setdefault(build["id"], []).append(job["id"])
         if job_type == "script" and done and step.get("artifact_paths"):
             for path in _artifact_files(step["artifact_paths"], build["number"]):
                 content = f"{path} of build {build['number']}\n"
-                self.artifacts.insert(
+                artifact = self.artifacts.insert(
                     {
                         "job_id": job["id"],
                         "build_id": build["id"],
@@ -473,7 +481,13 @@ class BuildkiteState:
                     },
                     id=self.uuid(),
                 )
+                self.artifact_ids.setdefault(build["id"], []).append(artifact["id"])
         return job
+
+    def artifacts_of(self, build_id: str) -> list[dict[str, Any]]:
+        """A build's artifacts, in upload order."""
+        found = (self.artifacts.get(i) for i in self.artifact_ids.get(build_id, ()))
+        return [a for a in found if a is not None]
 
     # -- changes Buildkite makes -----------------------------------------------------
 
