@@ -1,8 +1,8 @@
 """Buildkite webhook payloads -> canonical sync events.
 
-``NORMALIZERS`` maps each event family of the ``X-Buildkite-Event`` header
-(``build``, ``job``, ``agent``, ``cluster_token``, ``ping``; the registry
-finds ``build.finished`` under ``build``) to a function
+``NORMALIZERS`` maps each ``X-Buildkite-Event`` name (``build.finished``,
+``job.started``, ``agent.connected``, ``ping``...; and each family, ``build``,
+``job``, ``agent``, for actions added later) to a function
 ``(NormalizeContext, payload) -> NormalizeResult``. Objects go through
 :mod:`kradle_provider_buildkite.mapping`, the same functions the adapter uses.
 
@@ -204,11 +204,44 @@ def _informational_only(
     return _ignored(context, _informational(event, payload))
 
 
+BUILD_EVENTS = (
+    "build.scheduled",
+    "build.running",
+    "build.failing",
+    "build.finished",
+    "build.skipped",
+)
+JOB_EVENTS = (
+    "job.scheduled",
+    "job.started",
+    "job.finished",
+    "job.activated",
+    "job.promised_exit_status",
+)
+AGENT_EVENTS = (
+    "agent.connected",
+    "agent.lost",
+    "agent.disconnected",
+    "agent.stopping",
+    "agent.stopped",
+    "agent.blocked",
+)
+
+_build_normalizer = _safe(_build)
+_job_normalizer = _safe(_job)
+_agent_normalizer = _safe(_agent)
+_informational_normalizer = _safe(_informational_only)
+
 NORMALIZERS: dict[str, EventNormalizer] = {
-    "build": _safe(_build),
-    "job": _safe(_job),
-    "agent": _safe(_agent),
-    "cluster_token": _safe(_informational_only),
-    "ping": _safe(_informational_only),
+    **dict.fromkeys(BUILD_EVENTS, _build_normalizer),
+    **dict.fromkeys(JOB_EVENTS, _job_normalizer),
+    **dict.fromkeys(AGENT_EVENTS, _agent_normalizer),
+    "cluster_token.registration_blocked": _informational_normalizer,
+    "ping": _informational_normalizer,
+    # Families, for actions Buildkite adds later (looked up when no exact name matches).
+    "build": _build_normalizer,
+    "job": _job_normalizer,
+    "agent": _agent_normalizer,
+    "cluster_token": _informational_normalizer,
 }
-"""Every Buildkite webhook event family this plugin understands."""
+"""Every Buildkite webhook event this plugin understands, by ``X-Buildkite-Event`` name."""
