@@ -15,7 +15,6 @@ but has not finished is seen through its ``build.running`` webhook or
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
@@ -24,7 +23,6 @@ from typing import Any
 
 from kradle_provider_buildkite import mapping
 from kradle_provider_buildkite.adapter.client import BuildkiteBase, org_path, pipeline_path
-from kradle_providers.auth import redact
 from kradle_providers.errors import InvalidInput, NotFound
 from kradle_providers.models import (
     Artifact,
@@ -240,18 +238,9 @@ class CiCdOperations(BuildkiteBase):
         build = await self._locate(ref, text, "job_id")
         headers = {"Accept": "text/plain"}
         async with self.http.stream("GET", f"{build}/jobs/{text}/log", headers=headers) as response:
-            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-            pending = ""
-            async for chunk in response.aiter_bytes():
-                pending += decoder.decode(chunk)
-                lines = pending.splitlines(keepends=True)
-                # The last piece may be a partial line: keep it so a secret is never split.
-                pending = lines.pop() if lines and not lines[-1].endswith("\n") else ""
-                for line in lines:
-                    yield redact(line)
-            pending += decoder.decode(b"", final=True)
-            if pending:
-                yield redact(pending)
+            # Whole lines, so a secret is never split across chunks; redacted by the transport.
+            async for line in response.aiter_lines(redacted=True):
+                yield line + "\n"
 
     async def list_artifacts(
         self,
