@@ -43,39 +43,84 @@ def _all_pages(fetch: Any) -> list[Any]:
     return items
 
 
-def test_pybuildkite_reads_every_seeded_object(served: tuple[BuildkiteEmulator, Any]) -> None:
-    emulator, bk = served
-    counts = emulator.counts()
-    orgs = bk.organizations().list_all()
-    assert [o["slug"] for o in orgs] == ["acme"]
+@pytest.fixture(scope="module")
+def read(served: tuple[BuildkiteEmulator, Any]) -> dict[str, list[Any]]:
+    """Everything pybuildkite lists in organization ``acme``, page by page."""
+    _, bk = served
     pipelines = _all_pages(
         lambda page: bk.pipelines().list_pipelines("acme", page=page, with_pagination=True)
     )
-    assert len(pipelines) == counts["PipelineDefinition"] == 3
     builds: list[dict[str, Any]] = []
     for pipeline in pipelines:
-        assert bk.pipelines().get_pipeline("acme", pipeline["slug"])["id"] == pipeline["id"]
         builds += _all_pages(
             lambda page, slug=pipeline["slug"]: bk.builds().list_all_for_pipeline(
                 "acme", slug, include_retried_jobs=True, page=page, with_pagination=True
             )
         )
-    assert len(builds) == counts["Pipeline"] >= 150
-    assert len({b["id"] for b in builds}) == len(builds)
-    jobs = [j for b in builds for j in b["jobs"]]
-    assert len(jobs) == counts["Job"]
     artifacts = [
         a
         for b in builds
         for a in bk.artifacts().list_artifacts_for_build("acme", b["pipeline"]["slug"], b["number"])
     ]
-    assert len(artifacts) == counts["Artifact"]
     agents = _all_pages(lambda page: bk.agents().list_all("acme", page=page, with_pagination=True))
-    assert len(agents) == counts["Runner"]
+    return {
+        "PipelineDefinition": pipelines,
+        "Pipeline": builds,
+        "Job": [j for b in builds for j in b["jobs"]],
+        "Artifact": artifacts,
+        "Runner": agents,
+    }
+
+
+def test_pybuildkite_reads_every_seeded_object(
+    served: tuple[BuildkiteEmulator, Any], read: dict[str, list[Any]]
+) -> None:
+    emulator, bk = served
+    counts = emulator.counts()
+    assert [o["slug"] for o in bk.organizations().list_all()] == ["acme"]
+    assert {kind: len(items) for kind, items in read.items()} == counts
+    assert len(read["Pipeline"]) >= 150 and len(read["PipelineDefinition"]) == 3
+    assert len({b["id"] for b in read["Pipeline"]}) == len(read["Pipeline"])
+    for pipeline in read["PipelineDefinition"]:
+        assert bk.pipelines().get_pipeline("acme", pipeline["slug"])["id"] == pipeline["id"]
     org_builds = _all_pages(
         lambda page: bk.builds().list_all_for_org("acme", page=page, with_pagination=True)
     )
     assert len(org_builds) == counts["Pipeline"]
+
+
+async def test_sync_backfill_counts_equal_pybuildkites(
+    served: tuple[BuildkiteEmulator, Any], read: dict[str, list[Any]]
+) -> None:
+    """A sync backfill of the organization stores exactly what pybuildkite read."""
+    from kradle_providers.auth import MappingResolver
+    from kradle_providers.store import SqliteStateStore
+    from kradle_providers.sync.backfill import Backfiller
+    from kradle_providers.sync.binding import parse_binding
+    from kradle_providers.sync.runtime import BoundBinding, ProviderOverride
+
+    emulator, _ = served
+    binding = parse_binding(
+        "apiVersion: kradle.a5c.ai/v1alpha1\n"
+        "kind: ExternalBackendBinding\n"
+        "metadata: {name: bk}\n"
+        "spec:\n"
+        "  target: {kind: Repository, name: widgets}\n"
+        "  providers:\n"
+        '    bk: {type: buildkite, apiBaseUrl: "${BK_API}", auth: {token: {env: BK_TOKEN}}}\n'
+        "  interfaces:\n"
+        "    cicd: {provider: bk, mode: read-only, externalRef: {owner: acme}}\n",
+        environ={"BK_API": emulator.api_url},
+    )
+    resolver = MappingResolver({"env": {"BK_TOKEN": emulator.token}})
+    # In process: the same emulator state the loopback server serves, without socket overhead.
+    overrides = {"bk": ProviderOverride(transport=emulator.transport())}
+    async with SqliteStateStore(":memory:") as store:
+        async with await BoundBinding.open(binding, resolver=resolver, overrides=overrides) as b:
+            report = await Backfiller(b, store).run()
+        assert report.ok, report.to_dict()
+        stored = await store.projections.count_by_kind("bk")
+    assert stored == {f"cicd/{kind}": len(items) for kind, items in read.items()}
 
 
 def test_pybuildkite_filters_builds_by_state_and_branch(
