@@ -75,7 +75,7 @@ _JOB_STATES: dict[str, dict[str, str]] = {
 }
 
 
-def _ansi_log(name: str, command: str, state: str, secret_line: str | None = None) -> str:
+def _ansi_log(name: str, command: str, state: str) -> str:
     """A job log as the agent writes it: ``~~~`` sections and ANSI colours."""
     lines = [
         "\x1b[90m~~~ Preparing working directory\x1b[0m",
@@ -84,8 +84,6 @@ def _ansi_log(name: str, command: str, state: str, secret_line: str | None = Non
         f"$ {command}",
         f"\x1b[1m{name}\x1b[0m: 42 checks",
     ]
-    if secret_line:
-        lines.append(secret_line)
     if state == "failed":
         lines += ["\x1b[31mFAILED\x1b[0m tests/test_widgets.py::test_render", "^^^ +++", "exit 1"]
     elif state in ("running", "canceling", "canceled"):
@@ -290,7 +288,6 @@ class BuildkiteState:
         created: datetime | None = None,
         rebuilt_from: str | None = None,
         agent_ids: list[str] | None = None,
-        log_line: str | None = None,
         emit: bool = True,
     ) -> dict[str, Any]:
         """A build of ``pipeline`` with one job per step, everything in ``state``.
@@ -347,7 +344,7 @@ class BuildkiteState:
         )
         self.build_ids[(pipeline["id"], number)] = build["id"]
         if state not in ("skipped", "not_run"):
-            self._create_jobs(build, pipeline, created, agent_ids or [], log_line, spread)
+            self._create_jobs(build, pipeline, created, agent_ids or [], spread)
         if emit:
             self.emit("build.scheduled", build=build)
             if build["finished_at"] is not None:
@@ -360,7 +357,6 @@ class BuildkiteState:
         pipeline: Mapping[str, Any],
         created: datetime,
         agent_ids: list[str],
-        log_line: str | None,
         spread: bool,
     ) -> None:
         state = build["state"]
@@ -385,7 +381,7 @@ class BuildkiteState:
             )
             self.add_job(
                 build, step, order, job_state, created,
-                agent_id=agent, log_line=log_line, spread=spread,
+                agent_id=agent, spread=spread,
             )  # fmt: skip
 
     def add_job(
@@ -397,7 +393,6 @@ class BuildkiteState:
         created: datetime,
         *,
         agent_id: str | None = None,
-        log_line: str | None = None,
         retry_source: Mapping[str, Any] | None = None,
         spread: bool = False,
     ) -> dict[str, Any]:
@@ -456,7 +451,7 @@ class BuildkiteState:
                 "continue_on_failure": False,
                 "async": bool(step.get("async", False)),
                 "triggered_build_id": None,
-                "log": _ansi_log(name or job_type, command or "", state, log_line)
+                "log": _ansi_log(name or job_type, command or "", state)
                 if job_type == "script" and ran
                 else "",
                 "extra": {},
