@@ -56,6 +56,10 @@ async def test_reads_the_whole_organization(demo: BuildkiteHarness) -> None:
             )
         )
     assert len(builds) == em.counts()["Pipeline"]
+    by_uuid = await adapter.list_pipelines(SCOPE, definition_id=widgets.external.native_id)
+    assert by_uuid.items and all(
+        b.definition and b.definition.native_id == widgets.external.native_id for b in by_uuid.items
+    )
     org_wide = await collect(lambda c: adapter.list_pipelines(ExternalRef(owner="acme"), cursor=c))
     assert {b.external.native_id for b in org_wide} == {b.external.native_id for b in builds}
     with_pr = [b for b in builds if b.external.extensions.fields.get("pull_request")]

@@ -114,6 +114,24 @@ class CiCdOperations(BuildkiteBase):
                 )
             cursor = page.next_cursor
 
+    async def _slug(self, ref: ExternalRef, ident: str) -> str:
+        """A pipeline's slug from its slug or UUID (a UUID is looked up in the organization)."""
+        if not _UUID.match(ident):
+            return ident
+        cursor: str | None = None
+        while True:
+            page = await self.list_pipeline_definitions(ref, cursor=cursor)
+            for definition in page.items:
+                if definition.external.native_id == ident and definition.path:
+                    return definition.path
+            if page.next_cursor is None:
+                raise NotFound(
+                    f"no Buildkite pipeline {ident} in organization {ref.owner!r}",
+                    provider="buildkite",
+                    status=404,
+                )
+            cursor = page.next_cursor
+
     # -- pipelines and builds --------------------------------------------------
 
     async def list_pipeline_definitions(
@@ -138,9 +156,9 @@ class CiCdOperations(BuildkiteBase):
         cursor: str | None = None,
         page_size: int | None = None,
     ) -> Page[Pipeline]:
-        """Builds, newest first: of ``definition_id`` (a pipeline slug), else the scope's."""
+        """Builds, newest first: of ``definition_id`` (pipeline slug or UUID), else the scope's."""
         if definition_id is not None:
-            ref = ref.model_copy(update={"pipeline": definition_id})
+            ref = ref.model_copy(update={"pipeline": await self._slug(ref, definition_id)})
         path = f"{pipeline_path(ref)}/builds" if ref.pipeline else f"{org_path(ref)}/builds"
         if since is None:
             page, _ = await self._list_page(
