@@ -9,7 +9,9 @@
   (tombstones not counted), sync states, deliveries, intents and conflicts by phase.
 - ``sync serve-webhooks --config BINDING.yaml --db PATH [--port N] [--host H]``:
   the webhook receiver (``POST /{provider-type}/{instance}``) with the
-  reconciler as its handler, processing from its queue until stopped.
+  reconciler as its handler; its workers claim deliveries from the store, so
+  several processes on one PostgreSQL store share them and a restarted one
+  finishes what a crashed one left.
 
 Write intents and conflicts (``sync intents …``, ``sync conflicts …``) come
 from :mod:`kradle_providers.sync.cli_writes` when it is installed.
@@ -19,11 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +42,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 _INTERFACES = ("issueTracking", "cicd", "gitForge")
+_DB_HELP = f"state store: a SQLite file ({DEFAULT_DB}) or a postgresql:// URL"
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +55,7 @@ def register(subparsers: Any) -> None:
         help="backfill a binding into the state store (exit 0 ok, 1 failed, 2 config error)",
     )
     b.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
-    b.add_argument("--db", default=DEFAULT_DB, type=Path, help=f"SQLite file ({DEFAULT_DB})")
+    b.add_argument("--db", default=DEFAULT_DB, help=_DB_HELP)
     b.add_argument("--interface", choices=_INTERFACES, default=None, help="only this interface")
     b.add_argument("--full", action="store_true", help="complete listings (and deletion sweep)")
     b.add_argument(
@@ -64,14 +68,14 @@ def register(subparsers: Any) -> None:
     b.set_defaults(handler=_backfill)
 
     s = sub.add_parser("status", help="what the state store holds")
-    s.add_argument("--db", default=DEFAULT_DB, type=Path, help=f"SQLite file ({DEFAULT_DB})")
+    s.add_argument("--db", default=DEFAULT_DB, help=_DB_HELP)
     s.add_argument("--binding", default=None, help="only this binding's objects and states")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(handler=_status)
 
     w = sub.add_parser("serve-webhooks", help="run the webhook receiver with the reconciler")
     w.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
-    w.add_argument("--db", default=DEFAULT_DB, type=Path, help=f"SQLite file ({DEFAULT_DB})")
+    w.add_argument("--db", default=DEFAULT_DB, help=_DB_HELP)
     w.add_argument("--host", default="127.0.0.1", help="listen address (127.0.0.1)")
     w.add_argument("--port", default=8787, type=int, help="listen port (8787)")
     w.set_defaults(handler=_serve)
@@ -132,7 +136,8 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
-    from kradle_providers.store import SqliteStateStore
+    from kradle_providers.store import open_state_store
+    from kradle_providers.store.url import display_name
     from kradle_providers.sync.backfill import Backfiller, BackfillOptions
     from kradle_providers.sync.progress import make_progress
     from kradle_providers.sync.runtime import BoundBinding
@@ -140,7 +145,8 @@ async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
     overrides = getattr(args, "overrides", None)
     async with (
         await BoundBinding.open(binding, overrides=overrides) as bound,
-        SqliteStateStore(args.db) as store,
+        open_state_store(args.db) as store,
+        _shared_budgets(store),
     ):
         progress = make_progress(force_plain=args.plain)
         options = BackfillOptions(full=args.full, wait_on_rate_limit=args.wait_on_rate_limit)
@@ -151,8 +157,9 @@ async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
         finally:
             progress.close()
         counts = await store.projections.count_by_kind(binding.name)
+    db = display_name(args.db)
     if args.json:
-        print(json.dumps({**report.to_dict(), "objects": counts, "db": str(args.db)}, indent=2))
+        print(json.dumps({**report.to_dict(), "objects": counts, "db": db}, indent=2))
     else:
         for r in report.results:
             c = r.counters
@@ -162,7 +169,7 @@ async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
                 f"applied={c.applied} unchanged={c.unchanged} tombstoned={c.tombstoned}{tail}"
             )
         total = sum(counts.values())
-        print(f"{total} object(s) in {args.db}; run `kradle-providers sync status --db {args.db}`")
+        print(f"{total} object(s) in {db}; run `kradle-providers sync status --db {db}`")
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -192,13 +199,15 @@ def _count_by_phase(records: Iterable[Any]) -> dict[str, int]:
 
 
 def _status(args: argparse.Namespace) -> int:
-    if not Path(args.db).exists():
-        return _error(f"no state store at {str(args.db)!r}; run `sync backfill --db` first")
+    from kradle_providers.store import open_state_store
+    from kradle_providers.store.url import local_path
+
+    path = local_path(args.db)
+    if path is not None and not path.exists():
+        return _error(f"no state store at {str(path)!r}; run `sync backfill --db` first")
 
     async def run() -> dict[str, Any]:
-        from kradle_providers.store import SqliteStateStore
-
-        async with SqliteStateStore(args.db) as store:
+        async with open_state_store(args.db) as store:
             return await status_report(store, binding=args.binding)
 
     report = asyncio.run(run())
@@ -237,8 +246,7 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
     import uvicorn
 
     from kradle_providers.errors import InvalidInput
-    from kradle_providers.store import SqliteStateStore
-    from kradle_providers.sync.phases import DeliveryPhase
+    from kradle_providers.store import open_state_store
     from kradle_providers.sync.reconciler import Reconciler
     from kradle_providers.sync.runtime import BoundBinding
     from kradle_providers.webhooks.receiver import WebhookReceiver
@@ -246,7 +254,8 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
 
     async with (
         await BoundBinding.open(binding, overrides=getattr(args, "overrides", None)) as bound,
-        SqliteStateStore(args.db) as store,
+        open_state_store(args.db) as store,
+        _shared_budgets(store),
     ):
         endpoints = []
         for ep in bound.webhook_endpoints():
@@ -264,9 +273,8 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
             store=store.deliveries,
             dedupe=store.dedupe,
         )
-        # Deliveries queued before a restart are processed first.
-        for record in await store.deliveries.list_by_phase(DeliveryPhase.QUEUED):
-            await receiver.process(record.id)
+        # The workers take over what a previous (or a crashed) process left pending.
+        receiver.start()
         for ep in endpoints:
             print(f"POST http://{args.host}:{args.port}/{ep.provider}/{ep.instance}", flush=True)
         config = uvicorn.Config(
@@ -280,3 +288,16 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
 
 async def _noop(events: Any) -> None:
     return None
+
+
+@contextlib.asynccontextmanager
+async def _shared_budgets(store: StateStore) -> AsyncIterator[None]:
+    """Spend rate-limit budgets from the store, shared with every process using it."""
+    from kradle_providers.http.client import default_budget_registry
+
+    registry = default_budget_registry()
+    registry.share_with(store.budgets)
+    try:
+        yield
+    finally:
+        registry.share_with(None)
