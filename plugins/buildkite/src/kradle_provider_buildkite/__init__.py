@@ -1,0 +1,1 @@
+"""Buildkite for kradle-providers (CI/CD only)."""
