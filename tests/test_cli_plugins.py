@@ -144,7 +144,7 @@ def test_matrix_text_and_html(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # The project's own providers: the checked-in matrix leaves out examples and third parties.
-DOC_PROVIDERS = "memory,github,jira"
+DOC_PROVIDERS = "memory,github,jira,buildkite"
 REGENERATE = (
     f"KRADLE_PROVIDERS_ONLY={DOC_PROVIDERS} {MATRIX_COMMAND} --write docs/capability-matrix.md"
 )
