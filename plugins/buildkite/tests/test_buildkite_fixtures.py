@@ -17,13 +17,12 @@ from kradle_provider_buildkite.emulator import BuildkiteEmulator, create_emulato
 from kradle_provider_buildkite.harness import (
     fixtures_dir,
     normalize_payload,
-    render,
     webhook_fixtures,
 )
 from kradle_provider_buildkite.plugin import BUILDKITE_PLUGIN
 
-from kradle_providers.manifest import load_manifest
 from kradle_providers.models import NormalizeOutcome
+from kradle_providers.testing.fixtures import declared_webhook_events, golden_text
 
 UPDATE = os.environ.get("KRADLE_UPDATE_GOLDEN") == "1"
 
@@ -101,18 +100,17 @@ def test_fixtures_are_the_emulator_deliveries_and_goldens_hold() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             golden.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
-            golden.write_text(render(normalize_payload(event, payload)))
+            golden.write_text(golden_text(normalize_payload(event, payload)))
         assert json.loads(path.read_text()) == payload, f"{path} is not what the emulator sends"
         assert json.loads(golden.read_text()) == json.loads(
-            render(normalize_payload(event, json.loads(path.read_text())))
+            golden_text(normalize_payload(event, json.loads(path.read_text())))
         ), f"{golden} no longer matches the normalizer"
     shipped = {(f.event, f.payload.name.removesuffix(".json")) for f in webhook_fixtures()}
     assert shipped == set(recorded)
 
 
 def test_every_declared_event_has_a_normalized_fixture() -> None:
-    manifest = load_manifest(fixtures_dir().parent / "manifest.yaml")
-    declared = {h.event: h.informational for h in manifest.spec.interfaces.cicd.webhook_entries()}
+    declared = declared_webhook_events("kradle_provider_buildkite:manifest.yaml")
     fixtures = webhook_fixtures()
     assert {f.event for f in fixtures} == set(declared)
     for fixture in fixtures:

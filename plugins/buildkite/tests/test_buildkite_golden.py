@@ -12,10 +12,10 @@ import json
 import os
 from pathlib import Path
 
-from kradle_provider_buildkite.harness import GOLDEN_DELIVERY_ID, normalize_payload, render
+from kradle_provider_buildkite.harness import GOLDEN_DELIVERY_ID, normalize_payload
 
 from kradle_providers.models import NormalizeOutcome, NormalizeResult
-from kradle_providers.testing.fixtures import require_upstream
+from kradle_providers.testing.fixtures import golden_text, require_upstream
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("KRADLE_UPDATE_GOLDEN") == "1"
@@ -49,7 +49,7 @@ def test_golden_every_upstream_payload() -> None:
     fixtures = _webhooks(root)
     assert len(fixtures) == 9
     for fixture in fixtures:
-        text = render(_normalize(fixture))
+        text = golden_text(_normalize(fixture))
         golden = _golden_path(fixture)
         if UPDATE:
             golden.parent.mkdir(parents=True, exist_ok=True)

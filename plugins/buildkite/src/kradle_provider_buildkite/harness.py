@@ -11,7 +11,6 @@ more per declared event) with their goldens.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ __all__ = [
     "create_harness",
     "fixtures_dir",
     "normalize_payload",
-    "render",
     "webhook_fixtures",
 ]
 
@@ -58,12 +56,6 @@ def normalize_payload(event: str, payload: Any) -> NormalizeResult:
     )
     normalizer = NORMALIZERS.get(event) or NORMALIZERS[event.split(".", 1)[0]]
     return normalizer(context, payload)
-
-
-def render(result: NormalizeResult) -> str:
-    """A golden file's text."""
-    dumped: Mapping[str, Any] = result.model_dump(mode="json")
-    return json.dumps(dumped, sort_keys=True, indent=2) + "\n"
 
 
 def webhook_fixtures() -> list[WebhookFixture]:

@@ -30,7 +30,7 @@ Decisions worth knowing:
 - An agent is a :class:`Runner`: ``connected`` is online (busy with a job),
   ``disconnected``/``lost``/``stopped`` offline.
 
-Malformed input raises :class:`MappingError` (a ``ValueError``) naming the
+Malformed input raises :class:`MappingError` (a ``KradleError``) naming the
 object kind and the field.
 """
 
@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kradle_providers.auth import Secret
+from kradle_providers.errors import KradleError
 from kradle_providers.models import (
     Actor,
     Artifact,
@@ -82,8 +83,12 @@ M = TypeVar("M", bound=BaseModel)
 Native = Mapping[str, Any]
 
 
-class MappingError(ValueError):
-    """A Buildkite object does not have the shape its kind requires."""
+class MappingError(KradleError):
+    """A Buildkite object does not have the shape its kind requires.
+
+    A :class:`~kradle_providers.errors.KradleError`: a listing skips (and
+    reports) one object that fails to map instead of failing the page.
+    """
 
     def __init__(self, kind: str, message: str, *, field: str | None = None) -> None:
         self.kind = kind

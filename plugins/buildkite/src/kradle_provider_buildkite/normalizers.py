@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kradle_provider_buildkite import mapping
+from kradle_providers.errors import KradleError
 from kradle_providers.models import (
     CanonicalObject,
     ChangeAction,
@@ -150,7 +151,7 @@ def _safe(body: _Body) -> EventNormalizer:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"])
             return malformed(f"invalid Buildkite {context.event} payload: {first['msg']} at {loc}")
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (KradleError, ValueError, TypeError, KeyError, AttributeError) as exc:
             return malformed(f"invalid Buildkite {context.event} payload: {exc}")
 
     normalize.__name__ = f"normalize_{body.__name__.lstrip('_')}"

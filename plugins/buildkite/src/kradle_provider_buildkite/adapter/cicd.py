@@ -23,7 +23,7 @@ from typing import Any
 
 from kradle_provider_buildkite import mapping
 from kradle_provider_buildkite.adapter.client import BuildkiteBase, org_path, pipeline_path
-from kradle_providers.errors import InvalidInput, NotFound
+from kradle_providers.errors import InvalidInput, KradleError, NotFound
 from kradle_providers.models import (
     Artifact,
     ExternalRef,
@@ -33,6 +33,7 @@ from kradle_providers.models import (
     Runner,
     RunnerRegistration,
 )
+from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
 
@@ -101,7 +102,7 @@ class CiCdOperations(BuildkiteBase):
                 {"include_retried_jobs": "true"},
                 cursor=cursor,
                 page_size=None,
-                convert=lambda native: self._remember(native),
+                convert=self._build_native,
             )
             if text in self._places:
                 return self._places[text]
@@ -235,9 +236,17 @@ class CiCdOperations(BuildkiteBase):
         size = self._page_size(page_size)
         chunk = jobs[offset : offset + size]
         end = offset + len(chunk)
+        skipped: list[KradleError] = []
+        items = map_each(
+            chunk,
+            lambda j: mapping.job(j, provider=self.provider_ref, build=native),
+            skipped=skipped,
+            what=f"Buildkite job of {path}",
+        )
         return Page(
-            items=[mapping.job(j, provider=self.provider_ref, build=native) for j in chunk],
+            items=items,
             next_cursor=encode_cursor({"offset": end}) if end < len(jobs) else None,
+            extra={SKIPPED: skipped},
         )
 
     def get_job_log(self, ref: ExternalRef, job_id: str) -> AsyncIterator[str]:

@@ -36,6 +36,7 @@ from kradle_providers.http import (
 from kradle_providers.http.clock import Clock
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
+from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
@@ -249,7 +250,7 @@ class BuildkiteBase(ProviderAdapter):
         *,
         cursor: str | None,
         page_size: int | None,
-        convert: Callable[[Any], T],
+        convert: Callable[[Any], T | None],
         updated: Callable[[T], datetime | None] | None = None,
     ) -> tuple[Page[T], str | None]:
         """One page of a Link-paginated listing, and Buildkite's ``next`` URL.
@@ -271,13 +272,14 @@ class BuildkiteBase(ProviderAdapter):
         body = response.json()
         if not isinstance(body, list):
             raise KradleError(f"Buildkite returned an unexpected body for {path}: expected a list")
-        items = [convert(native) for native in body]
+        skipped: list[KradleError] = []
+        items = map_each(body, convert, skipped=skipped, what=f"Buildkite item of {path}")
         nxt = next_link(response)
         stamps = [s for s in (updated(i) for i in items) if s is not None] if updated else []
         page = Page(
             items=items,
             next_cursor=encode_cursor({"url": nxt}) if nxt else None,
             high_water_mark=max(stamps) if stamps else None,
-            extra={"etag": response.etag, "from_cache": response.from_cache},
+            extra={"etag": response.etag, "from_cache": response.from_cache, SKIPPED: skipped},
         )
         return page, nxt
