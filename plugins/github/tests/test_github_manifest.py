@@ -18,7 +18,7 @@ from kradle_providers.cli import main
 from kradle_providers.manifest import Manifest, load_manifest, validate_manifest
 from kradle_providers.models import Interface
 from kradle_providers.plugins.spec import ProviderPlugin
-from kradle_providers.protocols.operations import OPERATIONS
+from kradle_providers.protocols.catalogue import OPERATIONS
 
 MANIFEST = Path(str(resources.files("kradle_provider_github") / "manifest.yaml"))
 OPENAPI = Path("/work/shared/specs/github/api.github.com.json")
