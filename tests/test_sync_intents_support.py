@@ -19,6 +19,7 @@ from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import Interface
 from kradle_providers.plugins.selection import BindingMode
 from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.protocols.catalogue import operations_of
 from kradle_providers.store import SqliteStateStore
 from kradle_providers.sync.intents import WriteChannel, WriteIntentService
 from kradle_providers.sync.policy import Authorizer, WritePolicy, allow_all
@@ -98,15 +99,7 @@ class Env:
         await self.harness.aclose()
 
 
-WRITE_OPS = {
-    "createIssue",
-    "updateIssue",
-    "closeIssue",
-    "createComment",
-    "updateComment",
-    "transitionIssue",
-    "syncLabels",
-}
+WRITE_OPS = {op.name for op in operations_of(IT) if op.write}
 
 
 async def make_env(

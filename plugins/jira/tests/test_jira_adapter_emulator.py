@@ -92,6 +92,8 @@ async def test_create_update_close_reopen(harness: JiraHarness) -> None:
     assert closed.status.state is IssueState.CLOSED
     reopened = await adapter.update_issue(harness.scope, key, IssueUpdate(state="open"))
     assert reopened.status.state is IssueState.OPEN
+    await adapter.close_issue(harness.scope, key)
+    assert (await adapter.reopen_issue(harness.scope, key)).status.state is IssueState.OPEN
     writes = [r for r in harness.backend.requests() if r.method == "PUT" and key in r.path]
     # One field edit; the state changes were transitions (POST), never a status PUT.
     assert len([w for w in writes if w.path.endswith(key)]) == 1

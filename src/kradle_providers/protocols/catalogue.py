@@ -261,6 +261,11 @@ CATALOGUE: tuple[Operation, ...] = (
         target="Issue", args=CloseArgs, sets={"state": "closed"},
     ),
     Operation(
+        "reopenIssue", _IT, "Issue", _A, _ONE,
+        lambda a, c: a.reopen_issue(c.ref, c.object_id),
+        target="Issue", args=NoArgs, sets={"state": "open"},
+    ),
+    Operation(
         "listTransitions", _IT, "Transition", _R, _LIST,
         lambda a, c: a.list_transitions(c.ref, c.object_id),
         parent="Issue",

@@ -166,6 +166,11 @@ class IssueTracking(Protocol):
         raise _stub()
 
     @_unsupported
+    async def reopen_issue(self, ref: ExternalRef, issue_id: str) -> Issue:
+        """Reopen a closed issue; reopening an open issue changes nothing."""
+        raise _stub()
+
+    @_unsupported
     async def list_transitions(self, ref: ExternalRef, issue_id: str) -> list[Transition]:
         """Workflow moves available on the issue now (Jira)."""
         raise _stub()

@@ -179,6 +179,13 @@ class IssueOperations(GitHubBase):
         )
         return mapping.issue(response.json(), provider=self.provider_ref)
 
+    async def reopen_issue(self, ref: ExternalRef, issue_id: str) -> Issue:
+        """``state=open`` (GitHub then sets ``state_reason`` to ``reopened``)."""
+        response = await self.http.patch(
+            f"{repo_path(ref)}/issues/{_number(issue_id)}", json={"state": "open"}
+        )
+        return mapping.issue(response.json(), provider=self.provider_ref)
+
     async def _milestone_number(self, ref: ExternalRef, milestone: str) -> int:
         if milestone.isdigit():
             return int(milestone)
