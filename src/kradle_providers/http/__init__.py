@@ -35,9 +35,9 @@ from kradle_providers.http.pagination import (
     PaginationStrategy,
     TokenPagination,
     extract_items,
+    fetch_page,
     get_path,
     paginate,
-    paginate_items,
     parse_link_header,
 )
 from kradle_providers.http.ratelimit import (
@@ -55,7 +55,6 @@ from kradle_providers.http.ratelimit import (
 from kradle_providers.http.redaction import redact_url, safe_headers
 from kradle_providers.http.response import Response, StreamResponse
 from kradle_providers.http.retry import RetryPolicy, is_idempotent_method, parse_retry_after
-from kradle_providers.http.sync import SyncHttpClient, run_sync
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -86,19 +85,18 @@ __all__ = [
     "Response",
     "RetryPolicy",
     "StreamResponse",
-    "SyncHttpClient",
     "SystemClock",
     "TokenPagination",
     "canonical_request_digest",
     "default_budget_registry",
     "extract_items",
+    "fetch_page",
     "get_path",
     "is_idempotent_method",
     "is_rate_limit_refusal",
     "map_error_response",
     "missing_scope_from",
     "paginate",
-    "paginate_items",
     "parse_link_header",
     "parse_rate_limit_headers",
     "parse_ratelimit_headers",
@@ -107,6 +105,5 @@ __all__ = [
     "parse_x_ratelimit_headers",
     "redact_url",
     "response_digest",
-    "run_sync",
     "safe_headers",
 ]

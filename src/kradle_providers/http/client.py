@@ -143,8 +143,6 @@ class HttpClient:
     reset: ``"wait"`` for the reset or ``"raise"`` :class:`RateLimited`.
     ``count_304=False`` refunds the budget for 304s (most providers do not
     charge them).
-
-    Usable from sync code through :class:`~kradle_providers.http.SyncHttpClient`.
     """
 
     def __init__(

@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from kradle_providers.errors import InvalidInput, ProviderError
 from kradle_providers.http.response import Response
@@ -44,9 +44,9 @@ __all__ = [
     "PaginationStrategy",
     "TokenPagination",
     "extract_items",
+    "fetch_page",
     "get_path",
     "paginate",
-    "paginate_items",
     "parse_link_header",
 ]
 
@@ -63,6 +63,7 @@ class _Requester(Protocol):
         json: Any = ...,
         headers: Mapping[str, str] | None = ...,
         budget_scope: str | None = ...,
+        conditional: bool = ...,
     ) -> Response: ...
 
 
@@ -219,6 +220,8 @@ class PageRequest:
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     budget_scope: str | None = None
+    conditional: bool = True
+    """False bypasses the ETag cache (a read-back that must see the latest state)."""
 
 
 @dataclass(frozen=True)
@@ -325,7 +328,10 @@ def _with_params(base: PageRequest, extra: Mapping[str, Any]) -> PageRequest:
 class LinkHeaderPagination(PaginationStrategy):
     """RFC 8288 ``Link`` headers: follow ``rel="next"`` until there is none.
 
-    Used by GitHub REST and GitLab (keyset and offset), among others.
+    Used by GitHub REST and GitLab (keyset and offset), among others. The state
+    is the ``next`` URL, which carries every parameter; with ``base_url`` set
+    (the API root) a URL elsewhere, such as a tampered cursor, is refused before
+    any request, so credentials are never sent to another host.
     """
 
     name = "link"
@@ -337,9 +343,11 @@ class LinkHeaderPagination(PaginationStrategy):
         page_size: int | None = None,
         size_param: str | None = "per_page",
         items: ItemsExtractor = "",
+        base_url: str | None = None,
     ) -> None:
         super().__init__(max_page_size=max_page_size, page_size=page_size, items=items)
         self.size_param = size_param
+        self.base_url = base_url
 
     def initial_state(self) -> dict[str, Any]:
         """First page: the base request."""
@@ -348,9 +356,17 @@ class LinkHeaderPagination(PaginationStrategy):
     def page_request(self, base: PageRequest, state: Mapping[str, Any]) -> PageRequest:
         """The base request, or the ``next`` URL (which carries every parameter)."""
         url = state.get("url")
-        if isinstance(url, str):
-            return replace(base, path_or_url=url, params={})
-        return _with_params(base, {self.size_param: self.page_size} if self.size_param else {})
+        if url is None:
+            return _with_params(base, {self.size_param: self.page_size} if self.size_param else {})
+        if not isinstance(url, str) or (
+            self.base_url is not None and not _under(url, self.base_url)
+        ):
+            raise InvalidInput(
+                "not a position this listing issued (its next URL is not under the API root); "
+                "pass back the listing's own cursor unchanged",
+                field="cursor",
+            )
+        return replace(base, path_or_url=url, params={})
 
     def next_state(
         self, state: Mapping[str, Any], response: Response, body: Any, items: list[Any]
@@ -361,6 +377,15 @@ class LinkHeaderPagination(PaginationStrategy):
             if "next" in link.rels:
                 return {"url": link.url}
         return None
+
+
+def _under(url: str, root: str) -> bool:
+    """Whether ``url`` has ``root``'s scheme, host and port and lies under its path."""
+    target, base = urlsplit(url), urlsplit(root)
+    if (target.scheme, target.netloc.lower()) != (base.scheme, base.netloc.lower()):
+        return False
+    prefix = base.path.rstrip("/")
+    return target.path == prefix or target.path.startswith(prefix + "/")
 
 
 class PageNumberPagination(PaginationStrategy):
@@ -399,9 +424,14 @@ class PageNumberPagination(PaginationStrategy):
 
     def page_request(self, base: PageRequest, state: Mapping[str, Any]) -> PageRequest:
         """The base request with page number and size."""
-        return _with_params(
-            base, {self.page_param: int(state["page"]), self.size_param: self.page_size}
-        )
+        page = state.get("page")
+        if not isinstance(page, int) or isinstance(page, bool) or page < self.first_page:
+            raise InvalidInput(
+                f"not a page position this listing issued (page {page!r}); pass back the "
+                "listing's own cursor unchanged",
+                field="cursor",
+            )
+        return _with_params(base, {self.page_param: page, self.size_param: self.page_size})
 
     def next_state(
         self, state: Mapping[str, Any], response: Response, body: Any, items: list[Any]
@@ -614,6 +644,7 @@ async def paginate(
             json=page_request.json,
             headers=page_request.headers,
             budget_scope=page_request.budget_scope,
+            conditional=page_request.conditional,
         )
         body = response.json()
         items = extract_items(body, strategy.items)
@@ -639,14 +670,18 @@ async def paginate(
         index += 1
 
 
-async def paginate_items(
+async def fetch_page(
     client: _Requester,
     strategy: PaginationStrategy,
     request: PageRequest,
     *,
     checkpoint: Checkpoint | None = None,
-) -> AsyncIterator[Any]:
-    """Every item of every page, lazily (see :func:`paginate`)."""
-    async for page in paginate(client, strategy, request, checkpoint=checkpoint):
-        for item in page.items:
-            yield item
+) -> PageResult:
+    """One page: the first, or the one ``checkpoint`` points at (an adapter's cursor).
+
+    An adapter listing one canonical page per call keeps ``result.checkpoint``
+    in its cursor and passes it back here for the next page.
+    """
+    async for result in paginate(client, strategy, request, checkpoint=checkpoint, max_pages=1):
+        return result
+    raise AssertionError("paginate yields at least one page")  # pragma: no cover

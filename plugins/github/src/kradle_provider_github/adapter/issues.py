@@ -15,9 +15,15 @@ from typing import Any
 from urllib.parse import quote
 
 from kradle_provider_github import mapping
-from kradle_provider_github.adapter.client import GitHubBase, next_link, precondition, repo_path
+from kradle_provider_github.adapter.client import (
+    MAX_PAGE_SIZE,
+    GitHubBase,
+    precondition,
+    repo_path,
+)
 from kradle_provider_github.adapter.idempotency import carries_key, with_marker
 from kradle_providers.errors import InvalidInput, NotFound
+from kradle_providers.http import LinkHeaderPagination, PageRequest, paginate
 from kradle_providers.models import (
     Comment,
     ExternalRef,
@@ -212,16 +218,16 @@ class IssueOperations(GitHubBase):
         GitHub stamps ``created_at`` with its own clock, which may differ from
         ours, and a write lost moments ago is on the first page anyway.
         """
-        url: str | None = path
-        query: dict[str, Any] | None = {**params, "per_page": 100}
-        for _ in range(READ_BACK_PAGES):
-            if url is None:
-                return None
-            response = await self.http.get(url, params=query, conditional=False)
-            for native in response.json() or []:
+        pages = paginate(
+            self.http,
+            LinkHeaderPagination(max_page_size=MAX_PAGE_SIZE, base_url=self.rest_url),
+            PageRequest(path, params=params, conditional=False),
+            max_pages=READ_BACK_PAGES,
+        )
+        async for page in pages:
+            for native in page.items:
                 if carries_key(native.get("body"), key):
                     return dict(native)
-            url, query = next_link(response), None
         return None
 
     # -- comments -------------------------------------------------------------

@@ -1,8 +1,6 @@
-"""Streaming bodies and the sync facade."""
+"""Streaming bodies, in-process emulators and redirects."""
 
 from __future__ import annotations
-
-import asyncio
 
 import httpx
 import pytest
@@ -13,8 +11,6 @@ from kradle_providers.http import (
     BudgetRegistry,
     FakeClock,
     HttpClient,
-    SyncHttpClient,
-    run_sync,
 )
 
 LOG_SECRET = Secret("s3cr3t-in-a-job-log-000")
@@ -62,43 +58,6 @@ async def test_stream_raw_bytes_and_errors() -> None:
     with pytest.raises(NotFound):
         async with client.stream("GET", "/missing"):
             pass
-
-
-def test_sync_client_blocks_and_returns() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"path": request.url.path})
-
-    with SyncHttpClient(
-        "https://api.example.test",
-        provider="p",
-        transport=httpx.MockTransport(handler),
-        budgets=BudgetRegistry(),
-    ) as client:
-        assert client.get("/a").json() == {"path": "/a"}
-        assert client.post("/b", json={}, idempotency_key="k").json() == {"path": "/b"}
-    with pytest.raises(RuntimeError, match="closed"):
-        client.get("/c")
-
-
-def test_run_sync_runs_a_coroutine() -> None:
-    async def fetch() -> int:
-        async with HttpClient(
-            "https://api.example.test",
-            provider="p",
-            transport=httpx.MockTransport(lambda r: httpx.Response(204)),
-            budgets=BudgetRegistry(),
-        ) as client:
-            return (await client.delete("/x")).status_code
-
-    assert run_sync(fetch()) == 204
-
-
-async def test_run_sync_refuses_inside_a_loop() -> None:
-    async def nothing() -> None:
-        await asyncio.sleep(0)
-
-    with pytest.raises(RuntimeError, match="await"):
-        run_sync(nothing())
 
 
 async def test_works_against_an_in_process_asgi_emulator() -> None:
