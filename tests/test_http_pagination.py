@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,10 +16,9 @@ from kradle_providers.errors import InvalidInput, ProviderError
 from kradle_providers.http import (
     BudgetRegistry,
     Checkpoint,
-    FakeClock,
-    GraphQLCursorPagination,
     HttpClient,
     LinkHeaderPagination,
+    ManualClock,
     OffsetPagination,
     PageNumberPagination,
     PageRequest,
@@ -131,29 +129,6 @@ def token_server(data: list[Any], sizes: list[int], omit_last_token: bool) -> Ha
     return handler
 
 
-def graphql_server(data: list[Any], sizes: list[int]) -> Handler:
-    pages = chunks(data, sizes)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        assert request.method == "POST"
-        variables = json.loads(request.content)["variables"]
-        assert variables["first"] >= 1
-        assert variables["owner"] == "o"  # the caller's own variables are kept
-        after = variables["after"]
-        index = 0 if after is None else int(after.removeprefix("c")) + 1
-        has_next = index + 1 < len(pages)
-        connection = {
-            "nodes": pages[index],
-            "pageInfo": {
-                "hasNextPage": has_next,
-                "endCursor": f"c{index}" if pages[index] else None,
-            },
-        }
-        return httpx.Response(200, json={"data": {"repository": {"issues": connection}}})
-
-    return handler
-
-
 # -- driving ---------------------------------------------------------------------------
 
 
@@ -162,7 +137,7 @@ def client_for(handler: Handler) -> HttpClient:
         BASE,
         provider="test",
         transport=httpx.MockTransport(handler),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
         cache=False,
     )
@@ -323,20 +298,6 @@ def test_token_yields_every_item_once(
     strategy = TokenPagination(items="issues", max_page_size=10)
     handler = token_server(data, sizes, omit_last_token)
     got = asyncio.run(collect(handler, strategy, PageRequest("/search/jql"), stop_after=stop))
-    assert got == data
-
-
-@given(data_st, sizes_st, stop_st)
-def test_graphql_cursor_yields_every_item_once(
-    data: list[Any], sizes: list[int], stop: int | None
-) -> None:
-    strategy = GraphQLCursorPagination(page_info_path="data.repository.issues.pageInfo")
-    request = PageRequest(
-        "/graphql",
-        method="POST",
-        json={"query": "query($owner: String!) { ... }", "variables": {"owner": "o"}},
-    )
-    got = asyncio.run(collect(graphql_server(data, sizes), strategy, request, stop_after=stop))
     assert got == data
 
 

@@ -9,8 +9,8 @@ from kradle_providers.auth import Secret
 from kradle_providers.errors import NotFound, ProviderError
 from kradle_providers.http import (
     BudgetRegistry,
-    FakeClock,
     HttpClient,
+    ManualClock,
 )
 
 LOG_SECRET = Secret("s3cr3t-in-a-job-log-000")
@@ -36,7 +36,7 @@ def make() -> HttpClient:
         "https://api.example.test",
         provider="p",
         transport=log_server(),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
     )
 
@@ -77,7 +77,7 @@ async def test_works_against_an_in_process_asgi_emulator() -> None:
         "http://emulator.test/api",
         provider="p",
         transport=httpx.ASGITransport(app=app),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
     )
     response = await client.get("items/7", params={"q": "x y", "skip": None})
@@ -94,7 +94,7 @@ async def test_too_many_redirects_is_a_clear_error() -> None:
         "https://api.example.test",
         provider="p",
         transport=httpx.MockTransport(handler),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
     )
     with pytest.raises(ProviderError, match="TooManyRedirects"):

@@ -20,7 +20,7 @@ from kradle_providers.sync.records import (
     Resolution,
     WriteIntent,
 )
-from tests.test_store_support import BINDING, T0, FakeClock, issue_key
+from tests.test_store_support import BINDING, T0, ManualClock, issue_key
 
 W = WriteIntentPhase
 CANARY = "audit-canary-7d1e0c55b2"
@@ -69,7 +69,7 @@ async def test_intent_create_get_find_and_idempotency_key() -> None:
 
 
 async def test_intent_lifecycle_through_the_store() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     async with SqliteStateStore(clock=clock) as store:
         w = await store.intents.create(intent())
         with pytest.raises(InvalidTransition, match="explicit"):

@@ -15,7 +15,7 @@ from kradle_providers.models.base import Interface, Version
 from kradle_providers.store import ApplyOutcome, SqliteStateStore
 from kradle_providers.store.ordering import Head, decide, encode_sort_key
 from kradle_providers.sync.records import Deletion, ProjectionSource, SyncState
-from tests.test_store_support import BINDING, T0, FakeClock, issue, issue_key, pipeline
+from tests.test_store_support import BINDING, T0, ManualClock, issue, issue_key, pipeline
 
 Out = ApplyOutcome
 WEB = ProjectionSource.WEBHOOK
@@ -46,7 +46,7 @@ async def test_sequence_orders_equal_timestamps() -> None:
 
 
 async def test_tombstone_ordering_and_resurrection() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     async with SqliteStateStore(clock=clock) as store:
         p = store.projections
         await p.apply_object(BINDING, issue("1", minutes=10), source=WEB)
@@ -78,7 +78,7 @@ async def test_deletion_seen_before_create_blocks_the_older_create() -> None:
 
 
 async def test_unversioned_deletion_is_ordered_at_observation_time() -> None:
-    clock = FakeClock(T0 + timedelta(hours=1))
+    clock = ManualClock(T0 + timedelta(hours=1))
     async with SqliteStateStore(clock=clock) as store:
         p = store.projections
         await p.apply_object(BINDING, issue("1", minutes=5), source=WEB)

@@ -25,7 +25,7 @@ from kradle_providers.sync.phases import BackfillPhase, DeliveryPhase, InvalidTr
 from kradle_providers.sync.records import ProjectionSource, SyncState
 from kradle_providers.webhooks.dedupe import DedupeStore
 from kradle_providers.webhooks.deliveries import DeliveryRecord, DeliveryStore
-from tests.test_store_support import BINDING, T0, FakeClock, issue, issue_key
+from tests.test_store_support import BINDING, T0, ManualClock, issue, issue_key
 
 
 def delivery(delivery_id: str = "d1", *, minutes: int = 0) -> DeliveryRecord:
@@ -136,7 +136,7 @@ def test_failing_migration_leaves_previous_version(tmp_path: Path) -> None:
 
 
 async def test_deliveries_store_body_enforce_phases_and_count() -> None:
-    async with SqliteStateStore(clock=FakeClock()) as store:
+    async with SqliteStateStore(clock=ManualClock()) as store:
         first, second = delivery("d1", minutes=1), delivery("d2", minutes=0)
         await store.deliveries.add(first, b"raw-1")
         await store.deliveries.add(second)
@@ -185,7 +185,7 @@ async def test_dead_letter_replay_needs_explicit_action() -> None:
 
 
 async def test_dedupe_check_and_mark_with_ttl_and_forget() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     async with SqliteStateStore(clock=clock, dedupe_ttl=timedelta(hours=1)) as store:
         assert await store.dedupe.seen_before("k") is False
         assert await store.dedupe.seen_before("k") is True

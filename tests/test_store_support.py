@@ -79,7 +79,7 @@ def issue_key(native_id: str = "1", *, instance: str = "default") -> ObjectKey:
     )
 
 
-class FakeClock:
+class ManualClock:
     """A settable wall clock for the store."""
 
     def __init__(self, start: datetime = T0) -> None:

@@ -30,7 +30,7 @@ BINDING = "widgets"
 IT = Interface.ISSUE_TRACKING
 
 
-class FakeClock:
+class ManualClock:
     """A clock that moves only when told to."""
 
     def __init__(self, start: datetime = T0) -> None:
@@ -64,7 +64,7 @@ class Env:
     harness: MemoryHarness
     adapter: ProviderAdapter
     store: SqliteStateStore
-    clock: FakeClock
+    clock: ManualClock
     service: WriteIntentService
     channel: WriteChannel
     paused: bool = False
@@ -113,7 +113,7 @@ async def make_env(
 ) -> Env:
     harness = MemoryHarness()
     adapter = adapter_factory(harness) if adapter_factory is not None else await harness.adapter()
-    clock = FakeClock()
+    clock = ManualClock()
     store = SqliteStateStore(db, clock=clock)
     await store.open()
     holder: dict[str, Env] = {}

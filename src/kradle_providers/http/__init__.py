@@ -7,6 +7,7 @@ checkpoints, typed errors, audit digests and redaction. Adapters stay thin:
 they build an :class:`HttpClient` and describe their provider's conventions.
 """
 
+from kradle_providers.clock import Clock, ManualClock, SystemClock
 from kradle_providers.http.audit import (
     AuditHook,
     AuditRecord,
@@ -14,7 +15,6 @@ from kradle_providers.http.audit import (
     response_digest,
 )
 from kradle_providers.http.client import DEFAULT_USER_AGENT, HttpClient, default_budget_registry
-from kradle_providers.http.clock import Clock, FakeClock, SystemClock
 from kradle_providers.http.conditional import CachedEntry, ConditionalCache
 from kradle_providers.http.errors import (
     ErrorMapper,
@@ -24,7 +24,6 @@ from kradle_providers.http.errors import (
 )
 from kradle_providers.http.pagination import (
     Checkpoint,
-    GraphQLCursorPagination,
     ItemsExtractor,
     Link,
     LinkHeaderPagination,
@@ -67,12 +66,11 @@ __all__ = [
     "Clock",
     "ConditionalCache",
     "ErrorMapper",
-    "FakeClock",
-    "GraphQLCursorPagination",
     "HttpClient",
     "ItemsExtractor",
     "Link",
     "LinkHeaderPagination",
+    "ManualClock",
     "OffsetPagination",
     "OnExhausted",
     "PageNumberPagination",

@@ -10,7 +10,6 @@ process) resumes at the next page. Strategies cover the common conventions:
   ``X-Total-Pages`` headers or a short page as the end.
 * :class:`OffsetPagination`: ``startAt``/``maxResults`` with ``total``/``isLast``.
 * :class:`TokenPagination`: ``nextPageToken`` in the body, ``isLast``.
-* :class:`GraphQLCursorPagination`: ``pageInfo {hasNextPage, endCursor}``.
 
 Each strategy is configured with the provider's largest page size and uses it
 unless told otherwise. Items are taken from the body with :func:`extract_items`
@@ -19,7 +18,6 @@ unless told otherwise. Items are taken from the body with :func:`extract_items`
 
 from __future__ import annotations
 
-import copy
 import json as jsonlib
 import re
 from abc import ABC, abstractmethod
@@ -33,7 +31,6 @@ from kradle_providers.http.response import Response
 
 __all__ = [
     "Checkpoint",
-    "GraphQLCursorPagination",
     "ItemsExtractor",
     "Link",
     "LinkHeaderPagination",
@@ -546,63 +543,6 @@ class TokenPagination(PaginationStrategy):
         if not isinstance(token, str) or not token:
             return None
         return {"token": token}
-
-
-class GraphQLCursorPagination(PaginationStrategy):
-    """Relay-style cursors: ``pageInfo {hasNextPage, endCursor}`` at ``page_info_path``.
-
-    The request is a POST whose JSON body has ``query`` and ``variables``; the
-    cursor goes into ``variables[cursor_variable]`` and the size into
-    ``variables[size_variable]``. Items default to ``nodes`` beside ``pageInfo``.
-    """
-
-    name = "graphql"
-
-    def __init__(
-        self,
-        *,
-        page_info_path: str,
-        items: ItemsExtractor | None = None,
-        max_page_size: int = 100,
-        page_size: int | None = None,
-        cursor_variable: str = "after",
-        size_variable: str = "first",
-    ) -> None:
-        if items is None:
-            parent = page_info_path.rsplit(".", 1)[0] if "." in page_info_path else ""
-            items = f"{parent}.nodes" if parent else "nodes"
-        super().__init__(max_page_size=max_page_size, page_size=page_size, items=items)
-        self.page_info_path = page_info_path
-        self.cursor_variable = cursor_variable
-        self.size_variable = size_variable
-
-    def initial_state(self) -> dict[str, Any]:
-        """No cursor yet."""
-        return {"cursor": None}
-
-    def page_request(self, base: PageRequest, state: Mapping[str, Any]) -> PageRequest:
-        """The base query with the cursor and page size set as variables."""
-        body: dict[str, Any] = (
-            dict(copy.deepcopy(base.json)) if isinstance(base.json, Mapping) else {}
-        )
-        variables = dict(body.get("variables") or {})
-        variables[self.size_variable] = self.page_size
-        variables[self.cursor_variable] = state.get("cursor")
-        body["variables"] = variables
-        # GraphQL queries are POSTed whatever the base request says.
-        return replace(base, method="POST", json=body)
-
-    def next_state(
-        self, state: Mapping[str, Any], response: Response, body: Any, items: list[Any]
-    ) -> dict[str, Any] | None:
-        """The end cursor when there is a next page."""
-        info = get_path(body, self.page_info_path)
-        if not isinstance(info, Mapping) or info.get("hasNextPage") is not True:
-            return None
-        cursor = info.get("endCursor")
-        if not isinstance(cursor, str) or not cursor:
-            return None
-        return {"cursor": cursor}
 
 
 # -- the driver ---------------------------------------------------------------

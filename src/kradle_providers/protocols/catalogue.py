@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from kradle_providers.errors import InvalidInput
 from kradle_providers.models import (
     BranchProtectionSpec,
     CheckInput,
@@ -156,7 +157,10 @@ class Call:
     def object_id(self) -> str:
         """``id``, required: the operation addresses one object."""
         if self.id is None:
-            raise ValueError("this operation needs the id of the object it addresses")
+            raise InvalidInput(
+                "this operation addresses one object; pass its id (number, key or native id)",
+                field="object_id",
+            )
         return self.id
 
 

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from kradle_providers.auth import PersonalTokenAuth, Secret
 from kradle_providers.auth.scheme import AuthScheme
+from kradle_providers.clock import Clock
 from kradle_providers.errors import InvalidInput, KradleError, NotFound, PreconditionFailed
 from kradle_providers.http import (
     Checkpoint,
@@ -37,7 +38,6 @@ from kradle_providers.http import (
     fetch_page,
     map_error_response,
 )
-from kradle_providers.http.clock import Clock
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.plugins.spec import ProviderConfig
