@@ -67,10 +67,15 @@ def test() -> int:
     ensure_env()
     env = dict(os.environ)
     env.setdefault("HYPOTHESIS_PROFILE", "ci" if env.get("CI") else "dev")
-    # The vendors' own payloads, an extra conformance layer, when the checkout has them beside it.
-    upstream = ROOT.parent / "shared" / "fixtures" / "upstream"
-    if upstream.is_dir():
-        env.setdefault("KRADLE_UPSTREAM_FIXTURES", str(upstream))
+    # The vendors' own payloads and API descriptions, an extra conformance layer, when the
+    # checkout has them beside it.
+    shared = ROOT.parent / "shared"
+    for name, folder in (
+        ("KRADLE_UPSTREAM_FIXTURES", shared / "fixtures" / "upstream"),
+        ("KRADLE_VENDOR_SPECS", shared / "specs"),
+    ):
+        if folder.is_dir():
+            env.setdefault(name, str(folder))
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
     # Checked by package name: every distribution's src/ is on mypy_path (pyproject).
@@ -95,7 +100,7 @@ def test() -> int:
 
 def demo() -> int:
     ensure_env()
-    return run(PY, "-m", "kradle_providers.demo", *sys.argv[2:], check=False)
+    return run(PY, "-m", "kradle_sync_demo", *sys.argv[2:], check=False)
 
 
 def main() -> int:

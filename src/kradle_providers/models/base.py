@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 __all__ = [
     "Actor",
@@ -16,6 +25,7 @@ __all__ = [
     "ExternalEnvelope",
     "ExternalRef",
     "Interface",
+    "MappingWarning",
     "ObjectRef",
     "ProviderRef",
     "Tolerant",
@@ -125,8 +135,23 @@ class Extensions(CanonicalModel):
     fields: dict[str, JsonValue] = Field(default_factory=dict)
 
 
+class MappingWarning(CanonicalModel):
+    """Something the provider object lacked, and what the mapping did instead.
+
+    Providers send older or partial shapes (a label without ``id``); the object
+    maps what it can, keeps the rest in extensions and says so here.
+    """
+
+    field: str
+    message: str
+
+
 class ExternalEnvelope(CanonicalModel):
-    """Identity, addresses and version of an object as the provider knows it."""
+    """Identity, addresses and version of an object as the provider knows it.
+
+    ``warnings`` lists what the mapping had to work around; it is left out of
+    the serialized form when empty.
+    """
 
     provider: ProviderRef
     interface: Interface
@@ -138,6 +163,14 @@ class ExternalEnvelope(CanonicalModel):
     api_url: str | None = None
     version: Version = Field(default_factory=Version)
     extensions: Extensions
+    warnings: list[MappingWarning] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _omit_no_warnings(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not self.warnings:
+            data.pop("warnings", None)
+        return data
 
     def key(self) -> tuple[str, str, str, str, str]:
         """The identity of the object across the whole system."""

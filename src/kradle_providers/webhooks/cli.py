@@ -60,7 +60,7 @@ def register(subparsers: Any) -> None:
         "normalize",
         help="normalize a payload with the installed plugins (exit 0 ok/ignored, 1 not, 2 usage)",
     )
-    n.add_argument("--provider", required=True, help="provider name, e.g. github")
+    n.add_argument("--provider", required=True, help="provider name, e.g. acme")
     n.add_argument("--event", required=True, help="native event name, e.g. issues")
     n.add_argument("--file", required=True, type=Path, help="payload JSON file")
     n.add_argument("--instance", default="default", help="provider instance name")

@@ -31,6 +31,7 @@ GITHUB_PLUGIN = ProviderPlugin(
     adapter="kradle_provider_github.adapter:GitHubAdapter.from_config",
     normalizers="kradle_provider_github.normalizers:NORMALIZERS",
     webhooks="kradle_provider_github.webhooks:WEBHOOKS",
+    auth_forms="kradle_provider_github.auth_forms:AUTH_FORMS",
     emulator="kradle_provider_github.emulator:create_emulator",
     harness="kradle_provider_github.harness:create_harness",
     version=_version(),

@@ -31,6 +31,7 @@ JIRA_PLUGIN = ProviderPlugin(
     adapter="kradle_provider_jira.adapter:JiraAdapter.from_config",
     normalizers="kradle_provider_jira.normalizers:NORMALIZERS",
     webhooks="kradle_provider_jira.webhooks:WEBHOOKS",
+    auth_forms="kradle_provider_jira.auth_forms:AUTH_FORMS",
     emulator="kradle_provider_jira.emulator:create_emulator",
     harness="kradle_provider_jira.harness:create_harness",
     version=_version(),

@@ -26,7 +26,13 @@ from urllib.parse import urlsplit, urlunsplit
 from kradle_providers.auth import PersonalTokenAuth, Secret
 from kradle_providers.auth.scheme import AuthScheme
 from kradle_providers.clock import Clock
-from kradle_providers.errors import InvalidInput, KradleError, NotFound, PreconditionFailed
+from kradle_providers.errors import (
+    InvalidInput,
+    KradleError,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+)
 from kradle_providers.http import (
     Checkpoint,
     ConditionalCache,
@@ -40,6 +46,7 @@ from kradle_providers.http import (
 )
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
+from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
@@ -104,8 +111,8 @@ def auth_from_config(auth: Any) -> AuthScheme | None:
         return auth
     raise InvalidInput(
         f"unsupported GitHub credential of type {type(auth).__name__}; pass an auth scheme "
-        "from kradle_providers.auth (GitHubAppAuth, OAuthUserAuth, PersonalTokenAuth) or a "
-        "token as Secret",
+        "(kradle_provider_github.app_auth.GitHubAppAuth, or OAuthUserAuth/PersonalTokenAuth "
+        "from kradle_providers.auth) or a token as Secret",
         field="auth",
     )
 
@@ -131,6 +138,16 @@ def github_error_mapper(response: Response, provider: str) -> KradleError:
             provider=provider,
             status=404,
             native=native,
+        )
+    permissions = response.headers.get("x-accepted-github-permissions")
+    if isinstance(error, PermissionDenied) and error.missing_scope is None and permissions:
+        # An App installation names the permission it lacks in its own header.
+        return PermissionDenied(
+            error.message,
+            missing_scope=permissions,
+            provider=provider,
+            status=error.status,
+            native=error.native,
         )
     if isinstance(error, ProviderRejectedInput) and response.status_code == 422:
         field: str | None = None
@@ -286,7 +303,8 @@ class GitHubBase(ProviderAdapter):
         The cursor carries GitHub's ``next`` URL, which already holds every
         parameter. ``convert`` returns None for items to skip (PR-backed issues
         in the issue listing). ``items_key`` is where the list sits in an
-        object body (``workflow_runs``); None for a bare array.
+        object body (``workflow_runs``); None for a bare array. An item that
+        does not map is skipped and its error listed in ``extra["skipped"]``.
         """
         strategy = LinkHeaderPagination(
             max_page_size=MAX_PAGE_SIZE,
@@ -298,11 +316,8 @@ class GitHubBase(ProviderAdapter):
         page = await fetch_page(
             self.http, strategy, PageRequest(path, params=dict(params)), checkpoint=resume
         )
-        items: list[T] = []
-        for native in page.items:
-            converted = convert(native)
-            if converted is not None:
-                items.append(converted)
+        skipped: list[KradleError] = []
+        items = map_each(page.items, convert, skipped=skipped, what=f"GitHub item of {path}")
         hwm: datetime | None = None
         if updated is not None:
             stamps = [s for s in (updated(i) for i in items) if s is not None]
@@ -312,7 +327,11 @@ class GitHubBase(ProviderAdapter):
             items=items,
             next_cursor=encode_cursor(dict(following.state)) if following else None,
             high_water_mark=hwm,
-            extra={"etag": page.response.etag, "from_cache": page.response.from_cache},
+            extra={
+                "etag": page.response.etag,
+                "from_cache": page.response.from_cache,
+                SKIPPED: skipped,
+            },
         )
 
     async def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
