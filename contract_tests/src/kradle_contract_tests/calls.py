@@ -77,7 +77,7 @@ class Listing:
     incremental: bool = False
 
 
-_SEED_ATTRS = {"Commit": "sha"}
+_PARENT_SEED_ATTR = {"Commit": "sha"}
 """The harness seed attribute naming a parent, where it is not the kind's snake_case name."""
 
 
@@ -95,7 +95,7 @@ def _listing(op: Operation) -> Listing:
         )
         return page
 
-    attr = _SEED_ATTRS.get(op.parent, camel_to_snake(op.parent)) if op.parent else None
+    attr = _PARENT_SEED_ATTR.get(op.parent, camel_to_snake(op.parent)) if op.parent else None
     return Listing(op.name, op.kind, fetch, op.parent, attr, op.incremental)
 
 
