@@ -9,8 +9,8 @@ from kradle_providers.http import (
     BudgetRegistry,
     CachedEntry,
     ConditionalCache,
-    FakeClock,
     HttpClient,
+    ManualClock,
 )
 
 
@@ -58,7 +58,7 @@ def client(server: VersionedServer, cid: str = "a", **kwargs: object) -> HttpCli
         provider="p",
         auth=Auth(cid),
         transport=httpx.MockTransport(server),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
         **kwargs,  # type: ignore[arg-type]
     )

@@ -21,8 +21,8 @@ from kradle_providers.errors import (
 )
 from kradle_providers.http import (
     BudgetRegistry,
-    FakeClock,
     HttpClient,
+    ManualClock,
     ProviderRejectedInput,
     Response,
     RetryPolicy,
@@ -155,7 +155,7 @@ async def test_adapter_mapper_refines_the_default() -> None:
         "https://api.example.test",
         provider="p",
         transport=httpx.MockTransport(handler),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
         error_mapper=mapper,
         retry=RetryPolicy(max_attempts=1),

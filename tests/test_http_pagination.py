@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,16 +16,16 @@ from kradle_providers.errors import InvalidInput, ProviderError
 from kradle_providers.http import (
     BudgetRegistry,
     Checkpoint,
-    FakeClock,
-    GraphQLCursorPagination,
     HttpClient,
     LinkHeaderPagination,
+    ManualClock,
     OffsetPagination,
     PageNumberPagination,
     PageRequest,
     PaginationStrategy,
     TokenPagination,
     extract_items,
+    fetch_page,
     paginate,
     parse_link_header,
 )
@@ -130,29 +129,6 @@ def token_server(data: list[Any], sizes: list[int], omit_last_token: bool) -> Ha
     return handler
 
 
-def graphql_server(data: list[Any], sizes: list[int]) -> Handler:
-    pages = chunks(data, sizes)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        assert request.method == "POST"
-        variables = json.loads(request.content)["variables"]
-        assert variables["first"] >= 1
-        assert variables["owner"] == "o"  # the caller's own variables are kept
-        after = variables["after"]
-        index = 0 if after is None else int(after.removeprefix("c")) + 1
-        has_next = index + 1 < len(pages)
-        connection = {
-            "nodes": pages[index],
-            "pageInfo": {
-                "hasNextPage": has_next,
-                "endCursor": f"c{index}" if pages[index] else None,
-            },
-        }
-        return httpx.Response(200, json={"data": {"repository": {"issues": connection}}})
-
-    return handler
-
-
 # -- driving ---------------------------------------------------------------------------
 
 
@@ -161,7 +137,7 @@ def client_for(handler: Handler) -> HttpClient:
         BASE,
         provider="test",
         transport=httpx.MockTransport(handler),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
         cache=False,
     )
@@ -204,11 +180,89 @@ stop_st = st.one_of(st.none(), st.integers(min_value=1, max_value=6))
 def test_link_header_yields_every_item_once(
     data: list[Any], sizes: list[int], page_size: int, stop: int | None
 ) -> None:
-    strategy = LinkHeaderPagination(max_page_size=10, page_size=page_size)
+    strategy = LinkHeaderPagination(max_page_size=10, page_size=page_size, base_url=BASE)
     got = asyncio.run(
         collect(link_server(data, sizes), strategy, PageRequest("/items"), stop_after=stop)
     )
     assert got == data
+
+
+async def walk_one_page_at_a_time(handler: Handler, strategy: PaginationStrategy) -> list[Any]:
+    """What an adapter does: one page per call, the checkpoint kept as a JSON cursor between."""
+    items: list[Any] = []
+    cursor: str | None = None
+    while True:
+        resume = Checkpoint.from_json(cursor) if cursor is not None else None
+        page = await fetch_page(
+            client_for(handler), strategy, PageRequest("/items"), checkpoint=resume
+        )
+        items.extend(page.items)
+        if page.checkpoint is None:
+            return items
+        cursor = page.checkpoint.to_json()
+
+
+@given(data_st, sizes_st, st.integers(min_value=1, max_value=10))
+def test_fetch_page_walks_link_pages_from_cursors(
+    data: list[Any], sizes: list[int], page_size: int
+) -> None:
+    strategy = LinkHeaderPagination(max_page_size=10, page_size=page_size, base_url=BASE)
+    assert asyncio.run(walk_one_page_at_a_time(link_server(data, sizes), strategy)) == data
+
+
+@given(
+    data_st, st.integers(min_value=1, max_value=10), st.sampled_from(["next-page", "short-page"])
+)
+def test_fetch_page_walks_numbered_pages_from_cursors(
+    data: list[Any], page_size: int, mode: str
+) -> None:
+    strategy = PageNumberPagination(max_page_size=10, page_size=page_size)
+    assert asyncio.run(walk_one_page_at_a_time(page_server(data, mode), strategy)) == data
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.test/api/v4/items?cursor=1",
+        "https://api.example.test.evil.test/api/v4/items",
+        "http://api.example.test/api/v4/items",
+        "https://api.example.test/api/v4evil/items",
+        "https://api.example.test/other",
+        42,
+    ],
+)
+async def test_a_link_position_outside_the_api_root_is_refused_before_any_request(
+    url: object,
+) -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=[])
+
+    strategy = LinkHeaderPagination(base_url=BASE)
+    with pytest.raises(InvalidInput, match="not a position this listing issued"):
+        await fetch_page(
+            client_for(handler),
+            strategy,
+            PageRequest("/items"),
+            checkpoint=Checkpoint("link", {"url": url}),
+        )
+    assert sent == []
+
+
+@pytest.mark.parametrize("state", [{"page": "2"}, {"page": 0}, {"page": True}, {"page": None}])
+async def test_a_page_position_this_listing_could_not_issue_is_refused(
+    state: dict[str, Any],
+) -> None:
+    client = client_for(lambda r: httpx.Response(200, json=[]))
+    with pytest.raises(InvalidInput, match="not a page position"):
+        await fetch_page(
+            client,
+            PageNumberPagination(),
+            PageRequest("/items"),
+            checkpoint=Checkpoint("page", state),
+        )
 
 
 @given(
@@ -244,20 +298,6 @@ def test_token_yields_every_item_once(
     strategy = TokenPagination(items="issues", max_page_size=10)
     handler = token_server(data, sizes, omit_last_token)
     got = asyncio.run(collect(handler, strategy, PageRequest("/search/jql"), stop_after=stop))
-    assert got == data
-
-
-@given(data_st, sizes_st, stop_st)
-def test_graphql_cursor_yields_every_item_once(
-    data: list[Any], sizes: list[int], stop: int | None
-) -> None:
-    strategy = GraphQLCursorPagination(page_info_path="data.repository.issues.pageInfo")
-    request = PageRequest(
-        "/graphql",
-        method="POST",
-        json={"query": "query($owner: String!) { ... }", "variables": {"owner": "o"}},
-    )
-    got = asyncio.run(collect(graphql_server(data, sizes), strategy, request, stop_after=stop))
     assert got == data
 
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from kradle_providers.errors import RateLimited
 from kradle_providers.http import (
     BudgetRegistry,
-    FakeClock,
     HttpClient,
+    ManualClock,
     RateLimitBudget,
     RateLimitInfo,
     is_rate_limit_refusal,
@@ -148,7 +148,7 @@ def test_rate_limit_refusal_detection() -> None:
 
 
 async def test_budget_spaces_requests_before_zero_and_waits_at_zero() -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     budget = RateLimitBudget("k", slow_down_below=0.1)
     budget.observe(RateLimitInfo("x-ratelimit", limit=100, remaining=4, reset_at=NOW + 100))
     starts: list[float] = []
@@ -164,7 +164,7 @@ async def test_budget_spaces_requests_before_zero_and_waits_at_zero() -> None:
 
 
 async def test_budget_above_threshold_does_not_wait() -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     budget = RateLimitBudget("k", slow_down_below=0.1)
     budget.observe(RateLimitInfo("x-ratelimit", limit=100, remaining=50, reset_at=NOW + 100))
     for _ in range(30):
@@ -175,7 +175,7 @@ async def test_budget_above_threshold_does_not_wait() -> None:
 
 
 async def test_budget_exhausted_raises_when_asked() -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     budget = RateLimitBudget("k")
     budget.observe(RateLimitInfo("ratelimit", limit=10, remaining=0, reset_at=NOW + 30))
     with pytest.raises(RateLimited) as info:
@@ -186,7 +186,7 @@ async def test_budget_exhausted_raises_when_asked() -> None:
 
 
 async def test_budget_exhausted_waits_until_reset() -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     budget = RateLimitBudget("k")
     budget.observe(RateLimitInfo("ratelimit", limit=10, remaining=0, reset_at=NOW + 30))
     await budget.acquire(clock, on_exhausted="wait")
@@ -194,7 +194,7 @@ async def test_budget_exhausted_waits_until_reset() -> None:
 
 
 async def test_block_until_pauses_everyone() -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     budget = RateLimitBudget("k")
     budget.block_until(NOW + 15)
     with pytest.raises(RateLimited) as info:
@@ -205,7 +205,7 @@ async def test_block_until_pauses_everyone() -> None:
 
 
 async def test_concurrent_tasks_get_distinct_slots() -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     budget = RateLimitBudget("k", slow_down_below=0.5)
     budget.observe(RateLimitInfo("x-ratelimit", limit=100, remaining=10, reset_at=NOW + 100))
     await asyncio.gather(*(budget.acquire(clock) for _ in range(4)))
@@ -243,7 +243,7 @@ def test_registry_shares_budget_per_credential_and_base_url() -> None:
 class BudgetServer:
     """Charges one unit per 200 and none per 304; refills at reset."""
 
-    def __init__(self, clock: FakeClock, limit: int, remaining: int, window: float) -> None:
+    def __init__(self, clock: ManualClock, limit: int, remaining: int, window: float) -> None:
         self.clock = clock
         self.limit = limit
         self.remaining = remaining
@@ -279,7 +279,7 @@ class BudgetServer:
         )
 
 
-def make(server: BudgetServer, clock: FakeClock, **kwargs: Any) -> HttpClient:
+def make(server: BudgetServer, clock: ManualClock, **kwargs: Any) -> HttpClient:
     return HttpClient(
         BASE,
         provider="p",
@@ -292,7 +292,7 @@ def make(server: BudgetServer, clock: FakeClock, **kwargs: Any) -> HttpClient:
 
 
 async def test_client_paces_and_never_overdraws() -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     server = BudgetServer(clock, limit=100, remaining=5, window=100)
     client = make(server, clock)
     for i in range(8):
@@ -308,7 +308,7 @@ async def test_client_paces_and_never_overdraws() -> None:
 
 
 async def test_client_raises_at_zero_when_configured() -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     server = BudgetServer(clock, limit=100, remaining=1, window=100)
     client = make(server, clock, on_exhausted="raise")
     await client.get("/a")
@@ -319,7 +319,7 @@ async def test_client_raises_at_zero_when_configured() -> None:
 
 
 async def test_304_costs_no_budget() -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     server = BudgetServer(clock, limit=100, remaining=50, window=3600)
     client = make(server, clock)
     first = await client.get("/repo")
@@ -336,7 +336,7 @@ async def test_304_costs_no_budget() -> None:
 
 
 async def test_refund_restores_the_local_estimate() -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     budget = RateLimitBudget("k")
     budget.observe(RateLimitInfo("ratelimit", limit=100, remaining=50, reset_at=None))
     # Without headers, the local estimate is what the client spends.

@@ -13,8 +13,8 @@ from kradle_providers.errors import ProviderError, TransientProviderError
 from kradle_providers.http import (
     AuditRecord,
     BudgetRegistry,
-    FakeClock,
     HttpClient,
+    ManualClock,
     RetryPolicy,
     canonical_request_digest,
     redact_url,
@@ -67,7 +67,7 @@ async def test_canaries_never_leak(status: int, caplog: pytest.LogCaptureFixture
         provider="p",
         auth=CanaryAuth(),
         transport=echo(status),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
         audit_hooks=[records.append],
         retry=RetryPolicy(max_attempts=2),
@@ -102,7 +102,7 @@ async def test_lost_post_error_and_logs_are_clean(caplog: pytest.LogCaptureFixtu
         provider="p",
         auth=CanaryAuth(),
         transport=httpx.MockTransport(handler),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
     )
     with pytest.raises(TransientProviderError) as info:
@@ -120,7 +120,7 @@ async def test_successful_responses_repr_and_logs_are_clean(
         provider="p",
         auth=CanaryAuth(),
         transport=echo(200),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
     )
     response = await client.get("/x", params={"client_secret": UNREGISTERED})
@@ -171,7 +171,7 @@ async def test_audit_records_attempts_and_digests() -> None:
         "https://api.example.test",
         provider="p",
         transport=httpx.MockTransport(handler),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
         audit_hooks=[broken_hook, async_hook],
     )

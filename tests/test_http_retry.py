@@ -20,8 +20,8 @@ from kradle_providers.errors import (
 from kradle_providers.http import (
     AuditRecord,
     BudgetRegistry,
-    FakeClock,
     HttpClient,
+    ManualClock,
     Response,
     RetryPolicy,
     parse_retry_after,
@@ -54,7 +54,7 @@ class TokenAuth:
         return True
 
 
-def make_client(handler: Any, clock: FakeClock, **kwargs: Any) -> HttpClient:
+def make_client(handler: Any, clock: ManualClock, **kwargs: Any) -> HttpClient:
     kwargs.setdefault("retry", RetryPolicy(max_attempts=4, rng=random.Random(7).random))
     return HttpClient(
         BASE,
@@ -116,7 +116,7 @@ async def test_retries_stop_at_their_bound() -> None:
         calls += 1
         return httpx.Response(503, text="down")
 
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     client = make_client(handler, clock, retry=RetryPolicy(max_attempts=3, rng=lambda: 0.0))
     with pytest.raises(TransientProviderError, match="after 3 attempt") as info:
         await client.get("/things")
@@ -138,7 +138,7 @@ async def test_transient_failure_then_success() -> None:
             raise httpx.ReadTimeout("slow", request=request)
         return httpx.Response(200, json={"ok": True})
 
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     response = await make_client(handler, clock).get("/things")
     assert response.json() == {"ok": True}
     assert response.attempts == 3
@@ -153,7 +153,7 @@ async def test_non_retryable_4xx_is_not_retried() -> None:
         calls += 1
         return httpx.Response(404, json={"message": "Not Found"})
 
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     with pytest.raises(NotFound):
         await make_client(handler, clock).get("/missing")
     assert calls == 1
@@ -165,7 +165,7 @@ async def test_non_retryable_4xx_is_not_retried() -> None:
 
 @pytest.mark.parametrize("form", ["seconds", "http-date"])
 async def test_429_retry_after_waits_exactly(form: str) -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     calls = 0
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -182,7 +182,7 @@ async def test_429_retry_after_waits_exactly(form: str) -> None:
 
 
 async def test_429_with_reset_header_waits_until_reset() -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     calls = 0
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -207,7 +207,7 @@ async def test_429_exhausted_raises_rate_limited_with_reset() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(429, headers={"Retry-After": "5"})
 
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     client = make_client(handler, clock, retry=RetryPolicy(max_attempts=2))
     with pytest.raises(RateLimited) as info:
         await client.get("/x")
@@ -220,7 +220,7 @@ async def test_429_longer_than_max_server_wait_raises_at_once() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(429, headers={"Retry-After": "3600"})
 
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     client = make_client(handler, clock, retry=RetryPolicy(max_server_wait=60))
     with pytest.raises(RateLimited):
         await client.get("/x")
@@ -228,7 +228,7 @@ async def test_429_longer_than_max_server_wait_raises_at_once() -> None:
 
 
 async def test_secondary_rate_limit_403_is_retried_even_for_post() -> None:
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     bodies: list[bytes] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -270,7 +270,7 @@ async def test_post_without_key_is_never_resent_after_a_lost_response(failure: A
         response: httpx.Response = failure(request)
         return response
 
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     with pytest.raises(TransientProviderError, match="NOT re-sent") as info:
         await make_client(handler, clock).post("/issues", json={"title": "once"})
     assert created == 1
@@ -288,7 +288,7 @@ async def test_post_connect_error_is_retried_because_nothing_was_sent() -> None:
             raise httpx.ConnectError("refused", request=request)
         return httpx.Response(201, json={"id": 9})
 
-    response = await make_client(handler, FakeClock(NOW)).post("/issues", json={})
+    response = await make_client(handler, ManualClock(NOW)).post("/issues", json={})
     assert response.status_code == 201
     assert calls == 2
 
@@ -302,7 +302,7 @@ async def test_post_with_key_is_retried_and_key_repeated() -> None:
             raise httpx.ReadError("connection reset", request=request)
         return httpx.Response(201, json={"id": 1})
 
-    response = await make_client(handler, FakeClock(NOW)).post(
+    response = await make_client(handler, ManualClock(NOW)).post(
         "/issues", json={"title": "t"}, idempotency_key="intent-42"
     )
     assert response.status_code == 201
@@ -316,7 +316,7 @@ async def test_custom_idempotency_header_name() -> None:
         seen.append(request.headers)
         return httpx.Response(201, json={})
 
-    client = make_client(handler, FakeClock(NOW), idempotency_header="X-Request-Key")
+    client = make_client(handler, ManualClock(NOW), idempotency_header="X-Request-Key")
     await client.post("/issues", json={}, idempotency_key="k1")
     assert seen[0]["X-Request-Key"] == "k1"
     assert "Idempotency-Key" not in seen[0]
@@ -332,7 +332,7 @@ async def test_read_back_avoids_a_duplicate() -> None:
             raise httpx.ReadError("connection reset", request=request)
         return httpx.Response(200, json=store)
 
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     records: list[AuditRecord] = []
     client = make_client(handler, clock, audit_hooks=[records.append])
 
@@ -362,7 +362,7 @@ async def test_read_back_not_found_resends() -> None:
     async def find() -> None:
         return None
 
-    result = await make_client(handler, FakeClock(NOW)).post("/issues", json={}, read_back=find)
+    result = await make_client(handler, ManualClock(NOW)).post("/issues", json={}, read_back=find)
     assert isinstance(result, Response)
     assert result.status_code == 201
     assert posts == 2
@@ -381,7 +381,7 @@ async def test_401_refreshes_once_then_succeeds() -> None:
         return httpx.Response(200, json={})
 
     auth = TokenAuth("old-token-123", refreshed="new-token-456")
-    await make_client(handler, FakeClock(NOW), auth=auth).get("/me")
+    await make_client(handler, ManualClock(NOW), auth=auth).get("/me")
     assert seen == ["Bearer old-token-123", "Bearer new-token-456"]
     assert auth.refresh_calls == 1
 
@@ -396,7 +396,7 @@ async def test_401_without_refresh_raises_authentication_error() -> None:
 
     auth = TokenAuth("dead-token-123", refreshed="still-dead-456")
     with pytest.raises(AuthenticationError, match="credential was refused"):
-        await make_client(handler, FakeClock(NOW), auth=auth).get("/me")
+        await make_client(handler, ManualClock(NOW), auth=auth).get("/me")
     # One refresh, one re-send, then the refusal is final.
     assert calls == 2
     assert auth.refresh_calls == 1

@@ -13,7 +13,7 @@ from kradle_providers.manifest import dump_manifest, load_manifest, validate_man
 from kradle_providers.manifest.model import IdempotencyMode
 from kradle_providers.models import kinds_of
 from kradle_providers.models.base import Interface
-from kradle_providers.protocols.operations import OPERATIONS, operations_of
+from kradle_providers.protocols.catalogue import OPERATIONS, operations_of
 
 _WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=10)
 # Printable text incl. YAML-significant characters and non-ASCII, never empty.

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kradle_providers.auth.secret import Secret
+from kradle_providers.clock import StepClock
 from kradle_providers.errors import AuthenticationError, InvalidInput, NotFound, RateLimited
-from kradle_providers.testing.memory_backend import MemoryBackend, StepClock, parse_time
+from kradle_providers.testing.memory_backend import MemoryBackend, parse_time
 
 
 def test_step_clock_advances_one_second_per_mutation_from_2024() -> None:

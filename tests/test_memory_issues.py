@@ -237,6 +237,17 @@ async def test_close_issue_with_reason_and_reopen(adapter: MemoryAdapter) -> Non
     assert events[-2:] == ["closed", "reopened"]
 
 
+async def test_reopen_issue_reopens_once(adapter: MemoryAdapter) -> None:
+    await adapter.close_issue(REF, "1")
+    reopened = await adapter.reopen_issue(REF, "1")
+    assert reopened.status.state is IssueState.OPEN
+    assert reopened.closed_at is None
+    again = await adapter.reopen_issue(REF, "1")
+    assert again.external.version == reopened.external.version
+    events = [e.native_event for e in (await adapter.list_issue_events(REF, issue_id="1")).items]
+    assert events[-2:] == ["closed", "reopened"]
+
+
 async def test_workflow_transitions_like_jira(adapter: MemoryAdapter) -> None:
     moves = await adapter.list_transitions(REF, "2")
     assert {(t.external.native_id, t.to_status.native) for t in moves} == {

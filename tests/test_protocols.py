@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from kradle_providers.errors import InvalidInput, UnsupportedOperation
 from kradle_providers.models import ExternalRef, Interface
 from kradle_providers.protocols import (
+    CATALOGUE,
     OPERATIONS,
+    Call,
     CiCd,
     GitForge,
     IssueTracking,
@@ -24,6 +26,7 @@ from kradle_providers.protocols import (
     is_implemented,
     snake_to_camel,
 )
+from kradle_providers.protocols.catalogue import Operation
 from kradle_providers.protocols.interfaces import UNSUPPORTED_MARK
 
 PROTOCOLS = {
@@ -38,6 +41,25 @@ def test_operation_table_is_exactly_the_protocol_methods() -> None:
         methods = {n for n, v in vars(proto).items() if getattr(v, UNSUPPORTED_MARK, False)}
         declared = {op.method for op in OPERATIONS.values() if op.interface is interface}
         assert methods == declared, interface
+
+
+class _Anything:
+    """A payload whose every field is None (the defaults must not need real values)."""
+
+    def __getattr__(self, name: str) -> None:
+        return None
+
+
+@pytest.mark.parametrize("op", CATALOGUE, ids=lambda op: op.name)
+async def test_each_catalogue_entry_invokes_its_own_protocol_method(op: Operation) -> None:
+    # The protocol default names the method it stands for: a catalogue entry calling the
+    # wrong method (or none) fails here.
+    call = Call(ExternalRef(owner="acme", repository="widgets"), id="1", payload=_Anything())
+    with pytest.raises(UnsupportedOperation) as info:
+        result = op.invoke(ProviderAdapter(), call)
+        if inspect.isawaitable(result):
+            await result
+    assert info.value.operation == op.name
 
 
 def test_names_convert_both_ways() -> None:

@@ -80,7 +80,7 @@ def seeded(page_size: int = 100, issues: int = 0) -> MemoryBackend:
     return backend
 
 
-class FakeClock:
+class ManualClock:
     def __init__(self) -> None:
         self.now = datetime(2024, 1, 1, tzinfo=UTC)  # the memory backend's epoch
         self.sleeps: list[float] = []
@@ -222,7 +222,7 @@ async def test_crash_at_any_page_then_rerun_gives_the_same_counts(
 
 async def test_rate_limited_stream_records_reset_and_resumes(store: SqliteStateStore) -> None:
     backend = seeded()
-    clock = FakeClock()
+    clock = ManualClock()
     backend.rate_limit_next("listLabels", retry_after=120)
     text = BINDING.split("    cicd:")[0]
     options = BackfillOptions(clock=clock, sleep=clock.sleep)
@@ -248,7 +248,7 @@ async def test_rate_limited_stream_records_reset_and_resumes(store: SqliteStateS
 
 async def test_rate_limit_wait_inside_a_run(store: SqliteStateStore) -> None:
     backend = seeded()
-    clock = FakeClock()
+    clock = ManualClock()
     backend.rate_limit_next("listMilestones", retry_after=30)
     options = BackfillOptions(clock=clock, sleep=clock.sleep, wait_on_rate_limit=True)
     async with await bind(backend, BINDING.split("    cicd:")[0]) as bound:

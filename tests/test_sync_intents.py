@@ -15,7 +15,7 @@ from kradle_providers.errors import (
     UnsupportedOperation,
 )
 from kradle_providers.models.events import ChangeAction, SyncEvent
-from kradle_providers.models.issues import Issue
+from kradle_providers.models.issues import Issue, IssueCreate
 from kradle_providers.plugins.selection import BindingMode
 from kradle_providers.sync.phases import InvalidTransition, WriteIntentPhase
 from kradle_providers.sync.policy import WritePolicy
@@ -200,6 +200,26 @@ async def test_same_idempotency_key_returns_the_same_intent() -> None:
                 BINDING, IT, "closeIssue", None, {}, "u", idempotency_key="req-1", object_id="1"
             )
         assert len(await env.store.intents.find()) == 1
+    finally:
+        await env.aclose()
+
+
+async def test_a_reopen_is_queued_sent_and_confirmed_by_its_fixed_state() -> None:
+    env = await make_env()
+    try:
+        created = await env.adapter.create_issue(env.harness.scope, IssueCreate(title="Reopen me"))
+        number = created.external.native_number or ""
+        await env.adapter.close_issue(env.harness.scope, number)
+        intent = await env.service.propose(
+            BINDING, IT, "reopenIssue", None, {}, "u", object_id=number
+        )
+        [sent] = await env.service.send_ready()
+        assert sent.phase is W.AWAITING_CONFIRMATION
+        assert env.writes("reopenIssue")
+        [done] = await env.service.confirm_by_read_back()
+        assert done.id == intent.id and done.phase is W.SUCCEEDED
+        issue = await env.adapter.get_issue(env.harness.scope, number)
+        assert issue.status.state == "open"
     finally:
         await env.aclose()
 

@@ -19,6 +19,7 @@ from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import Interface
 from kradle_providers.plugins.selection import BindingMode
 from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.protocols.catalogue import operations_of
 from kradle_providers.store import SqliteStateStore
 from kradle_providers.sync.intents import WriteChannel, WriteIntentService
 from kradle_providers.sync.policy import Authorizer, WritePolicy, allow_all
@@ -29,7 +30,7 @@ BINDING = "widgets"
 IT = Interface.ISSUE_TRACKING
 
 
-class FakeClock:
+class ManualClock:
     """A clock that moves only when told to."""
 
     def __init__(self, start: datetime = T0) -> None:
@@ -63,7 +64,7 @@ class Env:
     harness: MemoryHarness
     adapter: ProviderAdapter
     store: SqliteStateStore
-    clock: FakeClock
+    clock: ManualClock
     service: WriteIntentService
     channel: WriteChannel
     paused: bool = False
@@ -98,15 +99,7 @@ class Env:
         await self.harness.aclose()
 
 
-WRITE_OPS = {
-    "createIssue",
-    "updateIssue",
-    "closeIssue",
-    "createComment",
-    "updateComment",
-    "transitionIssue",
-    "syncLabels",
-}
+WRITE_OPS = {op.name for op in operations_of(IT) if op.write}
 
 
 async def make_env(
@@ -120,7 +113,7 @@ async def make_env(
 ) -> Env:
     harness = MemoryHarness()
     adapter = adapter_factory(harness) if adapter_factory is not None else await harness.adapter()
-    clock = FakeClock()
+    clock = ManualClock()
     store = SqliteStateStore(db, clock=clock)
     await store.open()
     holder: dict[str, Env] = {}

@@ -13,7 +13,7 @@ from kradle_providers.models.events import SyncEvent
 from kradle_providers.webhooks.dedupe import DedupeStore, InMemoryDedupeStore, event_dedupe_key
 
 
-class FakeClock:
+class ManualClock:
     def __init__(self) -> None:
         self.now = 1000.0
 
@@ -32,7 +32,7 @@ async def test_check_and_mark() -> None:
 
 
 async def test_ttl_expiry_with_injected_clock() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     store = InMemoryDedupeStore(ttl=60, clock=clock)
     assert not await store.seen_before("k")
     clock.now += 59

@@ -1,7 +1,8 @@
 """How the suite calls each canonical operation, vendor-neutrally.
 
-:data:`LISTINGS` describes every paged listing (its kind, the parent it needs,
-whether it is incremental); :data:`GETTERS` every single-object read;
+Everything derives from the operation catalogue: :data:`LISTINGS` describes
+every paged listing (its kind, the parent it needs, whether it is
+incremental); :data:`GETTERS` every single-object read;
 :func:`call` makes a representative call of any operation with the ids it is
 given (seeded by :func:`prepare`, or dummies when checking that an
 undeclared operation is refused before anything is sent).
@@ -30,6 +31,20 @@ from kradle_providers.models import (
     RepositoryUpdate,
 )
 from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.protocols.catalogue import (
+    CATALOGUE,
+    OPERATIONS,
+    BodyArgs,
+    Call,
+    CloseArgs,
+    DeployKeysArgs,
+    Effect,
+    LabelsArgs,
+    Operation,
+    ProtectionArgs,
+    Shape,
+    camel_to_snake,
+)
 from kradle_providers.protocols.page import Page
 
 __all__ = [
@@ -62,105 +77,32 @@ class Listing:
     incremental: bool = False
 
 
-def _owner(scope: ExternalRef) -> ExternalRef:
-    return ExternalRef(owner=scope.owner)
+_PARENT_SEED_ATTR = {"Commit": "sha"}
+"""The harness seed attribute naming a parent, where it is not the kind's snake_case name."""
 
 
-def _req(parent: str | None) -> str:
-    assert parent is not None
-    return parent
+def _listing(op: Operation) -> Listing:
+    def fetch(
+        a: ProviderAdapter,
+        s: ExternalRef,
+        p: str | None,
+        c: str | None,
+        n: int | None,
+        t: datetime | None,
+    ) -> Awaitable[Page[Any]]:
+        page: Awaitable[Page[Any]] = op.invoke(
+            a, Call(s, id=p, cursor=c, page_size=n, since=t if op.incremental else None)
+        )
+        return page
+
+    attr = _PARENT_SEED_ATTR.get(op.parent, camel_to_snake(op.parent)) if op.parent else None
+    return Listing(op.name, op.kind, fetch, op.parent, attr, op.incremental)
 
 
 LISTINGS: dict[str, Listing] = {
-    listing.operation: listing
-    for listing in [
-        Listing(
-            "listIssues", "Issue",
-            lambda a, s, p, c, n, t: a.list_issues(s, since=t, cursor=c, page_size=n),
-            incremental=True,
-        ),
-        Listing(
-            "listComments", "Comment",
-            lambda a, s, p, c, n, t: a.list_comments(
-                s, issue_id=p, since=t, cursor=c, page_size=n
-            ),
-            parent="Issue", parent_attr="issue", incremental=True,
-        ),
-        Listing(
-            "listLabels", "Label",
-            lambda a, s, p, c, n, t: a.list_labels(s, cursor=c, page_size=n),
-        ),
-        Listing(
-            "listMilestones", "Milestone",
-            lambda a, s, p, c, n, t: a.list_milestones(s, cursor=c, page_size=n),
-        ),
-        Listing(
-            "listIssueEvents", "IssueEvent",
-            lambda a, s, p, c, n, t: a.list_issue_events(
-                s, issue_id=p, since=t, cursor=c, page_size=n
-            ),
-            parent="Issue", parent_attr="issue",
-        ),
-        Listing(
-            "listPipelineDefinitions", "PipelineDefinition",
-            lambda a, s, p, c, n, t: a.list_pipeline_definitions(s, cursor=c, page_size=n),
-        ),
-        Listing(
-            "listPipelines", "Pipeline",
-            lambda a, s, p, c, n, t: a.list_pipelines(s, since=t, cursor=c, page_size=n),
-            incremental=True,
-        ),
-        Listing(
-            "listJobs", "Job",
-            lambda a, s, p, c, n, t: a.list_jobs(s, _req(p), cursor=c, page_size=n),
-            parent="Pipeline", parent_attr="pipeline",
-        ),
-        Listing(
-            "listArtifacts", "Artifact",
-            lambda a, s, p, c, n, t: a.list_artifacts(s, _req(p), cursor=c, page_size=n),
-            parent="Pipeline", parent_attr="pipeline",
-        ),
-        Listing(
-            "listRunners", "Runner",
-            lambda a, s, p, c, n, t: a.list_runners(s, cursor=c, page_size=n),
-        ),
-        Listing(
-            "listChecks", "Check",
-            lambda a, s, p, c, n, t: a.list_checks(s, _req(p), cursor=c, page_size=n),
-            parent="Commit", parent_attr="sha",
-        ),
-        Listing(
-            "listRepositories", "Repository",
-            lambda a, s, p, c, n, t: a.list_repositories(
-                _owner(s), since=t, cursor=c, page_size=n
-            ),
-            incremental=True,
-        ),
-        Listing(
-            "listPullRequests", "PullRequest",
-            lambda a, s, p, c, n, t: a.list_pull_requests(s, since=t, cursor=c, page_size=n),
-            incremental=True,
-        ),
-        Listing(
-            "listReviews", "Review",
-            lambda a, s, p, c, n, t: a.list_reviews(s, _req(p), cursor=c, page_size=n),
-            parent="PullRequest", parent_attr="pull_request",
-        ),
-        Listing(
-            "listRefs", "Ref",
-            lambda a, s, p, c, n, t: a.list_refs(s, cursor=c, page_size=n),
-        ),
-        Listing(
-            "listDeployKeys", "DeployKey",
-            lambda a, s, p, c, n, t: a.list_deploy_keys(s, cursor=c, page_size=n),
-        ),
-        Listing(
-            "listCollaborators", "Collaborator",
-            lambda a, s, p, c, n, t: a.list_collaborators(s, cursor=c, page_size=n),
-        ),
-    ]
-}  # fmt: skip
-"""Every paged listing by operation name."""
+    op.name: _listing(op) for op in CATALOGUE if op.effect is Effect.READ and op.shape is Shape.PAGE
+}
+"""Every paged listing by operation name (from the catalogue)."""
 
 
 @dataclass(frozen=True)
@@ -172,23 +114,20 @@ class Getter:
     get: Callable[[ProviderAdapter, ExternalRef, str], Awaitable[Any]]
 
 
+def _getter(op: Operation) -> Getter:
+    def get(a: ProviderAdapter, s: ExternalRef, i: str) -> Awaitable[Any]:
+        result: Awaitable[Any] = op.invoke(a, Call(s, id=i))
+        return result
+
+    return Getter(op.name, op.kind, get)
+
+
 GETTERS: dict[str, Getter] = {
-    g.operation: g
-    for g in [
-        Getter("getIssue", "Issue", lambda a, s, i: a.get_issue(s, i)),
-        Getter("getPipeline", "Pipeline", lambda a, s, i: a.get_pipeline(s, i)),
-        Getter(
-            "getRepository",
-            "Repository",
-            lambda a, s, i: a.get_repository(ExternalRef(owner=s.owner, repository=i)),
-        ),
-        Getter("getPullRequest", "PullRequest", lambda a, s, i: a.get_pull_request(s, i)),
-        Getter("getCommit", "Commit", lambda a, s, i: a.get_commit(s, i)),
-        Getter("getBranchProtection", "BranchProtection",
-               lambda a, s, i: a.get_branch_protection(s, i)),
-    ]
-}  # fmt: skip
-"""Every single-object read by operation name."""
+    op.name: _getter(op)
+    for op in CATALOGUE
+    if op.effect is Effect.READ and op.shape is Shape.ONE and op.target is not None
+}
+"""Every single-object read by operation name (from the catalogue)."""
 
 MISSING_IDS: dict[str, str] = {
     "Issue": "987654",
@@ -217,32 +156,27 @@ def identities(obj: Any) -> set[str]:
 
 # --- representative calls of every operation --------------------------------
 
-_NEEDS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
-    "getIssue": (("Issue", {}),),
-    "updateIssue": (("Issue", {}),),
-    "closeIssue": (("Issue", {}),),
-    "listTransitions": (("Issue", {}),),
-    "transitionIssue": (("Issue", {}),),
-    "createComment": (("Issue", {}),),
-    "updateComment": (("Comment", {}),),
-    "getPipeline": (("Pipeline", {}),),
-    "listJobs": (("Pipeline", {}),),
-    "listArtifacts": (("Pipeline", {}),),
-    "rerunPipeline": (("Pipeline", {"status": "failure"}),),
-    "cancelPipeline": (("Pipeline", {"status": "running"}),),
-    "getJobLog": (("Job", {"log": "line one\nline two\n"}),),
-    "listChecks": (("Commit", {}),),
+_SEED_FIRST: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
     "createCheck": (("Commit", {}),),
-    "updateCheck": (("Commit", {}), ("Check", {})),
-    "getRepository": (("Repository", {}),),
-    "updateRepository": (("Repository", {}),),
-    "getPullRequest": (("PullRequest", {}),),
-    "updatePullRequest": (("PullRequest", {}),),
-    "mergePullRequest": (("PullRequest", {}),),
-    "listReviews": (("PullRequest", {}),),
-    "getCommit": (("Commit", {}),),
-    "getBranchProtection": (("BranchProtection", {}),),
+    "updateCheck": (("Commit", {}),),
 }
+"""Objects seeded before the one an operation addresses (a check needs its commit)."""
+
+_SEED_ATTRS_OF: dict[str, dict[str, Any]] = {
+    "rerunPipeline": {"status": "failure"},
+    "cancelPipeline": {"status": "running"},
+    "getJobLog": {"log": "line one\nline two\n"},
+}
+"""Attributes the addressed object needs for the call to make sense."""
+
+
+def _needs(op: Operation) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """What to seed for a representative call: the addressed object (never for a converge)."""
+    own: tuple[tuple[str, dict[str, Any]], ...] = ()
+    kind = op.target or (op.parent if op.needs_id else None)
+    if kind is not None and op.effect is not Effect.CONVERGE:
+        own = ((kind, _SEED_ATTRS_OF.get(op.name, {})),)
+    return _SEED_FIRST.get(op.name, ()) + own
 
 
 def dummy_ids() -> dict[str, str]:
@@ -265,7 +199,7 @@ def dummy_ids() -> dict[str, str]:
 def prepare(operation: str, ctx: Ctx) -> dict[str, str]:
     """Seed what a representative call of ``operation`` needs; returns the ids."""
     ids = dummy_ids()
-    for kind, attrs in _NEEDS.get(operation, ()):
+    for kind, attrs in _needs(OPERATIONS[operation]):
         extra = dict(attrs)
         if kind == "Check":
             extra["sha"] = ids["Commit"]
@@ -282,15 +216,45 @@ def prepare(operation: str, ctx: Ctx) -> dict[str, str]:
     return ids
 
 
+def _payload(op: Operation, ids: Mapping[str, str], title: str, body: str) -> Any:
+    """A representative payload of ``op`` (its args model's defaults unless listed)."""
+    match op.name:
+        case "createIssue":
+            return IssueCreate(title=title, body=body)
+        case "updateIssue":
+            return IssueUpdate(title=title)
+        case "closeIssue":
+            return CloseArgs(reason="completed")
+        case "createComment" | "updateComment":
+            return BodyArgs(body=body)
+        case "syncLabels":
+            desired = [LabelSpec(name="contract-bug", color="d73a4a", description="Broken")]
+            return LabelsArgs(desired=desired, prune=False)
+        case "createCheck":
+            return CheckInput(name=title, sha=ids["Commit"], state=PipelineState.RUNNING)
+        case "updateCheck":
+            return CheckInput(name=title, sha=ids["Commit"], state=PipelineState.SUCCEEDED)
+        case "createRepository":
+            return RepositoryCreate(name=title.lower().replace(" ", "-"), description=body)
+        case "updateRepository":
+            return RepositoryUpdate(description=title)
+        case "createPullRequest":
+            return PullRequestCreate(title=title, head=ids["head"], base=ids["base"], body=body)
+        case "updatePullRequest":
+            return PullRequestUpdate(title=title)
+        case "syncDeployKeys":
+            keys = [DeployKeySpec(title="contract", key="ssh-ed25519 AAAAC3NzaContract k@c")]
+            return DeployKeysArgs(desired=keys, prune=False)
+        case "syncBranchProtection":
+            return ProtectionArgs(desired=BranchProtectionSpec(required_approving_reviews=1))
+    return op.args() if op.args is not None else None
+
+
 async def _transition(a: ProviderAdapter, s: ExternalRef, issue: str) -> Any:
     transitions = await a.list_transitions(s, issue)
     if not transitions:
         return None
     return await a.transition_issue(s, issue, transitions[0].external.native_id)
-
-
-async def _log(a: ProviderAdapter, s: ExternalRef, job: str) -> str:
-    return "".join([chunk async for chunk in a.get_job_log(s, job)])
 
 
 async def call(
@@ -303,83 +267,19 @@ async def call(
     title: str = "Contract check",
     body: str = "Written by the **contract** suite.",
 ) -> Any:
-    """One representative call of ``operation`` (every canonical operation is covered)."""
-    a, s, i = adapter, scope, ids
-    key = idempotency_key
-    match operation:
-        case "listIssues" | "listComments" | "listLabels" | "listMilestones" | "listIssueEvents":
-            return await LISTINGS[operation].fetch(a, s, None, None, None, None)
-        case "getIssue":
-            return await a.get_issue(s, i["Issue"])
-        case "createIssue":
-            return await a.create_issue(s, IssueCreate(title=title, body=body), idempotency_key=key)
-        case "updateIssue":
-            return await a.update_issue(s, i["Issue"], IssueUpdate(title=title))
-        case "closeIssue":
-            return await a.close_issue(s, i["Issue"], reason="completed")
-        case "listTransitions":
-            return await a.list_transitions(s, i["Issue"])
-        case "transitionIssue":
-            return await _transition(a, s, i["Issue"])
-        case "createComment":
-            return await a.create_comment(s, i["Issue"], body, idempotency_key=key)
-        case "updateComment":
-            return await a.update_comment(s, i["Comment"], body)
-        case "syncLabels":
-            desired = [LabelSpec(name="contract-bug", color="d73a4a", description="Broken")]
-            return await a.sync_labels(s, desired, prune=False)
-        case "listPipelineDefinitions" | "listPipelines" | "listRunners" | "listRepositories":
-            return await LISTINGS[operation].fetch(a, s, None, None, None, None)
-        case "listPullRequests" | "listRefs" | "listDeployKeys" | "listCollaborators":
-            return await LISTINGS[operation].fetch(a, s, None, None, None, None)
-        case "getPipeline":
-            return await a.get_pipeline(s, i["Pipeline"])
-        case "listJobs" | "listArtifacts":
-            return await LISTINGS[operation].fetch(a, s, i["Pipeline"], None, None, None)
-        case "getJobLog":
-            return await _log(a, s, i["Job"])
-        case "rerunPipeline":
-            return await a.rerun_pipeline(s, i["Pipeline"])
-        case "cancelPipeline":
-            return await a.cancel_pipeline(s, i["Pipeline"])
-        case "registerRunner":
-            return await a.register_runner(s)
-        case "listChecks":
-            return await a.list_checks(s, i["Commit"])
-        case "createCheck":
-            data = CheckInput(name=title, sha=i["Commit"], state=PipelineState.RUNNING)
-            return await a.create_check(s, data, idempotency_key=key)
-        case "updateCheck":
-            data = CheckInput(name=title, sha=i["Commit"], state=PipelineState.SUCCEEDED)
-            return await a.update_check(s, i["Check"], data)
-        case "getRepository":
-            return await a.get_repository(ExternalRef(owner=s.owner, repository=i["Repository"]))
-        case "createRepository":
-            name = title.lower().replace(" ", "-")
-            data_r = RepositoryCreate(name=name, description=body)
-            return await a.create_repository(_owner(s), data_r, idempotency_key=key)
-        case "updateRepository":
-            ref = ExternalRef(owner=s.owner, repository=i["Repository"])
-            return await a.update_repository(ref, RepositoryUpdate(description=title))
-        case "getPullRequest":
-            return await a.get_pull_request(s, i["PullRequest"])
-        case "createPullRequest":
-            data_p = PullRequestCreate(title=title, head=i["head"], base=i["base"], body=body)
-            return await a.create_pull_request(s, data_p, idempotency_key=key)
-        case "updatePullRequest":
-            return await a.update_pull_request(s, i["PullRequest"], PullRequestUpdate(title=title))
-        case "mergePullRequest":
-            return await a.merge_pull_request(s, i["PullRequest"])
-        case "listReviews":
-            return await a.list_reviews(s, i["PullRequest"])
-        case "getCommit":
-            return await a.get_commit(s, i["Commit"])
-        case "syncDeployKeys":
-            keys = [DeployKeySpec(title="contract", key="ssh-ed25519 AAAAC3NzaContract k@c")]
-            return await a.sync_deploy_keys(s, keys, prune=False)
-        case "getBranchProtection":
-            return await a.get_branch_protection(s, i["BranchProtection"])
-        case "syncBranchProtection":
-            spec = BranchProtectionSpec(required_approving_reviews=1)
-            return await a.sync_branch_protection(s, i["BranchProtection"], spec)
-    raise KeyError(f"no representative call for {operation!r}")
+    """One representative call of ``operation`` (every catalogued operation is covered)."""
+    op = OPERATIONS.get(operation)
+    if op is None:
+        raise KeyError(f"no representative call for {operation!r}")
+    if op.name == "transitionIssue":
+        return await _transition(adapter, scope, ids["Issue"])  # needs a transition's id
+    kind = op.target or (op.parent if op.needs_id else None)
+    request = Call(
+        scope,
+        id=ids[kind] if kind is not None else None,
+        payload=_payload(op, ids, title, body),
+        idempotency_key=idempotency_key,
+    )
+    if op.shape is Shape.STREAM:
+        return "".join([chunk async for chunk in op.invoke(adapter, request)])
+    return await op.invoke(adapter, request)

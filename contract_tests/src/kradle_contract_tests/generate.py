@@ -13,7 +13,7 @@ from kradle_contract_tests.context import Ctx
 from kradle_contract_tests.webhook_security import webhook_security
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import Interface
-from kradle_providers.protocols.operations import operations_of
+from kradle_providers.protocols.catalogue import CATALOGUE, Effect, operations_of
 
 __all__ = ["GROUPS", "Check", "checks_for"]
 
@@ -47,11 +47,12 @@ def _check(name: str, group: str, fn: Callable[..., Awaitable[None]], *args: Any
 
 
 _RICH_TEXT = ("getIssue", "listComments", "createIssue", "createComment")
-_LOST_RESPONSE = ("createIssue", "createComment", "createCheck", "createRepository",
-                  "createPullRequest", "registerRunner")  # fmt: skip
-_CREATES = ("createIssue", "createComment", "createCheck", "createRepository", "createPullRequest")
-_UPDATES = ("updateIssue", "updateComment", "updateCheck", "updateRepository", "updatePullRequest")
-_SYNCS = ("syncLabels", "syncDeployKeys", "syncBranchProtection")
+# Derived from the catalogue: every create must survive a lost response; creates with a
+# payload and updates round-trip it; converging writes are idempotent and dry-run.
+_LOST_RESPONSE = {op.name for op in CATALOGUE if op.effect is Effect.CREATE}
+_CREATES = {op.name for op in CATALOGUE if op.effect is Effect.CREATE and op.args is not None}
+_UPDATES = {op.name for op in CATALOGUE if op.effect is Effect.UPDATE}
+_SYNCS = {op.name for op in CATALOGUE if op.effect is Effect.CONVERGE}
 
 
 def _interface_checks(manifest: Manifest, interface: Interface) -> list[Check]:

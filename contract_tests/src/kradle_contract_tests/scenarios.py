@@ -55,8 +55,8 @@ from kradle_providers.models import (
 )
 from kradle_providers.plugins.installed import has_normalizer
 from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.protocols.catalogue import OPERATIONS
 from kradle_providers.protocols.interfaces import is_implemented
-from kradle_providers.protocols.operations import OPERATIONS
 from kradle_providers.testing.harness import Fault, Limitation, WebhookFixture, limitation
 from kradle_providers.webhooks.normalizer import NormalizeContext
 from kradle_providers.webhooks.registry import find_normalizer
@@ -460,9 +460,14 @@ async def list_incremental(ctx: Ctx, listing: Listing) -> None:
             "set Page.high_water_mark (the provider time the listing started, or the largest "
             "updated_at seen) so hosts can list incrementally",
         )
-    changed = [seeded[1], seeded[3]]
-    for object_id in changed:
-        ctx.backend.change(listing.kind, object_id)
+    if limitation(ctx.harness, listing.kind, Limitation.IMMUTABLE) is not None:
+        # Nobody changes such objects: what is new after the mark is what was added.
+        attrs = {listing.parent_attr: parent} if listing.parent_attr and parent else {}
+        changed = ctx.seed(listing.kind, 2, **attrs)
+    else:
+        changed = [seeded[1], seeded[3]]
+        for object_id in changed:
+            ctx.backend.change(listing.kind, object_id)
     items, _, _ = await _pages(adapter, ctx, listing, parent, 2, since=mark)
     found = set().union(*(identities(i) for i in items)) if items else set()
     missing = [c for c in changed if c not in found]

@@ -157,6 +157,8 @@ async def test_issue_lifecycle(adapter: GitHubAdapter) -> None:
         )
     closed = await adapter.close_issue(REPO, number, reason="completed")
     assert closed.status.state == "closed"
+    reopened = await adapter.reopen_issue(REPO, number)
+    assert reopened.status.state == "open" and reopened.status.reason == "reopened"
     comment = await adapter.create_comment(REPO, number, "hi")
     edited = await adapter.update_comment(REPO, comment.external.native_id, "hello")
     assert edited.body.markdown == "hello"

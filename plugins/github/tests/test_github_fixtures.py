@@ -24,7 +24,7 @@ from kradle_provider_github.emulator import GitHubEmulator, create_emulator
 from kradle_provider_github.harness import GOLDEN_DELIVERY_ID, webhook_fixtures
 from kradle_provider_github.normalizers import NORMALIZERS
 
-from kradle_providers.testing.emulator.state import ManualClock
+from kradle_providers.clock import ManualClock
 from kradle_providers.testing.fixtures import (
     accept_deliveries,
     declared_webhook_events,

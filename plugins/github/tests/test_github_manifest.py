@@ -18,7 +18,7 @@ from kradle_providers.cli import main
 from kradle_providers.manifest import Manifest, load_manifest, validate_manifest
 from kradle_providers.models import Interface
 from kradle_providers.plugins.spec import ProviderPlugin
-from kradle_providers.protocols.operations import OPERATIONS
+from kradle_providers.protocols.catalogue import OPERATIONS
 from kradle_providers.testing.fixtures import require_upstream, require_vendor_specs
 
 MANIFEST = Path(str(resources.files("kradle_provider_github") / "manifest.yaml"))

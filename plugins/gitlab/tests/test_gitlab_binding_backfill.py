@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from kradle_provider_gitlab.emulator import PROJECT_PATH, GitLabEmulator, create_emulator
 
-from kradle_providers.http.clock import SkippingClock
+from kradle_providers.clock import SkippingClock
 from kradle_providers.store import SqliteStateStore
 from kradle_providers.sync.backfill import Backfiller
 from kradle_providers.sync.binding import parse_binding

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from kradle_provider_jira.harness import JiraHarness, create_harness
 
+from kradle_providers.clock import SkippingClock
 from kradle_providers.errors import AuthenticationError
-from kradle_providers.http import FakeClock
+from kradle_providers.http import ManualClock
 from kradle_providers.models import IssueCreate, IssueState, IssueUpdate
 from kradle_providers.plugins.guard import GuardedAdapter
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.page import collect
-from kradle_providers.testing.clock import SkippingClock
 from kradle_providers.testing.harness import Fault
 
 emulator = pytest.importorskip("kradle_provider_jira.emulator")
@@ -31,7 +31,7 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[JiraHarness]:
 
 
 async def adapter_for(h: JiraHarness, **options: Any) -> Any:
-    return await h.adapter(clock=FakeClock(), **options)
+    return await h.adapter(clock=ManualClock(), **options)
 
 
 async def test_flavor_detected_from_server_info(harness: JiraHarness) -> None:
@@ -92,6 +92,8 @@ async def test_create_update_close_reopen(harness: JiraHarness) -> None:
     assert closed.status.state is IssueState.CLOSED
     reopened = await adapter.update_issue(harness.scope, key, IssueUpdate(state="open"))
     assert reopened.status.state is IssueState.OPEN
+    await adapter.close_issue(harness.scope, key)
+    assert (await adapter.reopen_issue(harness.scope, key)).status.state is IssueState.OPEN
     writes = [r for r in harness.backend.requests() if r.method == "PUT" and key in r.path]
     # One field edit; the state changes were transitions (POST), never a status PUT.
     assert len([w for w in writes if w.path.endswith(key)]) == 1
@@ -145,7 +147,7 @@ async def test_create_after_lost_response_creates_once(harness: JiraHarness) -> 
 
 async def test_rate_limit_is_waited_out(harness: JiraHarness) -> None:
     harness.backend.seed("Issue", 1)
-    clock = FakeClock()
+    clock = ManualClock()
     adapter = await harness.adapter(clock=clock)
     harness.backend.inject_fault(Fault.RATE_LIMIT)
     page = await adapter.list_issues(harness.scope)

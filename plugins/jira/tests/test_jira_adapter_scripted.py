@@ -21,7 +21,7 @@ from kradle_providers.errors import (
     PreconditionFailed,
     RateLimited,
 )
-from kradle_providers.http import FakeClock, RetryPolicy
+from kradle_providers.http import ManualClock, RetryPolicy
 from kradle_providers.models import SKIPPED, ExternalRef, IssueCreate, IssueState, IssueUpdate
 from kradle_providers.protocols.page import collect
 
@@ -37,7 +37,7 @@ def make(
     auth: Any = (
         BasicAuth("me@example.com", Secret(token)) if fake.flavor == "cloud" else BearerAuth(token)
     )
-    opts: dict[str, Any] = {"clock": FakeClock(), **options}
+    opts: dict[str, Any] = {"clock": ManualClock(), **options}
     if flavor == "auto":
         opts["flavor"] = fake.flavor
     elif flavor is not None:
@@ -443,7 +443,7 @@ async def test_transition_after_a_lost_response_is_not_repeated() -> None:
 async def test_429_waits_exactly_retry_after_then_succeeds() -> None:
     fake = FakeJira("cloud")
     fake.seed("a")
-    clock = FakeClock()
+    clock = ManualClock()
     adapter = make(fake, clock=clock)
     fake.rate_limit_next = 1
     issue = await adapter.get_issue(REF, "WID-1")

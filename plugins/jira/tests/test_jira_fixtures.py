@@ -28,7 +28,7 @@ from kradle_provider_jira.emulator.views import Views
 from kradle_provider_jira.harness import GOLDEN_DELIVERY_ID, webhook_fixtures
 from kradle_provider_jira.normalizers import NORMALIZERS
 
-from kradle_providers.testing.emulator.state import ManualClock
+from kradle_providers.clock import ManualClock
 from kradle_providers.testing.fixtures import (
     accept_deliveries,
     declared_webhook_events,

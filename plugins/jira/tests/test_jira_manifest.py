@@ -17,7 +17,7 @@ from kradle_providers.manifest import IdempotencyMode, Manifest, load_manifest, 
 from kradle_providers.models import Interface
 from kradle_providers.plugins.installed import has_normalizer
 from kradle_providers.plugins.registry import load_registry
-from kradle_providers.protocols.operations import operations_of
+from kradle_providers.protocols.catalogue import operations_of
 from kradle_providers.testing.fixtures import require_upstream
 
 MANIFEST = Path(str(files("kradle_provider_jira") / "manifest.yaml"))

@@ -7,6 +7,7 @@ checkpoints, typed errors, audit digests and redaction. Adapters stay thin:
 they build an :class:`HttpClient` and describe their provider's conventions.
 """
 
+from kradle_providers.clock import Clock, ManualClock, SystemClock
 from kradle_providers.http.audit import (
     AuditHook,
     AuditRecord,
@@ -14,7 +15,6 @@ from kradle_providers.http.audit import (
     response_digest,
 )
 from kradle_providers.http.client import DEFAULT_USER_AGENT, HttpClient, default_budget_registry
-from kradle_providers.http.clock import Clock, FakeClock, SystemClock
 from kradle_providers.http.conditional import CachedEntry, ConditionalCache
 from kradle_providers.http.errors import (
     ErrorMapper,
@@ -24,7 +24,6 @@ from kradle_providers.http.errors import (
 )
 from kradle_providers.http.pagination import (
     Checkpoint,
-    GraphQLCursorPagination,
     ItemsExtractor,
     Link,
     LinkHeaderPagination,
@@ -35,9 +34,9 @@ from kradle_providers.http.pagination import (
     PaginationStrategy,
     TokenPagination,
     extract_items,
+    fetch_page,
     get_path,
     paginate,
-    paginate_items,
     parse_link_header,
 )
 from kradle_providers.http.ratelimit import (
@@ -55,7 +54,6 @@ from kradle_providers.http.ratelimit import (
 from kradle_providers.http.redaction import redact_url, safe_headers
 from kradle_providers.http.response import Response, StreamResponse
 from kradle_providers.http.retry import RetryPolicy, is_idempotent_method, parse_retry_after
-from kradle_providers.http.sync import SyncHttpClient, run_sync
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -68,12 +66,11 @@ __all__ = [
     "Clock",
     "ConditionalCache",
     "ErrorMapper",
-    "FakeClock",
-    "GraphQLCursorPagination",
     "HttpClient",
     "ItemsExtractor",
     "Link",
     "LinkHeaderPagination",
+    "ManualClock",
     "OffsetPagination",
     "OnExhausted",
     "PageNumberPagination",
@@ -86,19 +83,18 @@ __all__ = [
     "Response",
     "RetryPolicy",
     "StreamResponse",
-    "SyncHttpClient",
     "SystemClock",
     "TokenPagination",
     "canonical_request_digest",
     "default_budget_registry",
     "extract_items",
+    "fetch_page",
     "get_path",
     "is_idempotent_method",
     "is_rate_limit_refusal",
     "map_error_response",
     "missing_scope_from",
     "paginate",
-    "paginate_items",
     "parse_link_header",
     "parse_rate_limit_headers",
     "parse_ratelimit_headers",
@@ -107,6 +103,5 @@ __all__ = [
     "parse_x_ratelimit_headers",
     "redact_url",
     "response_digest",
-    "run_sync",
     "safe_headers",
 ]

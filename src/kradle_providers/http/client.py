@@ -23,6 +23,7 @@ import httpx
 
 from kradle_providers.auth import redact
 from kradle_providers.auth.scheme import AuthScheme
+from kradle_providers.clock import Clock, SystemClock, to_datetime
 from kradle_providers.errors import (
     KradleError,
     ProviderError,
@@ -37,7 +38,6 @@ from kradle_providers.http.audit import (
     canonical_request_digest,
     response_digest,
 )
-from kradle_providers.http.clock import Clock, SystemClock, to_datetime
 from kradle_providers.http.conditional import CachedEntry, CacheKey, ConditionalCache
 from kradle_providers.http.errors import ErrorMapper, map_error_response
 from kradle_providers.http.ratelimit import (
@@ -143,8 +143,6 @@ class HttpClient:
     reset: ``"wait"`` for the reset or ``"raise"`` :class:`RateLimited`.
     ``count_304=False`` refunds the budget for 304s (most providers do not
     charge them).
-
-    Usable from sync code through :class:`~kradle_providers.http.SyncHttpClient`.
     """
 
     def __init__(

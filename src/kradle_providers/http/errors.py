@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kradle_providers.clock import to_datetime
 from kradle_providers.errors import (
     AuthenticationError,
     Conflict,
@@ -24,7 +25,6 @@ from kradle_providers.errors import (
     RateLimited,
     TransientProviderError,
 )
-from kradle_providers.http.clock import to_datetime
 from kradle_providers.http.ratelimit import (
     SECONDARY_SCOPE,
     is_rate_limit_refusal,

@@ -10,7 +10,6 @@ process) resumes at the next page. Strategies cover the common conventions:
   ``X-Total-Pages`` headers or a short page as the end.
 * :class:`OffsetPagination`: ``startAt``/``maxResults`` with ``total``/``isLast``.
 * :class:`TokenPagination`: ``nextPageToken`` in the body, ``isLast``.
-* :class:`GraphQLCursorPagination`: ``pageInfo {hasNextPage, endCursor}``.
 
 Each strategy is configured with the provider's largest page size and uses it
 unless told otherwise. Items are taken from the body with :func:`extract_items`
@@ -19,21 +18,19 @@ unless told otherwise. Items are taken from the body with :func:`extract_items`
 
 from __future__ import annotations
 
-import copy
 import json as jsonlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from kradle_providers.errors import InvalidInput, ProviderError
 from kradle_providers.http.response import Response
 
 __all__ = [
     "Checkpoint",
-    "GraphQLCursorPagination",
     "ItemsExtractor",
     "Link",
     "LinkHeaderPagination",
@@ -44,9 +41,9 @@ __all__ = [
     "PaginationStrategy",
     "TokenPagination",
     "extract_items",
+    "fetch_page",
     "get_path",
     "paginate",
-    "paginate_items",
     "parse_link_header",
 ]
 
@@ -63,6 +60,7 @@ class _Requester(Protocol):
         json: Any = ...,
         headers: Mapping[str, str] | None = ...,
         budget_scope: str | None = ...,
+        conditional: bool = ...,
     ) -> Response: ...
 
 
@@ -219,6 +217,8 @@ class PageRequest:
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     budget_scope: str | None = None
+    conditional: bool = True
+    """False bypasses the ETag cache (a read-back that must see the latest state)."""
 
 
 @dataclass(frozen=True)
@@ -325,7 +325,10 @@ def _with_params(base: PageRequest, extra: Mapping[str, Any]) -> PageRequest:
 class LinkHeaderPagination(PaginationStrategy):
     """RFC 8288 ``Link`` headers: follow ``rel="next"`` until there is none.
 
-    Used by GitHub REST and GitLab (keyset and offset), among others.
+    Used by GitHub REST and GitLab (keyset and offset), among others. The state
+    is the ``next`` URL, which carries every parameter; with ``base_url`` set
+    (the API root) a URL elsewhere, such as a tampered cursor, is refused before
+    any request, so credentials are never sent to another host.
     """
 
     name = "link"
@@ -337,9 +340,11 @@ class LinkHeaderPagination(PaginationStrategy):
         page_size: int | None = None,
         size_param: str | None = "per_page",
         items: ItemsExtractor = "",
+        base_url: str | None = None,
     ) -> None:
         super().__init__(max_page_size=max_page_size, page_size=page_size, items=items)
         self.size_param = size_param
+        self.base_url = base_url
 
     def initial_state(self) -> dict[str, Any]:
         """First page: the base request."""
@@ -348,9 +353,17 @@ class LinkHeaderPagination(PaginationStrategy):
     def page_request(self, base: PageRequest, state: Mapping[str, Any]) -> PageRequest:
         """The base request, or the ``next`` URL (which carries every parameter)."""
         url = state.get("url")
-        if isinstance(url, str):
-            return replace(base, path_or_url=url, params={})
-        return _with_params(base, {self.size_param: self.page_size} if self.size_param else {})
+        if url is None:
+            return _with_params(base, {self.size_param: self.page_size} if self.size_param else {})
+        if not isinstance(url, str) or (
+            self.base_url is not None and not _under(url, self.base_url)
+        ):
+            raise InvalidInput(
+                "not a position this listing issued (its next URL is not under the API root); "
+                "pass back the listing's own cursor unchanged",
+                field="cursor",
+            )
+        return replace(base, path_or_url=url, params={})
 
     def next_state(
         self, state: Mapping[str, Any], response: Response, body: Any, items: list[Any]
@@ -361,6 +374,15 @@ class LinkHeaderPagination(PaginationStrategy):
             if "next" in link.rels:
                 return {"url": link.url}
         return None
+
+
+def _under(url: str, root: str) -> bool:
+    """Whether ``url`` has ``root``'s scheme, host and port and lies under its path."""
+    target, base = urlsplit(url), urlsplit(root)
+    if (target.scheme, target.netloc.lower()) != (base.scheme, base.netloc.lower()):
+        return False
+    prefix = base.path.rstrip("/")
+    return target.path == prefix or target.path.startswith(prefix + "/")
 
 
 class PageNumberPagination(PaginationStrategy):
@@ -399,9 +421,14 @@ class PageNumberPagination(PaginationStrategy):
 
     def page_request(self, base: PageRequest, state: Mapping[str, Any]) -> PageRequest:
         """The base request with page number and size."""
-        return _with_params(
-            base, {self.page_param: int(state["page"]), self.size_param: self.page_size}
-        )
+        page = state.get("page")
+        if not isinstance(page, int) or isinstance(page, bool) or page < self.first_page:
+            raise InvalidInput(
+                f"not a page position this listing issued (page {page!r}); pass back the "
+                "listing's own cursor unchanged",
+                field="cursor",
+            )
+        return _with_params(base, {self.page_param: page, self.size_param: self.page_size})
 
     def next_state(
         self, state: Mapping[str, Any], response: Response, body: Any, items: list[Any]
@@ -518,63 +545,6 @@ class TokenPagination(PaginationStrategy):
         return {"token": token}
 
 
-class GraphQLCursorPagination(PaginationStrategy):
-    """Relay-style cursors: ``pageInfo {hasNextPage, endCursor}`` at ``page_info_path``.
-
-    The request is a POST whose JSON body has ``query`` and ``variables``; the
-    cursor goes into ``variables[cursor_variable]`` and the size into
-    ``variables[size_variable]``. Items default to ``nodes`` beside ``pageInfo``.
-    """
-
-    name = "graphql"
-
-    def __init__(
-        self,
-        *,
-        page_info_path: str,
-        items: ItemsExtractor | None = None,
-        max_page_size: int = 100,
-        page_size: int | None = None,
-        cursor_variable: str = "after",
-        size_variable: str = "first",
-    ) -> None:
-        if items is None:
-            parent = page_info_path.rsplit(".", 1)[0] if "." in page_info_path else ""
-            items = f"{parent}.nodes" if parent else "nodes"
-        super().__init__(max_page_size=max_page_size, page_size=page_size, items=items)
-        self.page_info_path = page_info_path
-        self.cursor_variable = cursor_variable
-        self.size_variable = size_variable
-
-    def initial_state(self) -> dict[str, Any]:
-        """No cursor yet."""
-        return {"cursor": None}
-
-    def page_request(self, base: PageRequest, state: Mapping[str, Any]) -> PageRequest:
-        """The base query with the cursor and page size set as variables."""
-        body: dict[str, Any] = (
-            dict(copy.deepcopy(base.json)) if isinstance(base.json, Mapping) else {}
-        )
-        variables = dict(body.get("variables") or {})
-        variables[self.size_variable] = self.page_size
-        variables[self.cursor_variable] = state.get("cursor")
-        body["variables"] = variables
-        # GraphQL queries are POSTed whatever the base request says.
-        return replace(base, method="POST", json=body)
-
-    def next_state(
-        self, state: Mapping[str, Any], response: Response, body: Any, items: list[Any]
-    ) -> dict[str, Any] | None:
-        """The end cursor when there is a next page."""
-        info = get_path(body, self.page_info_path)
-        if not isinstance(info, Mapping) or info.get("hasNextPage") is not True:
-            return None
-        cursor = info.get("endCursor")
-        if not isinstance(cursor, str) or not cursor:
-            return None
-        return {"cursor": cursor}
-
-
 # -- the driver ---------------------------------------------------------------
 
 
@@ -614,6 +584,7 @@ async def paginate(
             json=page_request.json,
             headers=page_request.headers,
             budget_scope=page_request.budget_scope,
+            conditional=page_request.conditional,
         )
         body = response.json()
         items = extract_items(body, strategy.items)
@@ -639,14 +610,18 @@ async def paginate(
         index += 1
 
 
-async def paginate_items(
+async def fetch_page(
     client: _Requester,
     strategy: PaginationStrategy,
     request: PageRequest,
     *,
     checkpoint: Checkpoint | None = None,
-) -> AsyncIterator[Any]:
-    """Every item of every page, lazily (see :func:`paginate`)."""
-    async for page in paginate(client, strategy, request, checkpoint=checkpoint):
-        for item in page.items:
-            yield item
+) -> PageResult:
+    """One page: the first, or the one ``checkpoint`` points at (an adapter's cursor).
+
+    An adapter listing one canonical page per call keeps ``result.checkpoint``
+    in its cursor and passes it back here for the next page.
+    """
+    async for result in paginate(client, strategy, request, checkpoint=checkpoint, max_pages=1):
+        return result
+    raise AssertionError("paginate yields at least one page")  # pragma: no cover

@@ -47,8 +47,8 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol, TypeVar
 
+from kradle_providers.clock import Clock, to_datetime
 from kradle_providers.errors import RateLimited
-from kradle_providers.http.clock import Clock, to_datetime
 
 __all__ = [
     "BudgetBackend",

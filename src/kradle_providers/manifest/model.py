@@ -13,8 +13,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from kradle_providers.errors import UnsupportedOperation
 from kradle_providers.models.base import Interface
-from kradle_providers.protocols.operations import OPERATIONS
+from kradle_providers.protocols.catalogue import OPERATIONS
 
 __all__ = [
     "API_VERSION",
@@ -250,6 +251,14 @@ class Manifest(_Camel):
         if decl is not None and not decl.supported:
             return decl.reason or "declared unsupported in the manifest"
         return f"not declared in the {info.interface.value} operations of the manifest"
+
+    def require(self, name: str) -> None:
+        """Raise :class:`UnsupportedOperation` (with the manifest's reason) unless supported.
+
+        The one way core refuses an operation a provider does not declare.
+        """
+        if not self.supports(name):
+            raise UnsupportedOperation(self.provider_type, name, self.unsupported_reason(name))
 
     def version_fields(self, kind: str) -> list[str]:
         """The version fields of canonical ``kind``: its object's own, else the identity's."""

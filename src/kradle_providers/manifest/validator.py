@@ -28,7 +28,7 @@ from kradle_providers.manifest.paths import json_path
 from kradle_providers.manifest.suggest import did_you_mean, nearest
 from kradle_providers.models import kinds_of
 from kradle_providers.models.base import Interface
-from kradle_providers.protocols.operations import OPERATIONS, camel_to_snake, snake_to_camel
+from kradle_providers.protocols.catalogue import OPERATIONS, camel_to_snake, snake_to_camel
 
 __all__ = [
     "MANIFEST_SCHEMA_ID",

@@ -9,7 +9,7 @@ from typing import Any
 from kradle_providers.errors import InvalidInput
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import Interface
-from kradle_providers.protocols.operations import OPERATIONS, snake_to_camel
+from kradle_providers.protocols.catalogue import OPERATIONS, snake_to_camel
 
 __all__ = ["Explanation", "canonical_operation", "explain_operation", "suggest_operations"]
 

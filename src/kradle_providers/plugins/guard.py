@@ -16,13 +16,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, Self
 
 from kradle_providers.auth.secret import Secret
-from kradle_providers.errors import UnsupportedOperation
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.protocols.catalogue import CATALOGUE, Operation
+from kradle_providers.protocols.interfaces import UNSUPPORTED_MARK
 from kradle_providers.protocols.credentials import CredentialReport
 from kradle_providers.protocols.hooks import HookDelivery, HookRegistration
-from kradle_providers.protocols.operations import OPERATIONS, OperationInfo
 
 __all__ = ["GuardedAdapter"]
 
@@ -56,10 +56,7 @@ class GuardedAdapter(ProviderAdapter):
 
     def require(self, operation: str) -> None:
         """Raise :class:`UnsupportedOperation` unless ``operation`` is declared supported."""
-        if not self._manifest.supports(operation):
-            raise UnsupportedOperation(
-                self.provider_type, operation, self._manifest.unsupported_reason(operation)
-            )
+        self._manifest.require(operation)
 
     async def check_credentials(self) -> CredentialReport | None:
         """The wrapped adapter's credential check (not an operation: never refused)."""
@@ -102,8 +99,8 @@ class GuardedAdapter(ProviderAdapter):
         return f"GuardedAdapter({self._adapter!r})"
 
 
-def _dispatcher(info: OperationInfo) -> Callable[..., Any]:
-    operation, method = info.name, info.method
+def _dispatcher(op: Operation) -> Callable[..., Any]:
+    operation, method = op.name, op.method
     default = getattr(ProviderAdapter, method)
     fn: Callable[..., Any]
     if inspect.iscoroutinefunction(default):
@@ -126,6 +123,22 @@ def _dispatcher(info: OperationInfo) -> Callable[..., Any]:
     return wrapped
 
 
-for _info in OPERATIONS.values():
-    setattr(GuardedAdapter, _info.method, _dispatcher(_info))
-del _info
+def _protocol_methods() -> set[str]:
+    return {
+        name
+        for proto in ProviderAdapter.__mro__
+        for name, value in vars(proto).items()
+        if getattr(value, UNSUPPORTED_MARK, False)
+    }
+
+
+# Every protocol method is a catalogued operation and the reverse: the guard, the validator
+# and the contract suite know only what the catalogue declares.
+_uncatalogued = _protocol_methods() ^ {op.method for op in CATALOGUE}
+if _uncatalogued:
+    raise TypeError(
+        f"protocol methods and protocols.catalogue.CATALOGUE disagree on {sorted(_uncatalogued)}"
+    )
+for _op in CATALOGUE:
+    setattr(GuardedAdapter, _op.method, _dispatcher(_op))
+del _op, _uncatalogued

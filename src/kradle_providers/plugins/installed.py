@@ -17,8 +17,8 @@ from kradle_providers.manifest.model import Manifest
 from kradle_providers.plugins.lazy import import_string
 from kradle_providers.plugins.spec import ProviderPlugin
 from kradle_providers.protocols.adapter import ProviderAdapter
-from kradle_providers.protocols.interfaces import UNSUPPORTED_MARK
-from kradle_providers.protocols.operations import OPERATIONS
+from kradle_providers.protocols.catalogue import OPERATIONS
+from kradle_providers.protocols.interfaces import is_implemented
 
 __all__ = ["adapter_class", "has_normalizer", "validate_installed"]
 
@@ -49,11 +49,6 @@ def has_normalizer(event: str, normalizers: Mapping[str, Any]) -> bool:
     from kradle_providers.webhooks.registry import find_normalizer
 
     return find_normalizer(normalizers, event) is not None
-
-
-def _implements(cls: type[ProviderAdapter], method: str) -> bool:
-    impl = getattr(cls, method, None)
-    return impl is not None and not getattr(impl, UNSUPPORTED_MARK, False)
 
 
 def validate_installed(plugin: ProviderPlugin, manifest: Manifest) -> list[ManifestFinding]:
@@ -117,7 +112,7 @@ def validate_installed(plugin: ProviderPlugin, manifest: Manifest) -> list[Manif
                 info = OPERATIONS.get(decl.operation)
                 if not decl.supported or info is None or info.interface is not iface:
                     continue  # unknown/misplaced names are the manifest validator's findings
-                if not _implements(cls, info.method):
+                if not is_implemented(cls, info.method):
                     findings.append(
                         ManifestFinding(
                             f"{base}.operations[{index}]",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import Interface
-from kradle_providers.protocols.operations import operations_of
+from kradle_providers.protocols.catalogue import operations_of
 
 __all__ = [
     "MATRIX_COMMAND",

@@ -1,14 +1,18 @@
-"""The three protocols, pages and the canonical operation table."""
+"""The three protocols, pages and the operation catalogue."""
 
 from kradle_providers.protocols.adapter import ProviderAdapter
-from kradle_providers.protocols.interfaces import CiCd, GitForge, IssueTracking, is_implemented
-from kradle_providers.protocols.operations import (
+from kradle_providers.protocols.catalogue import (
+    CATALOGUE,
     OPERATIONS,
-    OperationInfo,
+    Call,
+    Effect,
+    Operation,
+    Shape,
     camel_to_snake,
     operations_of,
     snake_to_camel,
 )
+from kradle_providers.protocols.interfaces import CiCd, GitForge, IssueTracking, is_implemented
 from kradle_providers.protocols.page import (
     Page,
     collect,
@@ -18,13 +22,17 @@ from kradle_providers.protocols.page import (
 )
 
 __all__ = [
+    "CATALOGUE",
     "OPERATIONS",
+    "Call",
     "CiCd",
+    "Effect",
     "GitForge",
     "IssueTracking",
-    "OperationInfo",
+    "Operation",
     "Page",
     "ProviderAdapter",
+    "Shape",
     "camel_to_snake",
     "collect",
     "decode_cursor",

@@ -63,7 +63,7 @@ from kradle_providers.models import (
     SyncResult,
     Transition,
 )
-from kradle_providers.protocols.operations import snake_to_camel
+from kradle_providers.protocols.naming import snake_to_camel
 from kradle_providers.protocols.page import Page
 
 __all__ = ["UNSUPPORTED_MARK", "CiCd", "GitForge", "IssueTracking", "is_implemented"]
@@ -108,8 +108,12 @@ def _stub() -> UnsupportedOperation:
 
 
 def is_implemented(adapter: object, method: str) -> bool:
-    """True when ``adapter`` really implements ``method`` (not the raising default)."""
-    impl = getattr(type(adapter), method, None)
+    """True when ``adapter`` (an adapter or its class) really implements ``method``.
+
+    False for the protocol's raising default (or no such method).
+    """
+    cls = adapter if isinstance(adapter, type) else type(adapter)
+    impl = getattr(cls, method, None)
     return impl is not None and not getattr(impl, UNSUPPORTED_MARK, False)
 
 
@@ -159,6 +163,11 @@ class IssueTracking(Protocol):
     async def close_issue(
         self, ref: ExternalRef, issue_id: str, *, reason: str | None = None
     ) -> Issue:
+        raise _stub()
+
+    @_unsupported
+    async def reopen_issue(self, ref: ExternalRef, issue_id: str) -> Issue:
+        """Reopen a closed issue; reopening an open issue changes nothing."""
         raise _stub()
 
     @_unsupported

@@ -29,19 +29,9 @@ Every attempt appends an audit event with the SHA-256 digests of the request
 and the response (secrets removed). A binding whose channel is paused keeps
 accepting and approving intents but sends none until it resumes.
 
-Payload conventions (``payload`` is the JSON of the canonical input; the
-object the write changes is ``object_id``): ``createIssue`` IssueCreate;
-``updateIssue`` IssueUpdate (+ issue number); ``closeIssue`` ``{reason}``;
-``transitionIssue`` ``{transition_id, resolution}``; ``createComment``
-``{body}`` (object_id: the issue); ``updateComment`` ``{body}``;
-``syncLabels`` ``{desired: [LabelSpec], prune}``; ``rerunPipeline``
-``{failed_only}``; ``cancelPipeline`` ``{}``; ``createCheck`` / ``updateCheck``
-CheckInput; ``createRepository`` RepositoryCreate; ``updateRepository``
-RepositoryUpdate; ``createPullRequest`` PullRequestCreate;
-``updatePullRequest`` PullRequestUpdate; ``mergePullRequest`` ``{method,
-expected_head_sha}``; ``syncDeployKeys`` ``{desired: [DeployKeySpec], prune}``;
-``syncBranchProtection`` ``{desired: BranchProtectionSpec | null}`` (object_id:
-the branch).
+Payloads are the JSON of the operation's canonical input, the catalogue's
+``args`` model (:data:`kradle_providers.protocols.catalogue.CATALOGUE`); the
+object the write changes, or whose child it creates, is ``object_id``.
 """
 
 from __future__ import annotations
@@ -53,7 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from kradle_providers.auth.secret import redact
 from kradle_providers.errors import (
@@ -68,27 +58,16 @@ from kradle_providers.errors import (
 from kradle_providers.http.audit import canonical_request_digest, response_digest
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.models import (
-    BranchProtectionSpec,
     CanonicalObject,
-    CheckInput,
-    DeployKeySpec,
     ExternalRef,
     Interface,
-    IssueCreate,
-    IssueUpdate,
-    LabelSpec,
-    MergeMethod,
-    PullRequestCreate,
-    PullRequestUpdate,
-    RepositoryCreate,
-    RepositoryUpdate,
     SyncResult,
     Version,
 )
 from kradle_providers.models.events import SyncEvent
 from kradle_providers.plugins.selection import BindingMode
 from kradle_providers.protocols.adapter import ProviderAdapter
-from kradle_providers.protocols.operations import OPERATIONS
+from kradle_providers.protocols.catalogue import CATALOGUE, OPERATIONS, Call, Effect, Shape
 from kradle_providers.store.errors import DuplicateRecord, PhaseMismatch
 from kradle_providers.store.protocol import StateStore
 from kradle_providers.sync.conflicts import comparable_fields, detect, version_token
@@ -210,103 +189,29 @@ def _resolver(
 # --------------------------------------------------------------------------- operations
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _CloseArgs(_Args):
-    reason: str | None = None
-
-
-class _TransitionArgs(_Args):
-    transition_id: str
-    resolution: str | None = None
-
-
-class _BodyArgs(_Args):
-    body: str
-
-
-class _LabelsArgs(_Args):
-    desired: list[LabelSpec]
-    prune: bool = True
-
-
-class _RerunArgs(_Args):
-    failed_only: bool = False
-
-
-class _NoArgs(_Args):
-    pass
-
-
-class _MergeArgs(_Args):
-    method: MergeMethod = MergeMethod.MERGE
-    expected_head_sha: str | None = None
-
-
-class _DeployKeysArgs(_Args):
-    desired: list[DeployKeySpec]
-    prune: bool = True
-
-
-class _ProtectionArgs(_Args):
-    desired: BranchProtectionSpec | None = None
-
-
-@dataclass(frozen=True)
-class _Spec:
-    model: type[BaseModel]
-    needs_object: bool
-    # Fields that the written object shows afterwards (compared to confirm).
-    compare: bool = True
-    # Whether the protocol method takes expected_version.
-    conditional: bool = False
-
-
-_SPECS: dict[str, _Spec] = {
-    "createIssue": _Spec(IssueCreate, False),
-    "updateIssue": _Spec(IssueUpdate, True, conditional=True),
-    "closeIssue": _Spec(_CloseArgs, True, compare=False),
-    "transitionIssue": _Spec(_TransitionArgs, True, compare=False),
-    "createComment": _Spec(_BodyArgs, True),
-    "updateComment": _Spec(_BodyArgs, True),
-    "syncLabels": _Spec(_LabelsArgs, False, compare=False),
-    "rerunPipeline": _Spec(_RerunArgs, True, compare=False),
-    "cancelPipeline": _Spec(_NoArgs, True, compare=False),
-    "createCheck": _Spec(CheckInput, False, compare=False),
-    "updateCheck": _Spec(CheckInput, True, compare=False),
-    "createRepository": _Spec(RepositoryCreate, False, compare=False),
-    "updateRepository": _Spec(RepositoryUpdate, False, compare=False),
-    "createPullRequest": _Spec(PullRequestCreate, False),
-    "updatePullRequest": _Spec(PullRequestUpdate, True, conditional=True),
-    "mergePullRequest": _Spec(_MergeArgs, True, compare=False),
-    "syncDeployKeys": _Spec(_DeployKeysArgs, False, compare=False),
-    "syncBranchProtection": _Spec(_ProtectionArgs, True, compare=False),
-}
-
 # Fields of a payload that are arguments, not values the written object shows.
 _NOT_COMPARED = {"milestone", "state_reason", "base", "head", "draft", "issue_type"}
 
 
 def _parse(operation: str, payload: Mapping[str, Any], object_id: str | None) -> BaseModel:
-    spec = _SPECS.get(operation)
-    if spec is None:
+    op = OPERATIONS.get(operation)
+    model = op.args if op is not None and not op.not_queueable else None
+    if op is None or model is None:
         raise InvalidInput(f"{operation} cannot be queued as a write intent", field="operation")
-    if spec.needs_object and not object_id:
+    if op.needs_id and not object_id:
         raise InvalidInput(
             f"{operation} changes an existing object; pass object_id (its number, key or id)",
             field="object_id",
         )
-    unknown = set(payload) - set(spec.model.model_fields)
+    unknown = set(payload) - set(model.model_fields)
     if unknown:
         raise InvalidInput(
             f"{operation} does not take {sorted(unknown)}; its fields are "
-            f"{sorted(spec.model.model_fields)}",
+            f"{sorted(model.model_fields)}",
             field="payload",
         )
     try:
-        return spec.model.model_validate(dict(payload))
+        return model.model_validate(dict(payload))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "payload"
@@ -317,10 +222,10 @@ def _parse(operation: str, payload: Mapping[str, Any], object_id: str | None) ->
 
 def _written_fields(intent: WriteIntent) -> dict[str, JsonValue]:
     """The comparable values the intent writes (what confirmation checks)."""
-    spec = _SPECS[intent.operation]
-    if intent.operation == "closeIssue":
-        return {"state": "closed"}
-    if not spec.compare:
+    op = OPERATIONS[intent.operation]
+    if op.sets:
+        return dict(op.sets)
+    if not op.echoes:
         return {}
     names = [k for k, v in intent.payload.items() if k not in _NOT_COMPARED and v is not None]
     return comparable_fields(intent.payload, names)
@@ -329,53 +234,15 @@ def _written_fields(intent: WriteIntent) -> dict[str, JsonValue]:
 async def _invoke(
     adapter: ProviderAdapter, intent: WriteIntent, payload: BaseModel, expected: str | None
 ) -> Any:
-    """Call the adapter operation of ``intent`` (the one place that knows the signatures)."""
-    ref, oid, key, op = (
+    """Call the adapter operation of ``intent`` through the catalogue."""
+    call = Call(
         intent.target,
-        intent.object_id or "",
-        intent.idempotency_key,
-        intent.operation,
+        id=intent.object_id,
+        payload=payload,
+        idempotency_key=intent.idempotency_key,
+        expected_version=expected,
     )
-    p: Any = payload
-    if op == "createIssue":
-        return await adapter.create_issue(ref, p, idempotency_key=key)
-    if op == "updateIssue":
-        return await adapter.update_issue(ref, oid, p, expected_version=expected)
-    if op == "closeIssue":
-        return await adapter.close_issue(ref, oid, reason=p.reason)
-    if op == "transitionIssue":
-        return await adapter.transition_issue(ref, oid, p.transition_id, resolution=p.resolution)
-    if op == "createComment":
-        return await adapter.create_comment(ref, oid, p.body, idempotency_key=key)
-    if op == "updateComment":
-        return await adapter.update_comment(ref, oid, p.body)
-    if op == "syncLabels":
-        return await adapter.sync_labels(ref, p.desired, prune=p.prune)
-    if op == "rerunPipeline":
-        return await adapter.rerun_pipeline(ref, oid, failed_only=p.failed_only)
-    if op == "cancelPipeline":
-        return await adapter.cancel_pipeline(ref, oid)
-    if op == "createCheck":
-        return await adapter.create_check(ref, p, idempotency_key=key)
-    if op == "updateCheck":
-        return await adapter.update_check(ref, oid, p)
-    if op == "createRepository":
-        return await adapter.create_repository(ref, p, idempotency_key=key)
-    if op == "updateRepository":
-        return await adapter.update_repository(ref, p)
-    if op == "createPullRequest":
-        return await adapter.create_pull_request(ref, p, idempotency_key=key)
-    if op == "updatePullRequest":
-        return await adapter.update_pull_request(ref, oid, p, expected_version=expected)
-    if op == "mergePullRequest":
-        return await adapter.merge_pull_request(
-            ref, oid, method=p.method, expected_head_sha=p.expected_head_sha
-        )
-    if op == "syncDeployKeys":
-        return await adapter.sync_deploy_keys(ref, p.desired, prune=p.prune)
-    if op == "syncBranchProtection":
-        return await adapter.sync_branch_protection(ref, oid, p.desired)
-    raise InvalidInput(f"{op} cannot be sent as a write intent", field="operation")
+    return await OPERATIONS[intent.operation].invoke(adapter, call)
 
 
 async def _read_back(
@@ -386,14 +253,18 @@ async def _read_back(
     oid = intent.object_id
     if oid is None:
         return None
-    ref = intent.target
-    if kind == "Issue" and manifest.supports("getIssue"):
-        return await adapter.get_issue(ref, oid)
-    if kind == "PullRequest" and manifest.supports("getPullRequest"):
-        return await adapter.get_pull_request(ref, oid)
-    if kind == "Pipeline" and manifest.supports("getPipeline"):
-        return await adapter.get_pipeline(ref, oid)
-    return None
+    getter = next(
+        (
+            op
+            for op in CATALOGUE
+            if op.effect is Effect.READ and op.shape is Shape.ONE and op.target == kind
+        ),
+        None,
+    )
+    if getter is None or not manifest.supports(getter.name):
+        return None
+    result: CanonicalObject = await getter.invoke(adapter, Call(intent.target, id=oid))
+    return result
 
 
 def request_digest_of(intent: WriteIntent, adapter: ProviderAdapter, expected: str | None) -> str:
@@ -634,7 +505,7 @@ class WriteIntentService:
         ref = target or channel.target
         if base is None and object_id is not None:
             base, version = await self._base_from_projection(channel, operation, object_id, data)
-            if expected_version is None and _SPECS[operation].conditional:
+            if expected_version is None and OPERATIONS[operation].conditional:
                 expected_version = version
         now = self.clock()
         intent = WriteIntent.new(
@@ -670,9 +541,10 @@ class WriteIntentService:
     async def _base_from_projection(
         self, channel: WriteChannel, operation: str, object_id: str, payload: Mapping[str, Any]
     ) -> tuple[dict[str, JsonValue] | None, str | None]:
-        kind = OPERATIONS[operation].kind
-        if operation == "createComment":
-            return None, None
+        op = OPERATIONS[operation]
+        if op.target is None:
+            return None, None  # a create (or a child's create) has no base
+        kind = op.kind
         key = ObjectKey(
             provider_type=channel.manifest.provider_type,
             instance=channel.adapter.instance,
@@ -810,9 +682,8 @@ class WriteIntentService:
     async def _attempt(self, intent: WriteIntent, channel: WriteChannel) -> WriteIntent:
         payload = _parse(intent.operation, intent.payload, intent.object_id)
         expected = intent.expected_version
-        spec = _SPECS[intent.operation]
         # Three-way merge against the provider's current state before an update.
-        if intent.base is not None and spec.conditional:
+        if intent.base is not None and OPERATIONS[intent.operation].conditional:
             try:
                 current = await _read_back(channel.adapter, channel.manifest, intent)
             except (TransientProviderError, RateLimited) as exc:
@@ -955,8 +826,9 @@ class WriteIntentService:
             env = result.external
             changes["object_key"] = ObjectKey.of(result)
             changes["written_version"] = env.version
-            # A create's object is the new one; a comment keeps its issue as object_id.
-            if intent.operation.startswith("create") and intent.operation != "createComment":
+            # A create's object is the new one; a child (comment) keeps its parent's id.
+            op = OPERATIONS[intent.operation]
+            if op.effect is Effect.CREATE and op.parent is None:
                 changes["object_id"] = env.native_number or env.native_id
         await self._audit(
             intent,

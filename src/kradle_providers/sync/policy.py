@@ -28,7 +28,7 @@ from kradle_providers.errors import InvalidInput, PermissionDenied, UnsupportedO
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import Interface
 from kradle_providers.plugins.selection import BindingMode
-from kradle_providers.protocols.operations import OPERATIONS
+from kradle_providers.protocols.catalogue import OPERATIONS
 from kradle_providers.sync.phases import WriteIntentPhase
 
 __all__ = [
@@ -54,11 +54,9 @@ ApprovalRule = Callable[[str, str, BindingMode], bool]
 APPROVE_PERMISSION = "sync.intents.approve"
 """The permission an approver (or a rejecter, or a conflict resolver) needs."""
 
+
 # Operations whose answer is a secret (a runner registration token): the answer
 # must never be stored, so they cannot be queued as intents.
-_NOT_QUEUEABLE = {"registerRunner": "its answer is a short-lived secret that must not be stored"}
-
-
 def allow_all(actor: str, permission: str) -> bool:
     """An authorizer that grants everything (single-user tools, tests)."""
     return True
@@ -156,7 +154,7 @@ def _check_capability(manifest: Manifest, interface: Interface, operation: str) 
             provider,
             operation,
             f"{operation} is {what}; only canonical write operations "
-            "(kradle_providers.protocols.operations.OPERATIONS with write=True) become intents",
+            "(the writes of kradle_providers.protocols.catalogue.CATALOGUE) become intents",
         )
     if info.interface is not interface:
         raise UnsupportedOperation(
@@ -165,14 +163,11 @@ def _check_capability(manifest: Manifest, interface: Interface, operation: str) 
             f"{operation} belongs to {info.interface.value}, not {interface.value}; "
             f"propose it on the binding's {info.interface.value} interface",
         )
-    if operation in _NOT_QUEUEABLE:
+    if info.not_queueable:
         raise UnsupportedOperation(
-            provider,
-            operation,
-            f"it cannot be queued as a write intent: {_NOT_QUEUEABLE[operation]}",
+            provider, operation, f"it cannot be queued as a write intent: {info.not_queueable}"
         )
-    if not manifest.supports(operation):
-        raise UnsupportedOperation(provider, operation, manifest.unsupported_reason(operation))
+    manifest.require(operation)
 
 
 def _check_scope(manifest: Manifest, operation: str, grant: ProviderGrant | None) -> None:

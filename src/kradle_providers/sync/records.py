@@ -42,7 +42,7 @@ from kradle_providers.models.base import (
     Version,
 )
 from kradle_providers.models.events import AnyCanonical
-from kradle_providers.protocols.operations import OPERATIONS
+from kradle_providers.protocols.catalogue import OPERATIONS
 from kradle_providers.sync.phases import (
     BackfillPhase,
     ConflictPhase,
@@ -385,7 +385,7 @@ class WriteIntent(_Record):
         if info is None:
             raise ValueError(
                 f"unknown operation {value!r}; use a canonical name from "
-                "kradle_providers.protocols.operations.OPERATIONS (e.g. 'updateIssue')"
+                "kradle_providers.protocols.catalogue.OPERATIONS (e.g. 'updateIssue')"
             )
         if not info.write:
             raise ValueError(f"{value} does not write; only write operations become intents")

@@ -34,6 +34,7 @@ from kradle_providers.errors import NotFound
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import CanonicalObject, ExternalRef, Interface
 from kradle_providers.plugins.spec import ProviderConfig
+from kradle_providers.protocols.catalogue import Call, Effect, Operation, Shape, operations_of
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
 from kradle_providers.sync.binding import (
     Binding,
@@ -213,96 +214,90 @@ async def _commit(
     return _single(await a.get_commit(r, sha)) if sha else Page(items=[])
 
 
-KIND_SOURCES: Mapping[Interface, tuple[KindSource, ...]] = {
-    Interface.ISSUE_TRACKING: (
-        KindSource(
-            "Issue",
-            ("listIssues",),
-            lambda a, r, c, s: a.list_issues(r, since=s, cursor=c),
-            incremental=True,
-        ),
-        KindSource(
-            "Comment",
-            ("listComments",),
-            lambda a, r, c, s: a.list_comments(r, issue_id=None, since=s, cursor=c),
-            incremental=True,
-        ),
-        KindSource("Label", ("listLabels",), lambda a, r, c, s: a.list_labels(r, cursor=c)),
-        KindSource(
-            "Milestone", ("listMilestones",), lambda a, r, c, s: a.list_milestones(r, cursor=c)
-        ),
-        KindSource(
-            "IssueEvent",
-            ("listIssueEvents",),
-            lambda a, r, c, s: a.list_issue_events(r, since=s, cursor=c),
-            incremental=True,
-        ),
-    ),
-    Interface.CICD: (
-        KindSource(
-            "PipelineDefinition",
-            ("listPipelineDefinitions",),
-            lambda a, r, c, s: a.list_pipeline_definitions(r, cursor=c),
-        ),
-        KindSource(
-            "Pipeline",
-            ("listPipelines",),
-            lambda a, r, c, s: a.list_pipelines(r, since=s, cursor=c),
-            incremental=True,
-            children=(
-                ChildSource(
-                    "Job",
-                    ("listJobs",),
-                    lambda a, r, p, c: a.list_jobs(r, p.external.native_id, cursor=c),
-                    _native_id,
-                ),
-                ChildSource(
-                    "Artifact",
-                    ("listArtifacts",),
-                    lambda a, r, p, c: a.list_artifacts(r, p.external.native_id, cursor=c),
-                    _native_id,
-                ),
-            ),
-        ),
-        KindSource("Check", ("listChecks",), _checks),
-        KindSource("Runner", ("listRunners",), lambda a, r, c, s: a.list_runners(r, cursor=c)),
-    ),
+def _top_level(op: Operation) -> Fetch:
+    def fetch(a: GuardedAdapter, r: ExternalRef, c: str | None, s: Any) -> Awaitable[Page[Any]]:
+        since: datetime | None = s if op.incremental else None
+        result: Awaitable[Page[Any]] = op.invoke(a, Call(r, cursor=c, since=since))
+        return result
+
+    return fetch
+
+
+def _per_parent(op: Operation, key: Callable[[CanonicalObject], str | None]) -> ChildFetch:
+    def fetch(
+        a: GuardedAdapter, r: ExternalRef, p: CanonicalObject, c: str | None
+    ) -> Awaitable[Page[Any]]:
+        result: Awaitable[Page[Any]] = op.invoke(a, Call(r, id=key(p) or "", cursor=c))
+        return result
+
+    return fetch
+
+
+_PARENT_KEYS: Mapping[str, Callable[[CanonicalObject], str | None]] = {
+    "Pipeline": _native_id,
+    "Commit": _sha,
+}
+"""How a parent is addressed when its children are listed (default: number, else native id)."""
+
+_OWN_SOURCES: Mapping[str, KindSource] = {
+    # The binding's own repository, not every repository of its owner.
+    "Repository": KindSource("Repository", ("getRepository",), _repository),
+    # Checks are listed per commit: walk the head commits clients can know.
+    "Check": KindSource("Check", ("listChecks",), _checks),
+}
+"""Kinds a backfill reads otherwise than through their plain listing."""
+
+_HYDRATED: Mapping[str, tuple[ChildSource, ...]] = {
+    "Ref": (ChildSource("Commit", ("getCommit",), _commit, _sha, listed=False),),
+}
+"""Kinds no operation lists, read one by one from each parent."""
+
+_TRAILING: Mapping[Interface, tuple[KindSource, ...]] = {
     Interface.GIT_FORGE: (
-        KindSource("Repository", ("getRepository",), _repository),
         KindSource(
-            "PullRequest",
-            ("listPullRequests",),
-            lambda a, r, c, s: a.list_pull_requests(r, since=s, cursor=c),
-            incremental=True,
-            children=(
-                ChildSource(
-                    "Review",
-                    ("listReviews",),
-                    lambda a, r, p, c: a.list_reviews(r, _number(p) or "", cursor=c),
-                    _number,
-                ),
-            ),
-        ),
-        KindSource(
-            "Ref",
-            ("listRefs",),
-            lambda a, r, c, s: a.list_refs(r, cursor=c),
-            children=(ChildSource("Commit", ("getCommit",), _commit, _sha, listed=False),),
-        ),
-        KindSource(
-            "DeployKey", ("listDeployKeys",), lambda a, r, c, s: a.list_deploy_keys(r, cursor=c)
-        ),
-        KindSource(
-            "Collaborator",
-            ("listCollaborators",),
-            lambda a, r, c, s: a.list_collaborators(r, cursor=c),
-        ),
-        KindSource(
-            "BranchProtection",
-            ("getRepository", "getBranchProtection"),
-            _branch_protection,
+            "BranchProtection", ("getRepository", "getBranchProtection"), _branch_protection
         ),
     ),
+}
+"""Kinds read one object at a time after the listings (the default branch's protection)."""
+
+
+def _kind_sources(interface: Interface) -> tuple[KindSource, ...]:
+    """The interface's backfill sources, derived from the catalogue's listings."""
+    listings = [
+        op for op in operations_of(interface) if op.effect is Effect.READ and op.shape is Shape.PAGE
+    ]
+    sources: list[KindSource] = []
+    for op in listings:
+        if op.kind in _OWN_SOURCES:
+            sources.append(_OWN_SOURCES[op.kind])
+        elif op.needs_id:
+            continue  # a child listing: hydrated under its parent below
+        else:
+            children = tuple(
+                ChildSource(
+                    child.kind,
+                    (child.name,),
+                    _per_parent(child, _PARENT_KEYS.get(op.kind, _number)),
+                    _PARENT_KEYS.get(op.kind, _number),
+                )
+                for child in listings
+                if child.needs_id and child.parent == op.kind and child.kind not in _OWN_SOURCES
+            )
+            sources.append(
+                KindSource(
+                    op.kind,
+                    (op.name,),
+                    _top_level(op),
+                    incremental=op.incremental,
+                    children=children + _HYDRATED.get(op.kind, ()),
+                )
+            )
+    return tuple(sources) + _TRAILING.get(interface, ())
+
+
+KIND_SOURCES: Mapping[Interface, tuple[KindSource, ...]] = {
+    interface: _kind_sources(interface) for interface in Interface
 }
 """Per interface, every top-level kind a backfill can list, in backfill order."""
 

@@ -11,15 +11,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from kradle_providers.clock import StepClock
     from kradle_providers.testing.memory import MemoryAdapter
-    from kradle_providers.testing.memory_backend import MemoryBackend, StepClock
+    from kradle_providers.testing.memory_backend import MemoryBackend
 
 __all__ = ["MemoryAdapter", "MemoryBackend", "StepClock"]
 
 _LAZY = {
     "MemoryAdapter": "kradle_providers.testing.memory",
     "MemoryBackend": "kradle_providers.testing.memory_backend",
-    "StepClock": "kradle_providers.testing.memory_backend",
+    "StepClock": "kradle_providers.clock",
 }
 
 

@@ -172,7 +172,7 @@ class EmulatorHarness:
     objects cannot do something at all) and implements :meth:`config` (the
     :class:`ProviderConfig` an adapter for the emulator uses) and
     :meth:`direct_adapter` (the adapter without the registry's guard). Adapters
-    get a :class:`~kradle_providers.http.clock.SkippingClock` by default, so the
+    get a :class:`~kradle_providers.clock.SkippingClock` by default, so the
     suite's rate-limit checks wait for nothing.
     """
 
@@ -199,7 +199,7 @@ class EmulatorHarness:
 
     async def adapter(self, *, credential: str | None = None, **options: Any) -> ProviderAdapter:
         """A fresh adapter bound to the emulator, guarded by the manifest by default."""
-        from kradle_providers.http.clock import SkippingClock
+        from kradle_providers.clock import SkippingClock
 
         config = self.config(credential=credential, **{"clock": SkippingClock(), **options})
         adapter: ProviderAdapter

@@ -481,6 +481,16 @@ class MemoryAdapter(ProviderAdapter):
         changes = self._state_fields("closed", reason, format_time(self.backend.now()))
         return self._map("issue", self._apply_issue_change(scope, issue, changes, "closed"), Issue)
 
+    async def reopen_issue(self, ref: ExternalRef, issue_id: str) -> Issue:
+        """Reopen (status To Do); reopening an open issue is a no-op."""
+        self._call("reopenIssue", ref, issue_id=issue_id)
+        scope = ref.slug()
+        issue = self._by_number("issue", scope, issue_id, "issue")
+        changes = self._state_fields("open", None, format_time(self.backend.now()))
+        return self._map(
+            "issue", self._apply_issue_change(scope, issue, changes, "reopened"), Issue
+        )
+
     async def list_transitions(self, ref: ExternalRef, issue_id: str) -> list[Transition]:
         """The workflow moves available from the issue's status (To Do/In Progress/Done)."""
         self._call("listTransitions", ref, issue_id=issue_id)

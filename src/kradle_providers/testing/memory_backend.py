@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kradle_providers.auth.secret import Secret
+from kradle_providers.clock import Now, StepClock
 from kradle_providers.errors import (
     AuthenticationError,
     InvalidInput,
@@ -39,10 +40,8 @@ from kradle_providers.errors import (
 __all__ = [
     "DEFAULT_MAX_PAGE_SIZE",
     "NATIVE_KINDS",
-    "Clock",
     "MemoryBackend",
     "RequestRecord",
-    "StepClock",
     "format_time",
     "parse_time",
 ]
@@ -82,26 +81,6 @@ _NUMBER_SPACE = {
     "milestone": "milestone",
 }
 
-Clock = Callable[[], datetime]
-"""Returns the time of the next mutation; called once per mutation."""
-
-
-class StepClock:
-    """A deterministic clock: ``start``, then ``start + step`` … one step per call."""
-
-    def __init__(
-        self,
-        start: datetime = datetime(2024, 1, 1, tzinfo=UTC),
-        step: timedelta = timedelta(seconds=1),
-    ) -> None:
-        self._next = start
-        self._step = step
-
-    def __call__(self) -> datetime:
-        now = self._next
-        self._next = now + self._step
-        return now
-
 
 def format_time(value: datetime) -> str:
     """The memory provider's wire format for times: ISO 8601 in UTC with ``Z``."""
@@ -140,11 +119,11 @@ class MemoryBackend:
     def __init__(
         self,
         *,
-        clock: Clock | None = None,
+        clock: Now | None = None,
         accepted_token: Secret | str | None = None,
         max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
     ) -> None:
-        self._clock: Clock = clock or StepClock()
+        self._clock: Now = clock or StepClock()
         self.accepted_token: Secret | None = (
             Secret(accepted_token) if isinstance(accepted_token, str) else accepted_token
         )

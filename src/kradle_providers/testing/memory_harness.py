@@ -57,8 +57,8 @@ from kradle_providers.auth.secret import Secret
 from kradle_providers.errors import InvalidInput, TransientProviderError
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.protocols.adapter import ProviderAdapter
-from kradle_providers.protocols.interfaces import UNSUPPORTED_MARK
-from kradle_providers.protocols.operations import OPERATIONS, OperationInfo
+from kradle_providers.protocols.catalogue import OPERATIONS, Operation
+from kradle_providers.protocols.interfaces import is_implemented
 from kradle_providers.testing.harness import Fault, RecordedRequest, WebhookFixture
 from kradle_providers.testing.memory import MemoryAdapter
 from kradle_providers.testing.memory_backend import NATIVE_KINDS, MemoryBackend
@@ -72,7 +72,7 @@ NATIVE_KIND: dict[str, str] = {canonical: native for native, canonical in CANONI
 _NUMBERED = {"issue", "pull_request", "milestone"}
 
 
-def _http_method(info: OperationInfo, args: Mapping[str, Any]) -> str:
+def _http_method(info: Operation, args: Mapping[str, Any]) -> str:
     # The memory provider has no HTTP; reads and dry runs show as GET so that
     # "no write request" checks read the log the same way as for an emulator.
     if not info.write or args.get("dry_run"):
@@ -254,7 +254,7 @@ class MemoryControl:
             raise InvalidInput("must be at least 1", field="times")
         self._faults.append(_Armed(fault, times, method.upper() if method else None))
 
-    def take_fault(self, info: OperationInfo, args: Mapping[str, Any]) -> Fault | None:
+    def take_fault(self, info: Operation, args: Mapping[str, Any]) -> Fault | None:
         """The fault armed for this call, if any (consumed)."""
         method = _http_method(info, args)
         for armed in self._faults:
@@ -278,7 +278,7 @@ class _Harnessed(ProviderAdapter):
         await self.inner.aclose()
 
 
-def _forwarder(info: OperationInfo) -> Callable[..., Any]:
+def _forwarder(info: Operation) -> Callable[..., Any]:
     method = info.method
     if not inspect.iscoroutinefunction(getattr(ProviderAdapter, method)):
 
@@ -310,8 +310,7 @@ def _forwarder(info: OperationInfo) -> Callable[..., Any]:
 def _harnessed_class(inner: type[ProviderAdapter]) -> type[_Harnessed]:
     namespace: dict[str, Any] = {"__doc__": f"{inner.__name__} under the memory harness."}
     for info in OPERATIONS.values():
-        impl = getattr(inner, info.method, None)
-        if impl is not None and not getattr(impl, UNSUPPORTED_MARK, False):
+        if is_implemented(inner, info.method):
             namespace[info.method] = _forwarder(info)
     return type(f"Harnessed{inner.__name__}", (_Harnessed,), namespace)
 

@@ -32,7 +32,7 @@ import pytest
 
 from kradle_providers.auth.secret import Secret
 from kradle_providers.errors import InvalidInput, NotFound, RateLimited
-from kradle_providers.http.clock import FakeClock
+from kradle_providers.clock import ManualClock
 from kradle_providers.http.ratelimit import BudgetRegistry, RateLimitInfo
 from kradle_providers.models.base import Interface, Version
 from kradle_providers.store.claims import RECOVERED_NOTE, backfill_lease_name
@@ -784,7 +784,7 @@ async def check_leases_have_one_holder_and_are_taken_over_after_expiry(
 
 @check
 async def check_replicas_never_spend_more_than_the_shared_budget(make: StoreFactory) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     info = RateLimitInfo(
         convention="x-ratelimit", limit=100, remaining=10, reset_at=clock.now() + 3600
     )

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kradle_providers.auth.schemes import BearerAuth
+from kradle_providers.clock import Clock
 from kradle_providers.http import HttpClient, Link, parse_link_header
-from kradle_providers.http.clock import Clock
 from kradle_providers.models import (
     Actor,
     Comment,

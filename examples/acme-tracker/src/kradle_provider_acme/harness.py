@@ -16,7 +16,7 @@ from kradle_provider_acme.adapter import AcmeAdapter
 from kradle_provider_acme.emulator import BASE_URL, AcmeEmulator, create_emulator
 from kradle_providers.auth.schemes import BearerAuth
 from kradle_providers.errors import InvalidInput
-from kradle_providers.http import FakeClock
+from kradle_providers.http import ManualClock
 from kradle_providers.models import ExternalRef
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
@@ -139,7 +139,7 @@ class AcmeHarness:
             auth=BearerAuth(credential or self.credential),
             transport=self.app.transport(),
         )
-        return AcmeAdapter.from_config(config, clock=FakeClock())
+        return AcmeAdapter.from_config(config, clock=ManualClock())
 
     def webhook_fixtures(self) -> Sequence[WebhookFixture]:
         """The payloads this package ships (``fixtures/webhooks``) with their goldens."""

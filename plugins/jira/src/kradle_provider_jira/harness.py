@@ -21,11 +21,11 @@ from typing import Any
 
 from kradle_providers.auth import BasicAuth, BearerAuth, Secret
 from kradle_providers.auth.scheme import AuthScheme
+from kradle_providers.clock import SkippingClock
 from kradle_providers.errors import InvalidInput
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
-from kradle_providers.testing.clock import SkippingClock
 from kradle_providers.testing.fixtures import package_webhook_fixtures
 from kradle_providers.testing.harness import EmulatorHarness, Limitation, WebhookFixture
 

@@ -4,6 +4,7 @@ See :class:`EmulatorApp` for how a vendor emulator is written, and
 :mod:`.faults` for the fault kinds and where each one works.
 """
 
+from kradle_providers.clock import ManualClock, Now, system_clock
 from kradle_providers.testing.emulator.app import (
     AuthHook,
     AuthOutcome,
@@ -48,13 +49,10 @@ from kradle_providers.testing.emulator.routing import (
 )
 from kradle_providers.testing.emulator.server import LoopbackServer
 from kradle_providers.testing.emulator.state import (
-    Clock,
     Collection,
-    ManualClock,
     RecordMeta,
     Store,
     iso_z,
-    system_clock,
 )
 from kradle_providers.testing.emulator.transport import EmulatorTransport
 from kradle_providers.testing.emulator.webhooks import (
@@ -70,7 +68,6 @@ __all__ = [
     "AuthHook",
     "AuthOutcome",
     "Budget",
-    "Clock",
     "Collection",
     "ConditionalPolicy",
     "Delivery",
@@ -86,6 +83,7 @@ __all__ = [
     "LoggedRequest",
     "LoopbackServer",
     "ManualClock",
+    "Now",
     "OffsetHeaderPagination",
     "PageSlice",
     "PaginationError",

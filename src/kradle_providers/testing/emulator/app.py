@@ -36,6 +36,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from kradle_providers.auth.secret import redact
+from kradle_providers.clock import Now, system_clock
 from kradle_providers.testing.emulator.conditional import (
     ConditionalPolicy,
     compute_etag,
@@ -69,7 +70,7 @@ from kradle_providers.testing.emulator.routing import (
     Router,
     json_bytes,
 )
-from kradle_providers.testing.emulator.state import Clock, Store, system_clock
+from kradle_providers.testing.emulator.state import Store
 from kradle_providers.testing.emulator.transport import EmulatorTransport
 from kradle_providers.testing.emulator.webhooks import WebhookEmitter
 
@@ -125,7 +126,7 @@ class EmulatorApp:
         self,
         *,
         provider: str | None = None,
-        clock: Clock | None = None,
+        clock: Now | None = None,
         base_path: str = "",
         base_url: str = "http://emulator.test",
         error_formatter: ErrorFormatter | None = None,
@@ -141,7 +142,7 @@ class EmulatorApp:
     ) -> None:
         if provider is not None:
             self.provider = provider
-        self.clock: Clock = clock or system_clock
+        self.clock: Now = clock or system_clock
         self.base_url = base_url.rstrip("/")
         self.router = Router(base_path)
         self.store = Store(clock=self.clock)

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from kradle_providers.clock import Now, system_clock
 from kradle_providers.testing.emulator.conditional import format_http_date
-from kradle_providers.testing.emulator.state import Clock, system_clock
 
 __all__ = [
     "ANONYMOUS",
@@ -132,7 +132,7 @@ class RateDecision:
 class RateLimiter:
     """Charges requests against per-credential budgets and renders headers."""
 
-    def __init__(self, policy: RateLimitPolicy, *, clock: Clock = system_clock) -> None:
+    def __init__(self, policy: RateLimitPolicy, *, clock: Now = system_clock) -> None:
         self.policy = policy
         self.clock = clock
         self._budgets: dict[str, Budget] = {}

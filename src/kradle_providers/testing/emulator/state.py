@@ -14,61 +14,21 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from kradle_providers.clock import Now, system_clock
+
 __all__ = [
-    "Clock",
     "Collection",
-    "ManualClock",
     "RecordMeta",
     "Store",
     "content_digest",
     "iso_z",
-    "system_clock",
 ]
 
-Clock = Callable[[], datetime]
-"""Returns the current time as a timezone-aware UTC datetime."""
-
 TimestampFormat = Callable[[datetime], Any]
-
-
-def system_clock() -> datetime:
-    """The real current time (UTC)."""
-    return datetime.now(UTC)
-
-
-class ManualClock:
-    """A clock that moves only when told to; use it to test windows and resets.
-
-    >>> clock = ManualClock(datetime(2024, 1, 1, tzinfo=UTC))
-    >>> clock.advance(30).isoformat()
-    '2024-01-01T00:00:30+00:00'
-    """
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2024, 1, 1, tzinfo=UTC)
-        if self._now.tzinfo is None:
-            raise ValueError("ManualClock needs an aware datetime; pass tzinfo=UTC")
-
-    def __call__(self) -> datetime:
-        return self._now
-
-    def advance(self, seconds: float | timedelta) -> datetime:
-        """Move the clock forward and return the new time."""
-        delta = seconds if isinstance(seconds, timedelta) else timedelta(seconds=seconds)
-        if delta < timedelta(0):
-            raise ValueError("a clock only moves forward; use set() to jump")
-        self._now += delta
-        return self._now
-
-    def set(self, when: datetime) -> None:
-        """Jump to ``when`` (aware datetime)."""
-        if when.tzinfo is None:
-            raise ValueError("ManualClock needs an aware datetime; pass tzinfo=UTC")
-        self._now = when
 
 
 def iso_z(when: datetime) -> str:
@@ -122,7 +82,7 @@ class Collection:
         self,
         name: str,
         *,
-        clock: Clock = system_clock,
+        clock: Now = system_clock,
         id_field: str = "id",
         id_factory: Callable[[int], Any] | None = None,
         created_field: str | None = "created_at",
@@ -303,7 +263,7 @@ class Store:
     ``snapshot()``/``restore()`` let a test rewind state.
     """
 
-    def __init__(self, *, clock: Clock = system_clock) -> None:
+    def __init__(self, *, clock: Now = system_clock) -> None:
         self.clock = clock
         self._collections: dict[str, Collection] = {}
         self._sequences: dict[str, int] = {}

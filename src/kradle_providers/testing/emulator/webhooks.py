@@ -27,8 +27,8 @@ from typing import Any, Literal, Protocol
 import httpx
 
 from kradle_providers.auth.secret import Secret, redact
+from kradle_providers.clock import Now, system_clock
 from kradle_providers.testing.emulator.requestlog import scrub_headers
-from kradle_providers.testing.emulator.state import Clock, system_clock
 
 __all__ = [
     "Delivery",
@@ -119,7 +119,7 @@ class WebhookEmitter:
     def __init__(
         self,
         *,
-        clock: Clock = system_clock,
+        clock: Now = system_clock,
         provider: str = "emulator",
         signer: Signer | None = None,
         transport: httpx.AsyncBaseTransport | None = None,

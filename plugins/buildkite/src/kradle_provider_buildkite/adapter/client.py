@@ -33,7 +33,7 @@ from kradle_providers.http import (
     map_error_response,
     parse_link_header,
 )
-from kradle_providers.http.clock import Clock
+from kradle_providers.clock import Clock
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.models.tolerance import SKIPPED, map_each

@@ -26,7 +26,7 @@ from kradle_provider_buildkite.emulator.state import BuildkiteState
 from kradle_provider_buildkite.emulator.webhooks import BuildkiteWebhooks
 from kradle_providers.testing.emulator import (
     AuthOutcome,
-    Clock,
+    Now,
     ConditionalPolicy,
     EmulatorApp,
     Handler,
@@ -81,7 +81,7 @@ class BuildkiteEmulator(EmulatorApp):
         *,
         token: str | None = None,
         flavor: str | None = None,
-        clock: Clock | None = None,
+        clock: Now | None = None,
         base_url: str = "http://api.buildkite.test",
         rate_limit: int = 200,
         latency: float = 0.0,

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kradle_providers.testing.emulator import Clock, Collection, Store
+from kradle_providers.testing.emulator import Now, Collection, Store
 
 __all__ = [
     "BUILD_STATES",
@@ -96,7 +96,7 @@ def _ansi_log(name: str, command: str, state: str) -> str:
 class BuildkiteState:
     """Records of one organization and the changes Buildkite makes to them."""
 
-    def __init__(self, store: Store, clock: Clock, *, org: str = "acme") -> None:
+    def __init__(self, store: Store, clock: Now, *, org: str = "acme") -> None:
         self.store = store
         self.clock = clock
         self.org_slug = org

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from kradle_provider_buildkite.webhooks import SIGNATURE, TOKEN, WEBHOOKS
 from kradle_providers.auth import Secret
-from kradle_providers.testing.emulator import Clock, Delivery, SubscribedEmitter, Subscription
+from kradle_providers.testing.emulator import Now, Delivery, SubscribedEmitter, Subscription
 
 __all__ = ["BuildkiteWebhooks", "Mode", "Subscription"]
 
@@ -32,7 +32,7 @@ class BuildkiteWebhooks(SubscribedEmitter):
 
     default_url = "http://receiver.test/webhooks/buildkite"
 
-    def __init__(self, *, clock: Clock) -> None:
+    def __init__(self, *, clock: Now) -> None:
         super().__init__(clock=clock, provider="buildkite", signer=self._headers)
         self.modes: dict[int, Mode] = {}
         self._mode: Mode = "signature"

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from kradle_providers.auth import PersonalTokenAuth, Secret
 from kradle_providers.auth.scheme import AuthScheme
+from kradle_providers.clock import Clock
 from kradle_providers.errors import (
     InvalidInput,
     KradleError,
@@ -33,14 +34,16 @@ from kradle_providers.errors import (
     PreconditionFailed,
 )
 from kradle_providers.http import (
+    Checkpoint,
     ConditionalCache,
     HttpClient,
+    LinkHeaderPagination,
+    PageRequest,
     ProviderRejectedInput,
     Response,
+    fetch_page,
     map_error_response,
-    parse_link_header,
 )
-from kradle_providers.http.clock import Clock
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.models.tolerance import SKIPPED, map_each
@@ -258,15 +261,6 @@ def repo_path(ref: ExternalRef) -> str:
     return f"/repos/{ref.owner}/{ref.repository}"
 
 
-def next_link(response: Response) -> str | None:
-    """The ``rel="next"`` URL of a listing response, if any."""
-    header = ", ".join(response.headers.get_list("link"))
-    for link in parse_link_header(header, base_url=response.url):
-        if "next" in link.rels:
-            return link.url
-    return None
-
-
 class GitHubBase(ProviderAdapter):
     """State and helpers shared by the issue, CI/CD and forge operations."""
 
@@ -312,37 +306,32 @@ class GitHubBase(ProviderAdapter):
         object body (``workflow_runs``); None for a bare array. An item that
         does not map is skipped and its error listed in ``extra["skipped"]``.
         """
-        if cursor is not None:
-            state = decode_cursor(cursor)
-            url = state.get("url")
-            if not isinstance(url, str) or not url.startswith(self.rest_url):
-                raise InvalidInput(
-                    "not a cursor this GitHub adapter issued; pass back `next_cursor` unchanged",
-                    field="cursor",
-                )
-            response = await self.http.get(url)
-        else:
-            query = {**params, "per_page": self._page_size(page_size)}
-            response = await self.http.get(path, params=query)
-        body = response.json()
-        raw = body.get(items_key) if items_key and isinstance(body, Mapping) else body
-        if not isinstance(raw, list):
-            raise KradleError(
-                f"GitHub returned an unexpected body for {path}: expected a list"
-                f"{f' at {items_key!r}' if items_key else ''}"
-            )
+        strategy = LinkHeaderPagination(
+            max_page_size=MAX_PAGE_SIZE,
+            page_size=self._page_size(page_size),
+            items=items_key or "",
+            base_url=self.rest_url,
+        )
+        resume = Checkpoint(strategy.name, decode_cursor(cursor)) if cursor is not None else None
+        page = await fetch_page(
+            self.http, strategy, PageRequest(path, params=dict(params)), checkpoint=resume
+        )
         skipped: list[KradleError] = []
-        items = map_each(raw, convert, skipped=skipped, what=f"GitHub item of {path}")
-        nxt = next_link(response)
+        items = map_each(page.items, convert, skipped=skipped, what=f"GitHub item of {path}")
         hwm: datetime | None = None
         if updated is not None:
             stamps = [s for s in (updated(i) for i in items) if s is not None]
             hwm = max(stamps) if stamps else None
+        following = page.checkpoint
         return Page(
             items=items,
-            next_cursor=encode_cursor({"url": nxt}) if nxt else None,
+            next_cursor=encode_cursor(dict(following.state)) if following else None,
             high_water_mark=hwm,
-            extra={"etag": response.etag, "from_cache": response.from_cache, SKIPPED: skipped},
+            extra={
+                "etag": page.response.etag,
+                "from_cache": page.response.from_cache,
+                SKIPPED: skipped,
+            },
         )
 
     async def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:

@@ -15,9 +15,15 @@ from typing import Any
 from urllib.parse import quote
 
 from kradle_provider_github import mapping
-from kradle_provider_github.adapter.client import GitHubBase, next_link, precondition, repo_path
+from kradle_provider_github.adapter.client import (
+    MAX_PAGE_SIZE,
+    GitHubBase,
+    precondition,
+    repo_path,
+)
 from kradle_provider_github.adapter.idempotency import carries_key, with_marker
 from kradle_providers.errors import InvalidInput, NotFound
+from kradle_providers.http import LinkHeaderPagination, PageRequest, paginate
 from kradle_providers.models import (
     Comment,
     ExternalRef,
@@ -179,6 +185,13 @@ class IssueOperations(GitHubBase):
         )
         return mapping.issue(response.json(), provider=self.provider_ref)
 
+    async def reopen_issue(self, ref: ExternalRef, issue_id: str) -> Issue:
+        """``state=open`` (GitHub then sets ``state_reason`` to ``reopened``)."""
+        response = await self.http.patch(
+            f"{repo_path(ref)}/issues/{_number(issue_id)}", json={"state": "open"}
+        )
+        return mapping.issue(response.json(), provider=self.provider_ref)
+
     async def _milestone_number(self, ref: ExternalRef, milestone: str) -> int:
         if milestone.isdigit():
             return int(milestone)
@@ -205,16 +218,16 @@ class IssueOperations(GitHubBase):
         GitHub stamps ``created_at`` with its own clock, which may differ from
         ours, and a write lost moments ago is on the first page anyway.
         """
-        url: str | None = path
-        query: dict[str, Any] | None = {**params, "per_page": 100}
-        for _ in range(READ_BACK_PAGES):
-            if url is None:
-                return None
-            response = await self.http.get(url, params=query, conditional=False)
-            for native in response.json() or []:
+        pages = paginate(
+            self.http,
+            LinkHeaderPagination(max_page_size=MAX_PAGE_SIZE, base_url=self.rest_url),
+            PageRequest(path, params=params, conditional=False),
+            max_pages=READ_BACK_PAGES,
+        )
+        async for page in pages:
+            for native in page.items:
                 if carries_key(native.get("body"), key):
                     return dict(native)
-            url, query = next_link(response), None
         return None
 
     # -- comments -------------------------------------------------------------

@@ -31,11 +31,11 @@ from kradle_provider_github.emulator.webhooks import GitHubWebhooks
 from kradle_providers.errors import AuthenticationError
 from kradle_providers.testing.emulator import (
     AuthOutcome,
-    Clock,
     ConditionalPolicy,
     EmulatorApp,
     EmulatorHTTPError,
     LinkPagination,
+    Now,
     Principal,
     RateLimiter,
     RateLimitPolicy,
@@ -86,7 +86,7 @@ class GitHubEmulator(EmulatorApp):
         *,
         token: str | None = None,
         flavor: str | None = None,
-        clock: Clock | None = None,
+        clock: Now | None = None,
         base_path: str | None = None,
         base_url: str = "http://api.github.test",
         rate_limit: int = 5000,

@@ -13,7 +13,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from kradle_providers.testing.emulator import Clock, Collection, Store, iso_z
+from kradle_providers.testing.emulator import Collection, Now, Store, iso_z
 
 __all__ = ["GitHubState", "fake_sha", "node_id"]
 
@@ -59,7 +59,7 @@ _COLLECTIONS = (
 class GitHubState:
     """Every collection of the emulator plus lookups by GitHub's natural keys."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Now) -> None:
         self.store = store
         self.clock = clock
         self._index: dict[str, dict[tuple[int, int], Any]] = {}

@@ -16,7 +16,7 @@ next ``flush()``.
 from __future__ import annotations
 
 from kradle_provider_github.webhooks import LEGACY_SHA1, WEBHOOKS
-from kradle_providers.testing.emulator import Clock, SubscribedEmitter, Subscription
+from kradle_providers.testing.emulator import Now, SubscribedEmitter, Subscription
 
 __all__ = ["GitHubWebhooks", "Subscription"]
 
@@ -42,7 +42,7 @@ class GitHubWebhooks(SubscribedEmitter):
 
     default_url = "http://receiver.test/webhooks/github"
 
-    def __init__(self, *, clock: Clock, target_id: int = 0) -> None:
+    def __init__(self, *, clock: Now, target_id: int = 0) -> None:
         super().__init__(
             clock=clock,
             provider="github",

@@ -34,7 +34,7 @@ from starlette.types import Receive, Scope, Send
 from kradle_provider_gitlab.emulator.webhooks import GitLabWebhooks
 from kradle_providers.testing.emulator import (
     AuthOutcome,
-    Clock,
+    Now,
     ConditionalPolicy,
     EmulatorApp,
     OffsetHeaderPagination,
@@ -139,7 +139,7 @@ class GitLabEmulator(EmulatorApp):
         *,
         token: str | None = None,
         flavor: str | None = None,
-        clock: Clock | None = None,
+        clock: Now | None = None,
         base_path: str | None = None,
         base_url: str = "http://gitlab.test",
         rate_limit: int = 2000,

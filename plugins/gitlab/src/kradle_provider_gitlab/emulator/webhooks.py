@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping
 
 from kradle_provider_gitlab.webhooks import WEBHOOKS
-from kradle_providers.testing.emulator import Clock, SubscribedEmitter, Subscription
+from kradle_providers.testing.emulator import Now, SubscribedEmitter, Subscription
 
 __all__ = ["HOOK_FLAGS", "GitLabWebhooks", "Subscription"]
 
@@ -40,7 +40,7 @@ class GitLabWebhooks(SubscribedEmitter):
 
     default_url = "http://receiver.test/webhooks/gitlab"
 
-    def __init__(self, *, clock: Clock, instance: str = "http://gitlab.test") -> None:
+    def __init__(self, *, clock: Now, instance: str = "http://gitlab.test") -> None:
         super().__init__(clock=clock, provider="gitlab", signer=WEBHOOKS.headers_for)
         self.instance = instance
 

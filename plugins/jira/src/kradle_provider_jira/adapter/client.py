@@ -47,8 +47,8 @@ from kradle_providers.http import (
     ProviderRejectedInput,
     Response,
     RetryPolicy,
+    fetch_page,
     map_error_response,
-    paginate,
 )
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
@@ -398,9 +398,8 @@ class JiraBase(ProviderAdapter):
     ) -> tuple[list[Any], dict[str, Any] | None]:
         """One native page through the shared pagination driver, and the next checkpoint."""
         resume = Checkpoint.from_dict(checkpoint) if checkpoint else None
-        async for result in paginate(self.http, strategy, request, checkpoint=resume, max_pages=1):
-            return result.items, (result.checkpoint.to_dict() if result.checkpoint else None)
-        return [], None
+        result = await fetch_page(self.http, strategy, request, checkpoint=resume)
+        return result.items, (result.checkpoint.to_dict() if result.checkpoint else None)
 
     @staticmethod
     def _cursor(kind: str, state: Mapping[str, Any]) -> str:

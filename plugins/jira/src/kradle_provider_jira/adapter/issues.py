@@ -431,3 +431,11 @@ class IssueOperations(SearchOperations):
         """
         await self._move_to_state(issue_id, "closed", reason=reason)
         return await self.get_issue(ref, issue_id)
+
+    async def reopen_issue(self, ref: ExternalRef, issue_id: str) -> Issue:
+        """Transition out of the done category (to a to-do or in-progress status).
+
+        An issue not done is left as it is.
+        """
+        await self._move_to_state(issue_id, "open", reason=None)
+        return await self.get_issue(ref, issue_id)

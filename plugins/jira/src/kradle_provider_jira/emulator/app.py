@@ -34,10 +34,10 @@ from kradle_provider_jira.emulator.webhooks import COMMENT_ISSUE_EVENTS, JiraWeb
 from kradle_provider_jira.mapping import issue_events_from_changelog
 from kradle_providers.models.base import ObjectRef, ProviderRef
 from kradle_providers.testing.emulator import (
-    Clock,
     ConditionalPolicy,
     EmulatorApp,
     EmulatorHTTPError,
+    Now,
     Principal,
     RateLimitConvention,
     RateLimitPolicy,
@@ -98,7 +98,7 @@ class JiraEmulator(EmulatorApp):
         *,
         token: str | None = None,
         flavor: str | None = None,
-        clock: Clock | None = None,
+        clock: Now | None = None,
         base_url: str = "http://jira.emulator.test",
         rate_limit: int = 100_000,
         rate_window: float = 60.0,

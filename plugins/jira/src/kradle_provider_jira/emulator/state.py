@@ -26,7 +26,7 @@ from kradle_provider_jira.emulator.objects import (
     Transition,
     User,
 )
-from kradle_providers.testing.emulator import Clock, Collection, Store
+from kradle_providers.testing.emulator import Collection, Now, Store
 
 __all__ = ["ChangeItem", "JiraState", "Listener", "StateError"]
 
@@ -89,7 +89,7 @@ class JiraState:
     """Projects, users, issues, comments, versions and histories, and their mutations."""
 
     store: Store
-    clock: Clock
+    clock: Now
     cloud: bool
     users: dict[str, User] = field(default_factory=dict)
     projects: dict[str, Project] = field(default_factory=dict)

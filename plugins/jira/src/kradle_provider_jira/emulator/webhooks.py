@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kradle_provider_jira.webhooks import WEBHOOKS
-from kradle_providers.testing.emulator import Clock, SubscribedEmitter, Subscription
+from kradle_providers.testing.emulator import Now, SubscribedEmitter, Subscription
 
 __all__ = ["JiraWebhooks", "Subscription"]
 
@@ -55,7 +55,7 @@ class JiraWebhooks(SubscribedEmitter):
 
     default_url = "http://receiver.test/webhooks/jira"
 
-    def __init__(self, *, clock: Clock) -> None:
+    def __init__(self, *, clock: Now) -> None:
         super().__init__(clock=clock, provider="jira", signer=_jira_signer)
         self.render: Callable[[str, Mapping[str, Any]], list[tuple[str, JsonDict]]] | None = None
 

@@ -1,8 +1,6 @@
-"""Streaming bodies and the sync facade."""
+"""Streaming bodies, in-process emulators and redirects."""
 
 from __future__ import annotations
-
-import asyncio
 
 import httpx
 import pytest
@@ -11,10 +9,8 @@ from kradle_providers.auth import Secret
 from kradle_providers.errors import NotFound, ProviderError
 from kradle_providers.http import (
     BudgetRegistry,
-    FakeClock,
     HttpClient,
-    SyncHttpClient,
-    run_sync,
+    ManualClock,
 )
 
 LOG_SECRET = Secret("s3cr3t-in-a-job-log-000")
@@ -40,7 +36,7 @@ def make() -> HttpClient:
         "https://api.example.test",
         provider="p",
         transport=log_server(),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
     )
 
@@ -64,43 +60,6 @@ async def test_stream_raw_bytes_and_errors() -> None:
             pass
 
 
-def test_sync_client_blocks_and_returns() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"path": request.url.path})
-
-    with SyncHttpClient(
-        "https://api.example.test",
-        provider="p",
-        transport=httpx.MockTransport(handler),
-        budgets=BudgetRegistry(),
-    ) as client:
-        assert client.get("/a").json() == {"path": "/a"}
-        assert client.post("/b", json={}, idempotency_key="k").json() == {"path": "/b"}
-    with pytest.raises(RuntimeError, match="closed"):
-        client.get("/c")
-
-
-def test_run_sync_runs_a_coroutine() -> None:
-    async def fetch() -> int:
-        async with HttpClient(
-            "https://api.example.test",
-            provider="p",
-            transport=httpx.MockTransport(lambda r: httpx.Response(204)),
-            budgets=BudgetRegistry(),
-        ) as client:
-            return (await client.delete("/x")).status_code
-
-    assert run_sync(fetch()) == 204
-
-
-async def test_run_sync_refuses_inside_a_loop() -> None:
-    async def nothing() -> None:
-        await asyncio.sleep(0)
-
-    with pytest.raises(RuntimeError, match="await"):
-        run_sync(nothing())
-
-
 async def test_works_against_an_in_process_asgi_emulator() -> None:
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -118,7 +77,7 @@ async def test_works_against_an_in_process_asgi_emulator() -> None:
         "http://emulator.test/api",
         provider="p",
         transport=httpx.ASGITransport(app=app),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
     )
     response = await client.get("items/7", params={"q": "x y", "skip": None})
@@ -135,7 +94,7 @@ async def test_too_many_redirects_is_a_clear_error() -> None:
         "https://api.example.test",
         provider="p",
         transport=httpx.MockTransport(handler),
-        clock=FakeClock(),
+        clock=ManualClock(),
         budgets=BudgetRegistry(),
     )
     with pytest.raises(ProviderError, match="TooManyRedirects"):
