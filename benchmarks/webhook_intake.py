@@ -2,7 +2,7 @@
 
 Loads every vendor payload under ``fixtures/upstream/<provider>/<event>/*.json``
 (REST API samples in ``rest_api_*`` folders are not webhook deliveries and are
-skipped), signs each exactly as its provider would (:mod:`kradle_providers.webhooks.signing`),
+skipped), signs each as its provider would (the installed plugin's ``WebhookSpec``),
 then measures, in the same run and on the same payloads:
 
 - intake: signature verification + normalization through the normalizer registry
@@ -27,18 +27,18 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kradle_providers.models.base import ProviderRef
+from kradle_providers.testing.fixtures import upstream_corpus
 from kradle_providers.webhooks.dedupe import InMemoryDedupeStore, event_dedupe_key
 from kradle_providers.webhooks.normalizer import NormalizeContext
 from kradle_providers.webhooks.registry import NormalizerRegistry
-from kradle_providers.webhooks.signing import signature_headers
-from kradle_providers.webhooks.verify import WebhookVerifier, make_verifier
+from kradle_providers.webhooks.verify import WebhookVerifier, make_verifier, webhook_spec
 
 SECRET = "benchmark-webhook-secret"
 NOW = 1_700_000_000
-DEFAULT_FIXTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "upstream"
+# The upstream corpus (``$KRADLE_UPSTREAM_FIXTURES``, which dev.py sets when ../shared is there).
+DEFAULT_FIXTURES = upstream_corpus()
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,10 @@ def native_event(provider: str, folder: str, body: bytes) -> str | None:
 
 
 def load(fixtures: Path) -> list[Delivery]:
+    from kradle_providers.plugins.registry import load_registry
+
+    registry = load_registry()
+    specs = {n: webhook_spec(n) for n in registry.names() if registry.plugin(n).webhooks}
     out: list[Delivery] = []
     for path in sorted(fixtures.glob("*/*/*.json")):
         provider, folder = path.parts[-3], path.parts[-2]
@@ -70,8 +74,10 @@ def load(fixtures: Path) -> list[Delivery]:
             continue
         body = path.read_bytes()
         event = native_event(provider, folder, body)
-        headers = signature_headers(
-            provider, body, SECRET, event=event, timestamp=NOW, delivery_id=f"bench-{len(out)}"
+        if provider not in specs:
+            continue  # no installed plugin for this provider
+        headers = specs[provider].headers_for(
+            body, SECRET, event=event, timestamp=NOW, delivery_id=f"bench-{len(out)}"
         )
         out.append(Delivery(provider, event, body, headers))
     return out
@@ -109,14 +115,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the payloads per rep")
     args = parser.parse_args(argv)
 
+    if args.fixtures is None:
+        print(
+            "no upstream corpus: pass --fixtures DIR or set KRADLE_UPSTREAM_FIXTURES",
+            file=sys.stderr,
+        )
+        return 2
     deliveries = load(args.fixtures)
     if not deliveries:
         print(f"no payloads under {args.fixtures}", file=sys.stderr)
         return 2
     verifiers: dict[str, WebhookVerifier] = {}
     for provider in {d.provider for d in deliveries}:
-        options: dict[str, Any] = {"clock": lambda: float(NOW)} if provider == "buildkite" else {}
-        verifiers[provider] = make_verifier(provider, SECRET, **options)
+        verifiers[provider] = make_verifier(provider, SECRET, clock=lambda: float(NOW))
     registry = NormalizerRegistry.from_plugins()
     outcomes: Counter[str] = Counter()
     # Warm-up (imports plugin normalizers lazily) and outcome census, untimed.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib.util
 
 import httpx
 import pytest
@@ -31,13 +30,12 @@ class Receiver:
 
 
 def hmac_signer(
-    provider: str,
     body: bytes,
     secret: str,
     *,
-    timestamp: int | None = None,
     event: str | None = None,
     delivery_id: str | None = None,
+    timestamp: int | None = None,
 ) -> dict[str, str]:
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return {
@@ -142,24 +140,6 @@ async def test_delivery_ids_are_reproducible_per_seed() -> None:
     assert a.id == b.id
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("kradle_providers.webhooks.signing") is None,
-    reason="kradle_providers.webhooks.signing not available",
-)
-async def test_default_signer_uses_provider_scheme() -> None:
-    from kradle_providers.testing.emulator import EmulatorApp
-
-    app = EmulatorApp(provider="github")
-    receiver = Receiver()
-    delivery = await app.webhooks.deliver(
-        "http://r.test/", "issues", {"action": "opened"}, secret=SECRET, app=receiver
-    )
-    headers, body = receiver.received[0]
-    mac = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert headers["x-hub-signature-256"] == f"sha256={mac}"
-    assert headers["x-github-event"] == "issues"
-    assert headers["x-github-delivery"] == delivery.id
-    gitlab = app.webhooks.prepare(
-        "http://r.test/", "Issue Hook", {}, secret=SECRET, provider_scheme="gitlab"
-    )
-    assert gitlab.safe_headers["x-gitlab-token"] == "***"
+def test_an_emitter_without_signer_says_how_to_get_one() -> None:
+    with pytest.raises(TypeError, match=r"signer=WEBHOOKS\.headers_for"):
+        WebhookEmitter(provider="toy").prepare("u", "e", {}, secret=SECRET)

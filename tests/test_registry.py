@@ -245,7 +245,7 @@ def test_adapter_normalizers_and_emulator_are_imported_on_first_use() -> None:
     assert guarded.manifest is registry.manifest("fixture-good")
 
     normalizers = registry.normalizers("fixture-good")
-    assert set(normalizers) == {"issue", "ping"}
+    assert set(normalizers) == {"issue.created", "ping"}
     assert registry.normalizers("fixture-good") is normalizers
 
     factory = registry.emulator_factory("fixture-good")

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from kradle_providers.auth import MappingResolver, Secret, SecretNotFound, SecretRef
+from kradle_providers.auth.forms import BasicCredentials
 from kradle_providers.models.base import ExternalRef, Interface
 from kradle_providers.plugins.registry import load_registry
 from kradle_providers.plugins.selection import BindingMode, BindingRefused
 from kradle_providers.sync.binding import (
-    BasicAuthSpec,
     Binding,
     BindingError,
     BindingMetadata,
@@ -19,7 +19,6 @@ from kradle_providers.sync.binding import (
     BindingTarget,
     InterfaceSpec,
     ProviderInstanceSpec,
-    TokenAuthSpec,
     TombstonePolicy,
     load_binding,
     parse_binding,
@@ -72,11 +71,11 @@ def test_example_parses_as_written_with_env_values() -> None:
     assert binding.interfaces == [Interface.GIT_FORGE, Interface.CICD, Interface.ISSUE_TRACKING]
     gh = binding.provider("gh")
     assert gh.api_base_url == "http://127.0.0.1:9001"
-    assert gh.auth == TokenAuthSpec(token=SecretRef.env("GH_TOKEN"))
+    assert gh.auth == {"token": SecretRef.env("GH_TOKEN")}
     assert gh.webhook_secret == SecretRef.env("GH_WEBHOOK_SECRET")
     jira = binding.provider("jira")
-    assert isinstance(jira.auth, BasicAuthSpec)
-    assert jira.auth.basic.username == SecretRef.env("JIRA_USER")
+    assert jira.auth is not None and isinstance(jira.auth["basic"], BasicCredentials)
+    assert jira.auth["basic"].username == SecretRef.env("JIRA_USER")
     assert binding.interface("cicd").mode is BindingMode.EXTERNAL_OWNED
     assert binding.interface("issueTracking").external_ref == ExternalRef(project="WID")
     assert binding.instance_name("gh") == "gh"  # instance defaults to the alias
@@ -210,6 +209,31 @@ def test_default_kinds_follow_the_manifest() -> None:
         "Runner",
     )
     assert default_kinds(manifest, Interface.GIT_FORGE)[0] == "Repository"
+
+
+def test_auth_form_must_be_one_the_provider_takes() -> None:
+    # memory's plugin lists no forms of its own, so core's token/bearer/basic apply.
+    text = MEMORY.replace(
+        "auth: {token: {env: MEM_TOKEN}}", "auth: {githubApp: {appId: 1, installationId: 2}}"
+    )
+    with pytest.raises(BindingRefused) as info:
+        parse_binding(text, environ={}).validate_against(load_registry())
+    assert "spec.providers.m.auth: memory does not take a 'githubApp' credential" in str(info.value)
+    assert "use one of: token, bearer, basic" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("auth", "message"),
+    [
+        ("{token: {env: A}, bearer: {env: B}}", "exactly one credential form"),
+        ("{basic: {username: u}}", r"password"),
+        ("{token: {nope: A}}", "token"),
+    ],
+)
+def test_core_auth_forms_are_checked_when_read(auth: str, message: str) -> None:
+    text = MEMORY.replace("auth: {token: {env: MEM_TOKEN}}", f"auth: {auth}")
+    with pytest.raises(BindingError, match=message):
+        parse_binding(text, environ={})
 
 
 async def test_open_resolves_secrets_and_shares_one_adapter_per_alias() -> None:

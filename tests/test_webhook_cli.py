@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from webhook_specs import SPECS, signature_headers
 
-from kradle_providers.webhooks import cli
-from kradle_providers.webhooks.signing import signature_headers
+from kradle_providers.webhooks import cli, verify
 
 SECRET = "cli-webhook-secret"
 BODY = b'{"webhookEvent":"jira:issue_updated","issue":{"id":"1"}}'
@@ -36,9 +36,15 @@ def env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HOOK_UNSET", raising=False)
 
 
+@pytest.fixture
+def sample_specs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI reads installed plugins' specs; here it gets the sample ones for any name."""
+    monkeypatch.setattr(verify, "webhook_spec", lambda provider, registry=None: SPECS[provider])
+
+
 @pytest.mark.parametrize("provider", ["github", "gitlab", "buildkite", "jira"])
 def test_verify_each_provider(
-    provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sample_specs: None, provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     h = signature_headers(provider, BODY, SECRET, event="e", timestamp=1_700_000_000)
     args = write(tmp_path, provider, h)
@@ -57,7 +63,7 @@ def test_verify_rejects_with_reason(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert out.startswith("rejected:") and "does not match" in out
 
 
-def test_verify_rotation_with_two_env_vars(tmp_path: Path) -> None:
+def test_verify_rotation_with_two_env_vars(sample_specs: None, tmp_path: Path) -> None:
     h = signature_headers("gitlab", BODY, "cli-old-secret", event="Issue Hook")
     args = write(tmp_path, "gitlab", h)
     assert run(["webhook", "verify", *args, "--secret-env", "HOOK_SECRET"]) == 1
@@ -65,17 +71,31 @@ def test_verify_rotation_with_two_env_vars(tmp_path: Path) -> None:
     assert run(argv) == 0
 
 
-def test_verify_buildkite_window_and_mode(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_verify_timestamp_window_and_token(
+    sample_specs: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     h = signature_headers("buildkite", BODY, SECRET, event="build.finished", timestamp=100)
     args = [*write(tmp_path, "buildkite", h), "--secret-env", "HOOK_SECRET"]
     assert run(["webhook", "verify", *args, "--now", "1000"]) == 1
     assert "replay window" in capsys.readouterr().out
-    assert run(["webhook", "verify", *args, "--now", "1000", "--replay-window", "1000"]) == 0
-    h = signature_headers("buildkite", BODY, SECRET, event="x", buildkite_mode="token")
+    assert run(["webhook", "verify", *args, "--now", "300"]) == 0
+    h = signature_headers("buildkite", BODY, SECRET, event="x", token=True)
     args = [*write(tmp_path, "buildkite", h), "--secret-env", "HOOK_SECRET"]
-    assert run(["webhook", "verify", *args, "--buildkite-mode", "token"]) == 0
+    assert run(["webhook", "verify", *args]) == 0
+
+
+def test_verify_installed_plugin_and_unknown_provider(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No monkeypatching: the installed provider plugins declare their own schemes.
+    from kradle_providers.plugins.registry import load_registry
+
+    installed = [n for n in load_registry().names() if load_registry().plugin(n).webhooks]
+    assert installed, "no installed plugin declares webhooks"
+    args = write(tmp_path, "no-such-provider", {})
+    assert run(["webhook", "verify", *args, "--secret-env", "HOOK_SECRET"]) == 2
+    err = capsys.readouterr().err
+    assert "no such provider plugin is installed" in err and installed[0] in err
 
 
 def test_verify_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from webhook_specs import signature_headers
 
 from kradle_providers.errors import NotFound
 from kradle_providers.sync.phases import DeliveryPhase, InvalidTransition
@@ -14,7 +15,7 @@ from kradle_providers.webhooks.deliveries import (
     InMemoryDeliveryStore,
     sanitize_headers,
 )
-from kradle_providers.webhooks.signing import body_digest, signature_headers
+from kradle_providers.webhooks.schemes import body_digest
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 SECRET = "delivery-test-secret"

@@ -8,15 +8,15 @@ from typing import Any
 
 import httpx
 import pytest
+from webhook_specs import endpoint, signature_headers
 
 from kradle_providers.auth.secret import Secret
 from kradle_providers.models.base import Interface
 from kradle_providers.models.events import NormalizeOutcome, NormalizeResult, SyncEvent
 from kradle_providers.sync.phases import DeliveryPhase, InvalidTransition
 from kradle_providers.webhooks.normalizer import NormalizeContext
-from kradle_providers.webhooks.receiver import WebhookEndpoint, WebhookReceiver
+from kradle_providers.webhooks.receiver import WebhookReceiver
 from kradle_providers.webhooks.registry import NormalizerRegistry
-from kradle_providers.webhooks.signing import signature_headers
 
 SECRET = "receiver-secret-value"
 NOW = 1_700_000_000.0
@@ -73,11 +73,11 @@ def make(host: Host, **kw: Any) -> WebhookReceiver:
     endpoints = kw.pop(
         "endpoints",
         [
-            WebhookEndpoint("github", secret=Secret(SECRET)),
-            WebhookEndpoint("github", "acme", Secret("acme-new-secret"), Secret("acme-old-secret")),
-            WebhookEndpoint("gitlab", secret=Secret(SECRET)),
-            WebhookEndpoint("buildkite", secret=Secret(SECRET)),
-            WebhookEndpoint("jira", secret=Secret(SECRET)),
+            endpoint("github", secret=Secret(SECRET)),
+            endpoint("github", "acme", Secret("acme-new-secret"), Secret("acme-old-secret")),
+            endpoint("gitlab", secret=Secret(SECRET)),
+            endpoint("buildkite", secret=Secret(SECRET)),
+            endpoint("jira", secret=Secret(SECRET)),
         ],
     )
     kw.setdefault("sleep", Sleeps())
@@ -159,12 +159,32 @@ async def test_rejected_is_401_recorded_and_never_processed(
         await r.process(rec.id)
 
 
-async def test_provider_without_any_endpoint_fails_closed(client_for: Any) -> None:
-    r = make(Host(), endpoints=[])
+async def test_unconfigured_instance_fails_closed(client_for: Any) -> None:
+    r = make(Host())
     data = body([1])
-    resp = await client_for(r).post("/gitlab", content=data, headers={"X-Gitlab-Token": "x"})
+    resp = await client_for(r).post(
+        "/gitlab/other", content=data, headers={"X-Gitlab-Token": "x", "X-Gitlab-Event": "issues"}
+    )
     assert resp.status_code == 401
-    assert len(await r.store.list_by_phase(DeliveryPhase.SIGNATURE_REJECTED)) == 1
+    assert "no webhook secret is configured" in resp.json()["reason"]
+    [rejected] = await r.store.list_by_phase(DeliveryPhase.SIGNATURE_REJECTED)
+    assert rejected.instance == "other"
+
+
+async def test_provider_without_any_endpoint_is_404_and_not_recorded(client_for: Any) -> None:
+    r = make(Host(), endpoints=[])
+    resp = await client_for(r).post("/gitlab", content=body([1]), headers={"X-Gitlab-Token": "x"})
+    assert resp.status_code == 404
+    assert await r.store.list_by_phase(DeliveryPhase.SIGNATURE_REJECTED) == []
+
+
+async def test_provider_path_reaches_its_only_instance(client_for: Any) -> None:
+    r = make(Host(), endpoints=[endpoint("github", "gh-widgets", Secret(SECRET))])
+    data = body([7])
+    resp = await client_for(r).post("/github", content=data, headers=gh(data))
+    assert resp.status_code == 202
+    await r.drain()
+    assert (await r.store.get(resp.json()["id"])).instance == "gh-widgets"
 
 
 async def test_unknown_provider_is_404_and_not_recorded(client_for: Any) -> None:
@@ -327,5 +347,5 @@ async def test_get_is_not_allowed(client_for: Any) -> None:
 
 
 def test_endpoint_repr_hides_secret() -> None:
-    ep = WebhookEndpoint("github", secret=Secret(SECRET))
+    ep = endpoint("github", secret=Secret(SECRET))
     assert SECRET not in repr(ep) and "set" in repr(ep)

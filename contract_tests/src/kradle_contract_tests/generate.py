@@ -10,6 +10,7 @@ from typing import Any
 from kradle_contract_tests import scenarios as sc
 from kradle_contract_tests.calls import GETTERS, LISTINGS
 from kradle_contract_tests.context import Ctx
+from kradle_contract_tests.webhook_security import webhook_security
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import Interface
 from kradle_providers.protocols.operations import operations_of
@@ -107,6 +108,8 @@ def checks_for(manifest: Manifest) -> list[Check]:
         _check("manifest::schema::valid", "manifest", sc.manifest_valid),
         _check("manifest::operations::implemented", "manifest", sc.manifest_implemented),
     ]
+    if any(s.supported and s.webhook_entries() for _, s in manifest.spec.interfaces.items()):
+        checks.append(_check("webhooks::security::signatures", "webhooks", webhook_security))
     for _, spec in manifest.spec.interfaces.items():
         if not spec.supported:
             continue

@@ -59,6 +59,7 @@ from kradle_providers.protocols.interfaces import is_implemented
 from kradle_providers.protocols.operations import OPERATIONS
 from kradle_providers.testing.harness import Fault, Limitation, WebhookFixture, limitation
 from kradle_providers.webhooks.normalizer import NormalizeContext
+from kradle_providers.webhooks.registry import find_normalizer
 
 __all__ = ["READERS", "UPDATE_GOLDENS_ENV", "same_markdown"]
 
@@ -176,9 +177,7 @@ async def webhook_normalizer(ctx: Ctx, event: str) -> None:
 def _normalize(
     ctx: Ctx, fixture: WebhookFixture, extra_headers: dict[str, str] | None = None
 ) -> NormalizeResult:
-    normalizer = ctx.normalizers.get(fixture.event) or ctx.normalizers.get(
-        fixture.event.split(".", 1)[0]
-    )
+    normalizer = find_normalizer(ctx.normalizers, fixture.event)
     if normalizer is None:
         violation(
             f"no normalizer for fixture event {fixture.event!r}",

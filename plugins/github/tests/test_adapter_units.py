@@ -32,7 +32,7 @@ from kradle_providers.auth import (
     PersonalTokenAuth,
     Secret,
 )
-from kradle_providers.errors import InvalidInput, NotFound, PreconditionFailed
+from kradle_providers.errors import InvalidInput, NotFound, PermissionDenied, PreconditionFailed
 from kradle_providers.http import ProviderRejectedInput, Response
 from kradle_providers.models import BranchProtectionSpec, CheckInput
 from kradle_providers.models.status import PipelineState
@@ -126,6 +126,15 @@ def test_404_explains_private_repositories() -> None:
     )
     assert isinstance(error, NotFound)
     assert "private" in str(error)
+
+
+def test_403_names_the_app_permission_github_asks_for() -> None:
+    response = _response(403, {"message": "Resource not accessible by integration"})
+    response.headers["X-Accepted-GitHub-Permissions"] = "issues=write"
+    error = github_error_mapper(response, "github")
+    assert isinstance(error, PermissionDenied)
+    assert error.missing_scope == "issues=write"
+    assert "missing scope: issues=write" in str(error)
 
 
 def test_422_names_the_field() -> None:

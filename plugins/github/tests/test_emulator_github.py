@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kradle_provider_github.emulator import GitHubEmulator, create_emulator
+from kradle_provider_github.webhooks import WEBHOOKS
 
 from kradle_providers.testing.emulator import ManualClock
 from kradle_providers.testing.harness import BackendControl, Fault
-from kradle_providers.webhooks.verify import GitHubVerifier
+from kradle_providers.webhooks.verify import Verifier
 
 R = "/repos/acme/widgets"
 
@@ -242,12 +243,12 @@ async def test_webhooks_are_signed_and_verifiable() -> None:
     await em.webhooks.flush()
     assert len(received) == 1
     body, headers = received[0]
-    verified = GitHubVerifier("topsecret").verify(body, headers)
+    verified = Verifier("github", WEBHOOKS, "topsecret").verify(body, headers)
     assert verified.event == "issues"
     assert headers["x-hub-signature"].startswith("sha1=")
     assert headers["x-github-delivery"] and headers["x-github-hook-id"] == "1"
     with pytest.raises(Exception, match="does not match"):
-        GitHubVerifier("other").verify(body, headers)
+        Verifier("github", WEBHOOKS, "other").verify(body, headers)
 
 
 async def test_job_logs_redirect_to_plain_text(demo: GitHubEmulator) -> None:

@@ -1,24 +1,24 @@
-"""Fidelity: emitted webhooks verify with JiraVerifier and carry the upstream payloads' shapes."""
+"""Fidelity: emitted webhooks verify with the plugin's spec and carry the upstream shapes."""
 
 from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kradle_provider_jira.emulator import JiraEmulator, create_emulator
+from kradle_provider_jira.webhooks import WEBHOOKS
 
 from kradle_providers.errors import WebhookSignatureError
-from kradle_providers.webhooks.verify import JiraVerifier
+from kradle_providers.testing.fixtures import require_upstream
+from kradle_providers.webhooks.verify import Verifier
 
-UPSTREAM = Path("/work/shared/fixtures/upstream/jira")
 SECRET = "whsec-jira-emulator"
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((UPSTREAM / name).read_text())
+    data: dict[str, Any] = json.loads((require_upstream("jira") / name).read_text())
     return data
 
 
@@ -86,7 +86,7 @@ async def test_webhooks_are_signed_and_shaped_like_jiras(flavor: str) -> None:
     emu.webhooks.subscribe("http://receiver.test/jira", SECRET, app=receiver)
     await _drive(emu)
 
-    verifier = JiraVerifier(SECRET)
+    verifier = Verifier("jira", WEBHOOKS, SECRET)
     by_event: dict[str, list[dict[str, Any]]] = {}
     for body, headers in received:
         verified = verifier.verify(body, headers)
@@ -161,7 +161,7 @@ async def test_unsigned_without_secret_and_tampering_is_detected() -> None:
     assert "x-hub-signature" not in plain.headers
     assert plain.headers["x-atlassian-webhook-identifier"] == plain.id
     with_secret = next(d for d in deliveries if d.url == signed.url)
-    JiraVerifier(SECRET).verify(with_secret.body, with_secret.headers)
+    Verifier("jira", WEBHOOKS, SECRET).verify(with_secret.body, with_secret.headers)
     with pytest.raises(WebhookSignatureError):
-        JiraVerifier(SECRET).verify(with_secret.body + b" ", with_secret.headers)
+        Verifier("jira", WEBHOOKS, SECRET).verify(with_secret.body + b" ", with_secret.headers)
     emu.webhooks.clear()

@@ -1,12 +1,9 @@
-"""Credentials: secrets, secret references and resolvers, auth schemes, GitHub App tokens.
+"""Credentials: secrets, secret references and resolvers, auth schemes, credential forms.
 
-Importing this package never imports httpx, PyJWT or cryptography: the GitHub
-App names load on first use (plugin discovery imports this package), and PyJWT
-and cryptography only when a JWT is signed or verified.
+Importing this package never imports httpx (plugin discovery imports it).
 """
 
-from typing import TYPE_CHECKING, Any
-
+from kradle_providers.auth.forms import BASIC, BEARER, CORE_FORMS, TOKEN, AuthContext, AuthForm
 from kradle_providers.auth.refs import (
     ChainResolver,
     EnvironmentResolver,
@@ -35,44 +32,21 @@ from kradle_providers.auth.secret import (
     register_secret_value,
 )
 
-if TYPE_CHECKING:
-    from kradle_providers.auth.github_app import (
-        AppAuthUnavailable,
-        GitHubAppAuth,
-        InstallationToken,
-        app_jwt,
-        verify_app_jwt,
-    )
-
-_GITHUB_APP_NAMES = {
-    "AppAuthUnavailable",
-    "GitHubAppAuth",
-    "InstallationToken",
-    "app_jwt",
-    "verify_app_jwt",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _GITHUB_APP_NAMES:
-        from kradle_providers.auth import github_app
-
-        return getattr(github_app, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
+    "BASIC",
+    "BEARER",
+    "CORE_FORMS",
     "REDACTED",
-    "AppAuthUnavailable",
+    "TOKEN",
+    "AuthContext",
+    "AuthForm",
     "AuthScheme",
     "BasicAuth",
     "BearerAuth",
     "ChainResolver",
     "EnvironmentResolver",
     "FileResolver",
-    "GitHubAppAuth",
     "InsecureSecretFile",
-    "InstallationToken",
     "MappingResolver",
     "OAuthUserAuth",
     "PersonalTokenAuth",
@@ -82,10 +56,8 @@ __all__ = [
     "SecretResolver",
     "TokenAuth",
     "TokenPrefix",
-    "app_jwt",
     "default_resolver",
     "is_sensitive_header",
     "redact",
     "register_secret_value",
-    "verify_app_jwt",
 ]

@@ -72,16 +72,14 @@ def missing_scope_from(headers: Any) -> str | None:
     """The scope a 403 says is missing, from standard headers, or None.
 
     Reads ``X-Accepted-OAuth-Scopes`` against ``X-OAuth-Scopes`` (any accepted
-    scope suffices), ``X-Accepted-GitHub-Permissions`` and the RFC 6750
-    ``WWW-Authenticate: Bearer error="insufficient_scope", scope="..."``.
+    scope suffices) and the RFC 6750 ``WWW-Authenticate: Bearer
+    error="insufficient_scope", scope="..."``. A provider with its own header
+    refines the error in its adapter's error mapper.
     """
     accepted = _split_scopes(headers.get("x-accepted-oauth-scopes"))
     granted = _split_scopes(headers.get("x-oauth-scopes"))
     if accepted and not accepted & granted:
         return " or ".join(sorted(accepted))
-    permissions = headers.get("x-accepted-github-permissions")
-    if permissions:
-        return str(permissions)
     challenge = headers.get("www-authenticate") or ""
     params = {m.group(1).lower(): m.group(2) or m.group(3) for m in _AUTH_PARAM.finditer(challenge)}
     if params.get("error") == "insufficient_scope" and params.get("scope"):

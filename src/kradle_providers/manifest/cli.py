@@ -121,6 +121,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     validate.set_defaults(handler=_handle_validate)
 
     show = sub.add_parser("show", help="print an installed provider's manifest")
-    show.add_argument("provider", metavar="PROVIDER", help="provider type, e.g. github")
+    show.add_argument("provider", metavar="PROVIDER", help="provider type, e.g. acme")
     show.add_argument("--json", action="store_true", help="print JSON instead of YAML")
     show.set_defaults(handler=_handle_show)

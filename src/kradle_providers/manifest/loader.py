@@ -195,7 +195,7 @@ def load_manifest_resource(ref: str) -> Manifest:
                     "$",
                     f"{ref!r} is not a package resource reference",
                     "write it as 'package:relative/path.yaml' (e.g. "
-                    "'kradle_provider_github:manifest.yaml')",
+                    "'kradle_provider_acme:manifest.yaml')",
                 )
             ],
             source=ref,

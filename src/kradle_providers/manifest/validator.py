@@ -195,7 +195,7 @@ def _explain(error: ValidationError) -> Iterator[ManifestFinding]:
         yield ManifestFinding(
             where,
             f"providerType {error.instance!r} is not a valid provider type",
-            "use lowercase letters, digits and dashes, starting with a letter (e.g. 'github')",
+            "use lowercase letters, digits and dashes, starting with a letter (e.g. 'acme')",
         )
     else:
         yield ManifestFinding(
@@ -233,11 +233,11 @@ _REQUIRED_HINTS = {
     "apiVersion": f"add `apiVersion: {API_VERSION}` at the top of the manifest",
     "kind": f"add `kind: {MANIFEST_KIND}` at the top of the manifest",
     "metadata": "add `metadata: {name: <provider type>}`",
-    "name": "add a name (usually the provider type, e.g. `name: github`)",
+    "name": "add a name (usually the provider type, e.g. `name: acme`)",
     "spec": "add a `spec:` section with providerType, displayName, authModes and interfaces",
-    "providerType": "add `providerType: <lowercase provider type>` (e.g. `providerType: github`); "
+    "providerType": "add `providerType: <lowercase provider type>` (e.g. `providerType: acme`); "
     "it must equal the plugin's registered name",
-    "displayName": "add `displayName: <human name>` (e.g. `displayName: GitHub`)",
+    "displayName": "add `displayName: <human name>` (e.g. `displayName: Acme Tracker`)",
     "operation": "name the canonical operation, e.g. `operation: listIssues`",
     "mode": "add `mode:` with one of native-key, synthetic-key, natural, none",
     "event": "name the provider's webhook event, e.g. `event: issues`",
@@ -346,7 +346,7 @@ def _check_interface(
                 ManifestFinding(
                     json_path((*path, "reason")),
                     f"{name} is unsupported without a reason",
-                    "add `reason:` so hosts can explain why (e.g. 'Jira has no CI/CD')",
+                    "add `reason:` so hosts can explain why (e.g. 'this tracker has no CI/CD')",
                     "warning",
                 )
             )

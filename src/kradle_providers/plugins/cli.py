@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
         "explain",
         help="explain one operation of one provider (exit 0 supported, 1 not, 2 unknown)",
     )
-    e.add_argument("provider", help="provider name, e.g. github")
+    e.add_argument("provider", help="provider name, e.g. acme")
     e.add_argument("operation", help="canonical operation, e.g. rerunPipeline")
     e.add_argument("--json", action="store_true", help="machine-readable output")
     e.set_defaults(handler=_explain)

@@ -45,12 +45,10 @@ def adapter_class(factory: Any) -> type[ProviderAdapter] | None:
 
 
 def has_normalizer(event: str, normalizers: Mapping[str, Any]) -> bool:
-    """Whether ``event`` (``pull_request`` or ``pull_request.opened``) has a normalizer.
+    """Whether ``event`` has a normalizer, looked up as the receiver looks it up."""
+    from kradle_providers.webhooks.registry import find_normalizer
 
-    A normalizer registered for the event family (the part before the first
-    dot) covers its actions.
-    """
-    return event in normalizers or event.split(".", 1)[0] in normalizers
+    return find_normalizer(normalizers, event) is not None
 
 
 def _implements(cls: type[ProviderAdapter], method: str) -> bool:

@@ -16,7 +16,6 @@ from kradle_providers.models.base import Interface
 from kradle_providers.protocols.operations import operations_of
 
 __all__ = [
-    "DOC_PROVIDERS",
     "MATRIX_COMMAND",
     "NO",
     "YES",
@@ -28,14 +27,8 @@ __all__ = [
     "render_text",
 ]
 
-DOC_PROVIDERS = "memory,github,jira"
-"""The project's own providers: the checked-in matrix leaves out examples and third parties."""
-
-MATRIX_COMMAND = (
-    f"KRADLE_PROVIDERS_ONLY={DOC_PROVIDERS} "
-    "kradle-providers matrix --format markdown --write docs/capability-matrix.md"
-)
-"""The command that regenerates the checked-in matrix document."""
+MATRIX_COMMAND = "kradle-providers matrix --format markdown"
+"""The command whose output is a matrix document (``--write PATH`` writes it)."""
 
 YES = "\u2713"
 NO = "\u2013"  # en dash: reads as "nothing" in a table, unlike a hyphen
@@ -151,6 +144,9 @@ def render_text(matrix: Matrix, *, width: int = 160) -> str:
     """A terminal table (rich), plain text without colour codes."""
     from io import StringIO
 
+    from kradle_providers.extras import require_extra
+
+    require_extra("rich", "cli", purpose="the capability matrix as a terminal table")
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Protocol
@@ -35,8 +35,10 @@ from kradle_providers.plugins.manifest_source import read_manifest
 from kradle_providers.plugins.spec import ProviderConfig, ProviderPlugin
 
 if TYPE_CHECKING:  # imported lazily at run time to keep discovery light
+    from kradle_providers.auth.forms import AuthForm
     from kradle_providers.plugins.guard import GuardedAdapter
     from kradle_providers.webhooks.normalizer import EventNormalizer
+    from kradle_providers.webhooks.spec import WebhookSpec
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -415,6 +417,34 @@ class Registry:
                         )
                     entry.normalizers = value
             return entry.normalizers
+
+    def webhook_spec(self, name: str) -> WebhookSpec | None:
+        """The provider's webhook declaration (imported on first use), or None if it has none."""
+        from kradle_providers.webhooks.spec import WebhookSpec
+
+        ref = self._entry(name).plugin.webhooks
+        if ref is None:
+            return None
+        value = import_string(ref, what=f"{name} webhooks")
+        if not isinstance(value, WebhookSpec):
+            raise PluginLoadError(
+                f"{name} webhooks {ref!r} is a {type(value).__name__}, not a WebhookSpec"
+            )
+        return value
+
+    def auth_forms(self, name: str) -> tuple[AuthForm, ...]:
+        """The credential forms the provider's plugin adds to bindings (may be empty)."""
+        from kradle_providers.auth.forms import AuthForm
+
+        ref = self._entry(name).plugin.auth_forms
+        if ref is None:
+            return ()
+        value = import_string(ref, what=f"{name} auth forms")
+        if isinstance(value, AuthForm):
+            value = (value,)
+        if not isinstance(value, Sequence) or not all(isinstance(f, AuthForm) for f in value):
+            raise PluginLoadError(f"{name} auth forms {ref!r} is not a sequence of AuthForm")
+        return tuple(value)
 
     def emulator_factory(self, name: str) -> Callable[..., Any] | None:
         """The provider's emulator factory (imported on first use), or None if it ships none."""

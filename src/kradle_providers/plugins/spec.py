@@ -29,7 +29,15 @@ class ProviderPlugin:
       :class:`~kradle_providers.protocols.ProviderAdapter`.
     - ``normalizers``: ``"module:attr"``; ``attr`` maps native event names to
       :data:`~kradle_providers.webhooks.normalizer.EventNormalizer` functions.
-    - ``emulator``: ``"module:callable"`` returning the provider's emulator app.
+    - ``webhooks``: ``"module:attr"``; ``attr`` is a
+      :class:`~kradle_providers.webhooks.spec.WebhookSpec` (signature scheme,
+      event and delivery-id headers) that the receiver and CLI verify with.
+    - ``auth_forms``: ``"module:attr"``; ``attr`` is a sequence of
+      :class:`~kradle_providers.auth.forms.AuthForm`: credential forms a binding's
+      ``auth:`` block may use beyond core's ``token``, ``bearer`` and ``basic``.
+    - ``emulator``: ``"module:callable"``; ``callable(seed=None, token=None,
+      flavor=None, options=None)`` returns the provider's emulator app (what
+      ``kradle-providers emulator serve NAME`` calls).
     - ``harness``: ``"module:callable"`` for the contract-test suite.
     """
 
@@ -37,6 +45,8 @@ class ProviderPlugin:
     manifest: str
     adapter: str
     normalizers: str | None = None
+    webhooks: str | None = None
+    auth_forms: str | None = None
     emulator: str | None = None
     harness: str | None = None
     version: str | None = None

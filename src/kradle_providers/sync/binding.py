@@ -26,7 +26,7 @@ is a literal ``${``). Credentials are never values in the document, only
 ``{file: P}``, ``{secret: {name, key}}``) that a resolver turns into values
 when the binding is opened (:mod:`kradle_providers.sync.runtime`).
 
-:meth:`Binding.validate` checks a binding against the installed plugins'
+:meth:`Binding.validate_against` checks a binding against the installed plugins'
 manifests (SPEC §6): every provider type installed, every interface supported
 with the operations its mode needs (refusals name the missing operations),
 requested kinds declared, and no cross-org binding unless ``allowCrossOrg``.
@@ -49,10 +49,12 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from kradle_providers.auth.forms import CORE_FORMS, AuthForm
 from kradle_providers.auth.refs import SecretRef
 from kradle_providers.errors import KradleError
 from kradle_providers.models.base import ExternalRef, Interface
@@ -64,15 +66,12 @@ from kradle_providers.plugins.selection import (
 )
 
 if TYPE_CHECKING:
+    from kradle_providers.manifest.model import Manifest
     from kradle_providers.plugins.registry import Registry
 
 __all__ = [
     "BINDING_API_VERSION",
     "BINDING_KIND",
-    "AuthSpec",
-    "BasicAuthSpec",
-    "BasicCredentials",
-    "BearerAuthSpec",
     "Binding",
     "BindingError",
     "BindingMetadata",
@@ -80,11 +79,8 @@ __all__ = [
     "BindingRefused",
     "BindingSpec",
     "BindingTarget",
-    "GitHubAppAuthSpec",
-    "GitHubAppCredentials",
     "InterfaceSpec",
     "ProviderInstanceSpec",
-    "TokenAuthSpec",
     "TombstonePolicy",
     "ValidatedBinding",
     "load_binding",
@@ -112,52 +108,6 @@ class _Model(BaseModel):
     )
 
 
-# --------------------------------------------------------------------------- auth
-
-
-class TokenAuthSpec(_Model):
-    """``{token: REF}``: a token in the provider's token header form."""
-
-    token: SecretRef
-
-
-class BearerAuthSpec(_Model):
-    """``{bearer: REF}``: ``Authorization: Bearer <token>``."""
-
-    bearer: SecretRef
-
-
-class BasicCredentials(_Model):
-    """Username (a reference or a plain, non-secret string) and password reference."""
-
-    username: SecretRef | str
-    password: SecretRef
-
-
-class BasicAuthSpec(_Model):
-    """``{basic: {username, password}}``: HTTP Basic (Jira Cloud: email + API token)."""
-
-    basic: BasicCredentials
-
-
-class GitHubAppCredentials(_Model):
-    """A GitHub App installation: app id, installation id, private key reference."""
-
-    app_id: int | str
-    installation_id: int | str
-    private_key: SecretRef
-
-
-class GitHubAppAuthSpec(_Model):
-    """``{githubApp: {appId, installationId, privateKey: REF}}``."""
-
-    github_app: GitHubAppCredentials
-
-
-AuthSpec = TokenAuthSpec | BearerAuthSpec | BasicAuthSpec | GitHubAppAuthSpec
-"""One of the credential forms a provider instance may use."""
-
-
 # --------------------------------------------------------------------------- spec
 
 
@@ -174,16 +124,40 @@ class ProviderInstanceSpec(_Model):
     """One provider instance the binding uses (``spec.providers.<alias>``).
 
     ``instance`` defaults to the alias; it is the instance name in envelopes,
-    object keys and webhook paths (``POST /{type}/{instance}``).
+    object keys and webhook paths (``POST /{type}/{instance}``). ``auth`` is one
+    credential form, ``{<form>: <value>}``: core's ``token``, ``bearer`` and
+    ``basic`` (checked when the document is read) or a form the provider's
+    plugin adds (checked by :meth:`Binding.validate_against`); see
+    :mod:`kradle_providers.auth.forms`.
     """
 
     type: str = Field(min_length=1)
     instance: str | None = None
     api_base_url: str | None = None
-    auth: AuthSpec | None = None
+    auth: dict[str, Any] | None = None
     webhook_secret: SecretRef | None = None
     previous_webhook_secret: SecretRef | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _one_form(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping) or len(value) != 1:
+            raise ValueError(
+                "give exactly one credential form, e.g. {token: {env: VAR}}; core forms: "
+                + ", ".join(f.key for f in CORE_FORMS)
+            )
+        [(key, inner)] = value.items()
+        core = {f.key: f for f in CORE_FORMS}
+        # Core forms are checked now; a plugin's own forms when the binding is validated.
+        if key not in core:
+            return {key: inner}
+        try:
+            return {key: core[key].parse(inner)}
+        except ValidationError as exc:
+            raise ValueError("; ".join(f"{key}.{p}" for p in _pydantic_problems(exc))) from None
 
 
 class InterfaceSpec(_Model):
@@ -249,7 +223,7 @@ class BindingMetadata(_Model):
 
 
 class ValidatedBinding(BaseModel):
-    """What :meth:`Binding.validate` accepted: per interface, its selection and kinds."""
+    """What :meth:`Binding.validate_against` accepted: per interface, its selection and kinds."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
@@ -321,6 +295,7 @@ class Binding(_Model):
         problems: list[str] = []
         choices: list[InterfaceBinding] = []
         kinds: dict[Interface, tuple[str, ...]] = {}
+        checked: set[str] = set()
         for iface, ispec in self.spec.interfaces.items():
             alias, prov = self.provider_of(iface)
             try:
@@ -328,6 +303,9 @@ class Binding(_Model):
             except UnknownProvider as exc:
                 problems.append(f"spec.providers.{alias}.type: {exc}")
                 continue
+            if alias not in checked:
+                checked.add(alias)
+                problems += _auth_problems(alias, prov, reg.auth_forms(prov.type), manifest)
             choices.append(
                 InterfaceBinding(
                     interface=iface,
@@ -368,6 +346,36 @@ class Binding(_Model):
         """The binding as a JSON/YAML-ready document (camelCase keys, references kept)."""
         data: dict[str, Any] = self.model_dump(mode="json", by_alias=True, exclude_none=True)
         return data
+
+
+def provider_auth_forms(forms: tuple[AuthForm, ...]) -> tuple[AuthForm, ...]:
+    """The forms a provider accepts: its plugin's list, or core's when it lists none."""
+    return forms or CORE_FORMS
+
+
+def _auth_problems(
+    alias: str, prov: ProviderInstanceSpec, declared: tuple[AuthForm, ...], manifest: Manifest
+) -> list[str]:
+    if prov.auth is None:
+        return []
+    [(key, value)] = prov.auth.items()
+    forms = {f.key: f for f in provider_auth_forms(declared)}
+    where = f"spec.providers.{alias}.auth"
+    allowed = ", ".join(f"{k} ({'/'.join(f.modes)})" if f.modes else k for k, f in forms.items())
+    form = forms.get(key)
+    if form is None:
+        return [f"{where}: {prov.type} does not take a {key!r} credential; use one of: {allowed}"]
+    modes = set(manifest.spec.auth_modes)
+    if form.modes and modes and not modes & set(form.modes):
+        return [
+            f"{where}.{key}: serves auth modes {', '.join(form.modes)}, none of which the "
+            f"{prov.type} manifest declares ({', '.join(sorted(modes))})"
+        ]
+    try:
+        form.parse(value)
+    except ValidationError as exc:
+        return [f"{where}.{key}.{p}" for p in _pydantic_problems(exc)]
+    return []
 
 
 # --------------------------------------------------------------------------- loading

@@ -187,8 +187,11 @@ class RichProgress(NullProgress):
 
 
 def make_progress(out: IO[str] | None = None, *, force_plain: bool = False) -> ProgressReporter:
-    """Rich bars when ``out`` (default stderr) is a terminal, plain lines otherwise."""
+    """Rich bars when ``out`` (default stderr) is a terminal and rich is installed
+    (``kradle-providers[cli]``), plain lines otherwise."""
+    from kradle_providers.extras import has_extra
+
     stream = out if out is not None else sys.stderr
-    if not force_plain and stream.isatty():
+    if not force_plain and stream.isatty() and has_extra("rich"):
         return RichProgress(stream)
     return PlainProgress(stream)

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from kradle_providers.auth.forms import AuthContext
 from kradle_providers.auth.refs import SecretRef, SecretResolver, default_resolver
-from kradle_providers.auth.schemes import BasicAuth, BearerAuth
 from kradle_providers.auth.secret import Secret
 from kradle_providers.errors import NotFound
 from kradle_providers.manifest.model import Manifest
@@ -36,14 +36,10 @@ from kradle_providers.models.base import CanonicalObject, ExternalRef, Interface
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
 from kradle_providers.sync.binding import (
-    AuthSpec,
-    BasicAuthSpec,
-    BearerAuthSpec,
     Binding,
-    GitHubAppAuthSpec,
     InterfaceSpec,
-    TokenAuthSpec,
     ValidatedBinding,
+    provider_auth_forms,
 )
 
 if TYPE_CHECKING:
@@ -442,7 +438,9 @@ class BoundBinding:
                 override = extra.get(alias, ProviderOverride())
                 auth = override.auth
                 if auth is None:
-                    auth = await _build_auth(prov.auth, res, prov.api_base_url, override)
+                    auth = await _build_auth(
+                        reg, prov.type, prov.auth, res, prov.api_base_url, override
+                    )
                 config = ProviderConfig(
                     instance=binding.instance_name(alias),
                     api_base_url=prov.api_base_url,
@@ -561,33 +559,18 @@ async def _resolve_opt(resolver: SecretResolver, ref: SecretRef | None) -> Secre
 
 
 async def _build_auth(
-    spec: AuthSpec | None,
+    registry: Registry,
+    provider_type: str,
+    auth: Mapping[str, Any] | None,
     resolver: SecretResolver,
     api_base_url: str | None,
     override: ProviderOverride,
 ) -> Any:
-    """The credential for an adapter config: a Secret for ``token`` (the adapter picks
-    its header), else an auth scheme."""
-    if spec is None:
+    """The credential for an adapter config, built by the binding's credential form."""
+    if not auth:
         return None
-    if isinstance(spec, TokenAuthSpec):
-        return await resolver.resolve(spec.token)
-    if isinstance(spec, BearerAuthSpec):
-        return BearerAuth(await resolver.resolve(spec.bearer))
-    if isinstance(spec, BasicAuthSpec):
-        user = spec.basic.username
-        username = (await resolver.resolve(user)).reveal() if isinstance(user, SecretRef) else user
-        return BasicAuth(username, await resolver.resolve(spec.basic.password))
-    if isinstance(spec, GitHubAppAuthSpec):
-        from kradle_providers.auth.github_app import GitHubAppAuth
-
-        app = spec.github_app
-        kwargs: dict[str, Any] = {}
-        if api_base_url:
-            kwargs["base_url"] = api_base_url
-        if override.transport is not None:
-            kwargs["http"] = override.transport
-        return GitHubAppAuth(
-            app.app_id, await resolver.resolve(app.private_key), app.installation_id, **kwargs
-        )
-    raise TypeError(f"unknown auth form {type(spec).__name__}")  # pragma: no cover
+    [(key, value)] = auth.items()
+    forms = {f.key: f for f in provider_auth_forms(registry.auth_forms(provider_type))}
+    form = forms[key]  # validate_against refused unknown forms before this runs
+    context = AuthContext(resolver, api_base_url=api_base_url, transport=override.transport)
+    return await form.build(form.parse(value), context)

@@ -19,6 +19,7 @@ MEMORY_PLUGIN = ProviderPlugin(
     manifest="kradle_providers.testing:memory_manifest.yaml",
     adapter="kradle_providers.testing.memory:MemoryAdapter.from_config",
     normalizers="kradle_providers.testing.memory_events:NORMALIZERS",
+    webhooks="kradle_providers.testing.memory_webhooks:WEBHOOKS",
     emulator=None,
     harness="kradle_providers.testing.memory_harness:create_harness",
     version=kradle_providers.__version__,

@@ -1,44 +1,71 @@
-"""Webhook intake: signature verification, delivery records, dedupe, normalization, receiver.
+"""Webhook intake: signature schemes, verification, delivery records, dedupe, normalization,
+receiver.
 
-Import the pieces from their modules (:mod:`.verify`, :mod:`.signing`,
-:mod:`.deliveries`, :mod:`.dedupe`, :mod:`.registry`, :mod:`.receiver`); the
-names below are re-exported lazily so that importing this package stays cheap
-(the receiver pulls in Starlette).
+The names below are imported lazily at run time so that importing this package
+stays cheap (the receiver pulls in Starlette); type checkers see them eagerly.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kradle_providers.webhooks.dedupe import DedupeStore, InMemoryDedupeStore
+    from kradle_providers.webhooks.deliveries import (
+        DeliveryRecord,
+        DeliveryStore,
+        InMemoryDeliveryStore,
+    )
+    from kradle_providers.webhooks.receiver import WebhookEndpoint, WebhookReceiver
+    from kradle_providers.webhooks.registry import NormalizerRegistry
+    from kradle_providers.webhooks.schemes import (
+        HmacSignature,
+        OneOf,
+        SharedToken,
+        SignatureScheme,
+        TimestampedHmacSignature,
+    )
+    from kradle_providers.webhooks.spec import WebhookSpec
+    from kradle_providers.webhooks.verify import (
+        VerifiedDelivery,
+        Verifier,
+        make_verifier,
+        verify_delivery,
+    )
 
 __all__ = [
-    "BuildkiteVerifier",
     "DedupeStore",
     "DeliveryRecord",
     "DeliveryStore",
-    "GitHubVerifier",
-    "GitLabVerifier",
+    "HmacSignature",
     "InMemoryDedupeStore",
     "InMemoryDeliveryStore",
-    "JiraVerifier",
     "NormalizerRegistry",
+    "OneOf",
+    "SharedToken",
+    "SignatureScheme",
+    "TimestampedHmacSignature",
     "VerifiedDelivery",
+    "Verifier",
     "WebhookEndpoint",
     "WebhookReceiver",
+    "WebhookSpec",
     "make_verifier",
-    "signature_headers",
     "verify_delivery",
 ]
 
 _WHERE = {
-    "BuildkiteVerifier": "verify",
-    "GitHubVerifier": "verify",
-    "GitLabVerifier": "verify",
-    "JiraVerifier": "verify",
+    "HmacSignature": "schemes",
+    "OneOf": "schemes",
+    "SharedToken": "schemes",
+    "SignatureScheme": "schemes",
+    "TimestampedHmacSignature": "schemes",
+    "WebhookSpec": "spec",
     "VerifiedDelivery": "verify",
+    "Verifier": "verify",
     "make_verifier": "verify",
     "verify_delivery": "verify",
-    "signature_headers": "signing",
     "DeliveryRecord": "deliveries",
     "DeliveryStore": "deliveries",
     "InMemoryDeliveryStore": "deliveries",

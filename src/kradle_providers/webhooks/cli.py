@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ def register(subparsers: Any) -> None:
     v = sub.add_parser(
         "verify", help="verify a saved delivery's signature (exit 0 ok, 1 rejected, 2 usage)"
     )
-    v.add_argument("--provider", required=True, choices=["github", "gitlab", "buildkite", "jira"])
+    v.add_argument(
+        "--provider", required=True, help="any installed provider whose plugin declares webhooks"
+    )
     v.add_argument(
         "--secret-env",
         action="append",
@@ -46,19 +49,18 @@ def register(subparsers: Any) -> None:
     v.add_argument("--headers", required=True, type=Path, help="JSON object of request headers")
     v.add_argument("--body", required=True, type=Path, help="raw request body, byte for byte")
     v.add_argument(
-        "--buildkite-mode", choices=["signature", "token"], default="signature", help="Buildkite"
+        "--now",
+        type=float,
+        default=None,
+        help="unix time to check a timestamped signature's replay window against",
     )
-    v.add_argument(
-        "--replay-window", type=float, default=300.0, help="Buildkite timestamp window (s)"
-    )
-    v.add_argument("--now", type=float, default=None, help="unix time to check the window against")
     v.set_defaults(handler=_verify)
 
     n = sub.add_parser(
         "normalize",
         help="normalize a payload with the installed plugins (exit 0 ok/ignored, 1 not, 2 usage)",
     )
-    n.add_argument("--provider", required=True, help="provider name, e.g. github")
+    n.add_argument("--provider", required=True, help="provider name, e.g. acme")
     n.add_argument("--event", required=True, help="native event name, e.g. issues")
     n.add_argument("--file", required=True, type=Path, help="payload JSON file")
     n.add_argument("--instance", default="default", help="provider instance name")
@@ -96,7 +98,7 @@ def _headers(path: Path) -> dict[str, str]:
 
 def _verify(args: argparse.Namespace) -> int:
     from kradle_providers.auth.secret import Secret
-    from kradle_providers.errors import WebhookSignatureError
+    from kradle_providers.errors import InvalidInput, PluginLoadError, WebhookSignatureError
     from kradle_providers.webhooks.verify import make_verifier
 
     if len(args.secret_env) > 2:
@@ -112,16 +114,16 @@ def _verify(args: argparse.Namespace) -> int:
         body = _read(args.body, "body")
     except _UsageError as exc:
         return _usage(str(exc))
-    options: dict[str, Any] = {}
-    if args.provider == "buildkite":
-        options["mode"] = args.buildkite_mode
-        options["replay_window"] = args.replay_window
-        if args.now is not None:
-            now = float(args.now)
-            options["clock"] = lambda: now
-    verifier = make_verifier(
-        args.provider, secrets[0], secrets[1] if len(secrets) > 1 else None, **options
-    )
+    now = args.now
+    try:
+        verifier = make_verifier(
+            args.provider,
+            secrets[0],
+            secrets[1] if len(secrets) > 1 else None,
+            clock=(lambda: float(now)) if now is not None else time.time,
+        )
+    except (InvalidInput, PluginLoadError) as exc:
+        return _usage(str(exc))
     try:
         delivery = verifier.verify(body, headers)
     except WebhookSignatureError as exc:

@@ -23,7 +23,7 @@ from kradle_providers.auth.secret import is_sensitive_header, redact
 from kradle_providers.errors import NotFound
 from kradle_providers.models.base import UtcDatetime
 from kradle_providers.sync.phases import DeliveryPhase, transition
-from kradle_providers.webhooks.signing import body_digest
+from kradle_providers.webhooks.schemes import body_digest
 
 __all__ = [
     "DeliveryRecord",

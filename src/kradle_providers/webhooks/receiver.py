@@ -1,6 +1,6 @@
 """The webhook receiver: an ASGI app a host mounts to take provider deliveries.
 
-``POST /{provider}`` (instance ``default``) or ``POST /{provider}/{instance}``:
+``POST /{provider}/{instance}``, or ``POST /{provider}`` for the provider's only instance:
 
 1. the raw body is read (over ``max_body_bytes`` -> 413, nothing recorded);
 2. it is verified with that instance's secret(s) before anything parses it; a
@@ -41,9 +41,9 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -67,9 +67,10 @@ from kradle_providers.webhooks.deliveries import (
 )
 from kradle_providers.webhooks.normalizer import NormalizeContext
 from kradle_providers.webhooks.registry import NormalizerRegistry
+from kradle_providers.webhooks.spec import WebhookSpec
 from kradle_providers.webhooks.verify import (
-    EVENT_HEADERS,
     VerifiedDelivery,
+    Verifier,
     WebhookVerifier,
     lower_headers,
     make_verifier,
@@ -82,23 +83,22 @@ log = logging.getLogger(__name__)
 EventHandler = Callable[[list[SyncEvent]], Awaitable[None]]
 """The host's callback: receives the new canonical events of one delivery."""
 
-_CORE_PROVIDERS = ("github", "gitlab", "buildkite", "jira")
-
 
 @dataclass(frozen=True)
 class WebhookEndpoint:
     """How to verify deliveries for one provider instance.
 
-    ``secret`` and ``previous_secret`` (during rotation) verify deliveries;
-    ``options`` go to the provider's verifier (Buildkite ``mode``,
-    ``replay_window``); ``verifier`` replaces the built-in one (a plugin's).
+    ``secret`` and ``previous_secret`` (during rotation) verify deliveries with
+    the scheme the provider's plugin declares (its
+    :class:`~kradle_providers.webhooks.spec.WebhookSpec`); ``spec`` overrides
+    that declaration and ``verifier`` replaces verification altogether.
     """
 
     provider: str
     instance: str = "default"
     secret: Secret | None = None
     previous_secret: Secret | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
+    spec: WebhookSpec | None = None
     verifier: WebhookVerifier | None = None
 
     def __repr__(self) -> str:
@@ -179,10 +179,11 @@ class WebhookReceiver:
     ) -> None:
         self._clock = clock
         self._verifiers: dict[tuple[str, str], WebhookVerifier] = {}
-        self._providers: set[str] = set(_CORE_PROVIDERS)
         for ep in endpoints:
-            self._providers.add(ep.provider)
-            self._verifiers[(ep.provider, ep.instance)] = ep.verifier or self._build(ep)
+            self._verifiers[(ep.provider, ep.instance)] = ep.verifier or make_verifier(
+                ep.provider, ep.secret, ep.previous_secret, spec=ep.spec, clock=clock
+            )
+        self._providers = {provider for provider, _ in self._verifiers}
         self.handle = handle
         self.registry = registry if registry is not None else NormalizerRegistry()
         self.store: DeliveryStore = (
@@ -213,11 +214,10 @@ class WebhookReceiver:
             lifespan=self._lifespan,
         )
 
-    def _build(self, ep: WebhookEndpoint) -> WebhookVerifier:
-        options = dict(ep.options)
-        if ep.provider == "buildkite":
-            options.setdefault("clock", self._clock)
-        return make_verifier(ep.provider, ep.secret, ep.previous_secret, **options)
+    def _only_instance(self, provider: str) -> str:
+        # POST /{provider} reaches the provider's one configured instance, whatever its name.
+        names = [i for p, i in self._verifiers if p == provider]
+        return names[0] if len(names) == 1 else "default"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
@@ -245,7 +245,7 @@ class WebhookReceiver:
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         provider = request.path_params["provider"]
-        instance = request.path_params.get("instance", "default")
+        instance = request.path_params.get("instance") or self._only_instance(provider)
         if provider not in self._providers:
             return JSONResponse(
                 {"error": "unknown_provider", "reason": f"no webhook intake for {provider!r}"},
@@ -266,7 +266,7 @@ class WebhookReceiver:
         try:
             verified = verifier.verify(body, headers)
         except WebhookSignatureError as exc:
-            header = EVENT_HEADERS.get(provider)
+            header = verifier.spec.event_header if isinstance(verifier, Verifier) else None
             record = DeliveryRecord.received(
                 provider=provider,
                 instance=instance,

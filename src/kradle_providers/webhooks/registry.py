@@ -24,7 +24,7 @@ from kradle_providers.models.base import ProviderRef
 from kradle_providers.models.events import NormalizeOutcome, NormalizeResult
 from kradle_providers.webhooks.normalizer import EventNormalizer, NormalizeContext
 
-__all__ = ["NormalizerRegistry", "PluginSource", "event_key"]
+__all__ = ["NormalizerRegistry", "PluginSource", "event_key", "find_normalizer"]
 
 _MAX_REASON = 300
 
@@ -32,6 +32,17 @@ _MAX_REASON = 300
 def event_key(event: str) -> str:
     """The folded form of an event name used as the fallback lookup key."""
     return re.sub(r"[^a-z0-9]+", "_", event.lower()).strip("_")
+
+
+def find_normalizer(
+    normalizers: Mapping[str, EventNormalizer], event: str
+) -> EventNormalizer | None:
+    """The normalizer of ``event``: registered under its exact name, else its folded form."""
+    exact = normalizers.get(event)
+    if exact is not None:
+        return exact
+    key = event_key(event)
+    return next((fn for name, fn in normalizers.items() if event_key(name) == key), None)
 
 
 class PluginSource(Protocol):

@@ -1,4 +1,4 @@
-"""Normalizers keyed by event family ("issue" covers "issue.created")."""
+"""Normalizers keyed by native event name, as the receiver looks them up."""
 
 from kradle_providers.models.events import NormalizeOutcome, NormalizeResult
 
@@ -7,4 +7,4 @@ def _ignored(context, payload):
     return NormalizeResult(outcome=NormalizeOutcome.IGNORED)
 
 
-NORMALIZERS = {"issue": _ignored, "ping": _ignored}
+NORMALIZERS = {"issue.created": _ignored, "ping": _ignored}

@@ -3,8 +3,13 @@
 Routes (under ``/api/v1``): ``GET /projects/{p}/tickets`` (``page``/``per_page``
 with a ``Link`` header, ``updated_since``), ``GET /projects/{p}/tickets/{n}``,
 ``GET /projects/{p}/comments`` (``ticket``, ``updated_since``),
-``GET /projects/{p}/labels``. Bearer auth (401 ``{"error": ...}``), 404 bodies,
-``X-RateLimit-*`` headers and 429s, signed webhooks via ``self.webhooks``.
+``GET /projects/{p}/labels``, ``POST /webhooks`` (``{url, secret, events}``:
+register a webhook). Bearer auth (401 ``{"error": ...}``), 404 bodies,
+``X-RateLimit-*`` headers and 429s. Changes made through the control API are
+delivered to registered webhooks, signed with the plugin's own scheme
+(:data:`kradle_provider_acme.webhooks.WEBHOOKS`).
+
+``create_emulator`` is the factory ``kradle-providers emulator serve acme`` calls.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from kradle_provider_acme.webhooks import WEBHOOKS
 from kradle_providers.testing.emulator import (
     AuthOutcome,
     EmulatorApp,
@@ -23,9 +29,10 @@ from kradle_providers.testing.emulator import (
     Principal,
     RateLimitPolicy,
     RequestContext,
+    SubscribedEmitter,
 )
 
-__all__ = ["AcmeEmulator"]
+__all__ = ["AcmeEmulator", "create_emulator"]
 
 BASE_URL = "http://acme.test"
 
@@ -52,6 +59,9 @@ class AcmeEmulator(EmulatorApp):
             pagination=LinkPagination(default_per_page=25, max_per_page=100),
         )
         self.token = token
+        self.webhooks: SubscribedEmitter = SubscribedEmitter(
+            clock=self.manual_clock, provider="acme", signer=WEBHOOKS.headers_for
+        )
         self.tickets = self.store.collection("tickets")
         self.comments = self.store.collection("comments")
         self.labels = self.store.collection("labels")
@@ -61,6 +71,7 @@ class AcmeEmulator(EmulatorApp):
         )
         self.route("GET", "/projects/{project}/comments", self.list_comments, name="listComments")
         self.route("GET", "/projects/{project}/labels", self.list_labels, name="listLabels")
+        self.route("POST", "/webhooks", self.create_webhook, name="createWebhook")
 
     async def authenticate(self, ctx: RequestContext) -> AuthOutcome:
         if ctx.headers.get("authorization") != f"Bearer {self.token}":
@@ -104,3 +115,42 @@ class AcmeEmulator(EmulatorApp):
 
     async def list_labels(self, ctx: RequestContext) -> Response:
         return ctx.paginate(self._in(ctx, self.labels.all()))
+
+    async def create_webhook(self, ctx: RequestContext) -> Response:
+        """Register a webhook: ``{url, secret, events?}``."""
+        body = ctx.json_body()
+        if not isinstance(body, dict) or not body.get("url") or not body.get("secret"):
+            return self.error(422, "url and secret are required", fields=["url", "secret"])
+        hook = self.webhooks.subscribe(
+            str(body["url"]), str(body["secret"]), events=body.get("events") or None
+        )
+        return ctx.json({"id": hook.id, "url": hook.url, "events": sorted(hook.events)}, status=201)
+
+
+def create_emulator(
+    seed: str | None = None,
+    token: str | None = None,
+    flavor: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> AcmeEmulator:
+    """An Acme emulator; ``seed="demo"`` adds three tickets to project WID.
+
+    The signature ``kradle-providers emulator serve`` calls: ``token`` is the
+    API token it accepts (default ``acme-dev-token``); Acme has one flavour and
+    no options.
+    """
+    if flavor is not None or options:
+        raise ValueError("the Acme emulator has no flavours or options")
+    if seed not in (None, "demo"):
+        raise ValueError(f"unknown Acme emulator seed {seed!r}; known seeds: demo")
+    emulator = AcmeEmulator(token=token or "acme-dev-token")
+    if seed == "demo":
+        for n, title in enumerate(["Widgets wobble", "Sprockets squeak", "Gears grind"], 1):
+            emulator.manual_clock.advance(1)
+            emulator.tickets.insert(
+                {"project": "WID", "number": n, "title": title, "body": None, "state": "open",
+                 "labels": [], "reporter": "wile", "priority": "normal",
+                 "html_url": f"https://acme.example/WID/tickets/{n}"},
+                id=n,
+            )  # fmt: skip
+    return emulator

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from kradle_provider_acme.adapter import AcmeAdapter
-from kradle_provider_acme.emulator import BASE_URL, AcmeEmulator
+from kradle_provider_acme.emulator import BASE_URL, AcmeEmulator, create_emulator
 from kradle_providers.auth.schemes import BearerAuth
 from kradle_providers.errors import InvalidInput
 from kradle_providers.http import FakeClock
@@ -22,12 +21,13 @@ from kradle_providers.models import ExternalRef
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.testing.emulator import Collection, FaultKind, Rule
+from kradle_providers.testing.fixtures import package_webhook_fixtures
 from kradle_providers.testing.harness import Fault, RecordedRequest, WebhookFixture
 
 __all__ = ["AcmeControl", "AcmeHarness", "create_harness"]
 
-FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = "WID"
+_EVENTS = {"Issue": "ticket", "Comment": "comment"}
 _FAULTS = {
     Fault.RATE_LIMIT: FaultKind.RATE_LIMIT,
     Fault.SERVER_ERROR: FaultKind.STATUS,
@@ -76,7 +76,15 @@ class AcmeControl:
                     created["id"], {"html_url": f"https://acme.example/WID/{created['id']}"}
                 )
             ids.append(str(created["id"]))
+            if kind in _EVENTS:
+                self._emit(kind, "created", int(created["id"]))
         return ids
+
+    def _emit(self, kind: str, action: str, object_id: int) -> None:
+        # What Acme sends to registered webhooks when someone changes a ticket or comment.
+        event = f"{_EVENTS[kind]}.{action}"
+        row = self._collection(kind).get(object_id)
+        self.app.webhooks.emit(event, {"event": event, _EVENTS[kind]: row})
 
     def change(self, kind: str, object_id: str, **fields: Any) -> None:
         """Edit as a person on acme.example would (title/body/description)."""
@@ -87,6 +95,8 @@ class AcmeControl:
             name = {"Issue": "title", "Comment": "body", "Label": "description"}[kind]
             fields = {name: f"{current.get(name) or ''} (edited)"}
         collection.update(int(object_id), fields)
+        if kind == "Issue":
+            self._emit(kind, "updated", int(object_id))
 
     def delete(self, kind: str, object_id: str) -> None:
         """Delete from outside."""
@@ -118,7 +128,7 @@ class AcmeHarness:
 
     def __init__(self) -> None:
         self.credential = f"acme-canary-{secrets.token_hex(12)}"
-        self.app = AcmeEmulator(token=self.credential)
+        self.app = create_emulator(token=self.credential)
         self.backend = AcmeControl(self.app)
         self.scope = ExternalRef(project=PROJECT)
 
@@ -132,15 +142,8 @@ class AcmeHarness:
         return AcmeAdapter.from_config(config, clock=FakeClock())
 
     def webhook_fixtures(self) -> Sequence[WebhookFixture]:
-        """Checked-in payloads with their golden outputs."""
-        out: list[WebhookFixture] = []
-        for payload in sorted(FIXTURES.glob("*.json")):
-            if payload.name.endswith(".golden.json"):
-                continue
-            event = payload.stem
-            golden = payload.with_name(f"{event}.golden.json")
-            out.append(WebhookFixture(event=event, payload=payload, golden=golden))
-        return out
+        """The payloads this package ships (``fixtures/webhooks``) with their goldens."""
+        return package_webhook_fixtures("kradle_provider_acme")
 
     async def aclose(self) -> None:
         """Nothing to release: the emulator runs in process."""

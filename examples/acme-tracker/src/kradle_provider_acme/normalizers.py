@@ -95,8 +95,9 @@ def normalize_ping(context: NormalizeContext, payload: Mapping[str, Any]) -> Nor
 
 
 NORMALIZERS: dict[str, EventNormalizer] = {
-    "ticket": normalize_ticket,
-    "comment": normalize_comment,
+    "ticket.created": normalize_ticket,
+    "ticket.updated": normalize_ticket,
+    "comment.created": normalize_comment,
     "ping": normalize_ping,
 }
-"""Event family -> normalizer."""
+"""Native event name (``X-Acme-Event``) -> normalizer."""

@@ -14,7 +14,8 @@ ACME = ProviderPlugin(
     manifest="kradle_provider_acme:manifest.yaml",
     adapter="kradle_provider_acme.adapter:AcmeAdapter.from_config",
     normalizers="kradle_provider_acme.normalizers:NORMALIZERS",
-    emulator="kradle_provider_acme.emulator:AcmeEmulator",
+    webhooks="kradle_provider_acme.webhooks:WEBHOOKS",
+    emulator="kradle_provider_acme.emulator:create_emulator",
     harness="kradle_provider_acme.harness:create_harness",
     distribution="kradle-provider-acme",
 )

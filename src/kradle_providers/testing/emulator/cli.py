@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
             "The first output line is the base URL."
         ),
     )
-    serve.add_argument("provider", metavar="PROVIDER", help="provider type, e.g. github")
+    serve.add_argument("provider", metavar="PROVIDER", help="provider type, e.g. acme")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port (default: a free port)")
     serve.add_argument("--seed", default=None, help="named seed data set, e.g. demo")

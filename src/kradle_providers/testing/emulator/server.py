@@ -62,6 +62,9 @@ _DROP_FILTER = _IntendedDropFilter()
 
 
 def _make_server(app: Any, log_level: str) -> Any:
+    from kradle_providers.extras import require_extra
+
+    require_extra("uvicorn", "server", purpose="serving on a port")
     import uvicorn
 
     class _EmbeddedServer(uvicorn.Server):

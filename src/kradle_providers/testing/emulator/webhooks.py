@@ -1,10 +1,11 @@
 """Signed webhook emission from an emulator.
 
-``await app.webhooks.deliver(url, event, payload, secret=..., provider_scheme="github")``
-serializes the payload (bytes are sent byte-for-byte, so upstream fixtures
-keep their exact signature), signs it with the provider's scheme through
-:func:`kradle_providers.webhooks.signing.signature_headers`, POSTs it to a URL
-(a real address, or an ASGI app in process) and records the delivery.
+``await app.webhooks.deliver(url, event, payload, secret=...)`` serializes the
+payload (bytes are sent byte-for-byte, so recorded fixtures keep their exact
+signature), signs it with the emulator's ``signer`` (the provider plugin's
+:meth:`WebhookSpec.headers_for <kradle_providers.webhooks.spec.WebhookSpec.headers_for>`,
+the same declaration the receiver verifies with), POSTs it to a URL (a real
+address, or an ASGI app in process) and records the delivery.
 
 Recorded deliveries can be sent again with the same delivery id and bytes
 (:meth:`WebhookEmitter.redeliver`, for dedupe and replay tests), and prepared
@@ -40,26 +41,17 @@ __all__ = [
 
 
 class Signer(Protocol):
-    """Computes a delivery's signature headers (the shape of ``signature_headers``)."""
+    """Computes a delivery's headers (the shape of ``WebhookSpec.headers_for``)."""
 
     def __call__(
         self,
-        provider: str,
         body: bytes,
         secret: str,
         *,
-        timestamp: int | None = None,
         event: str | None = None,
         delivery_id: str | None = None,
+        timestamp: int | None = None,
     ) -> dict[str, str]: ...
-
-
-def _default_signer() -> Signer:
-    # Imported lazily: the signing module is optional for apps that never emit.
-    from kradle_providers.webhooks.signing import signature_headers
-
-    signer: Signer = signature_headers
-    return signer
 
 
 @dataclass(frozen=True)
@@ -92,7 +84,6 @@ class Delivery:
     event: str
     url: str
     body: bytes
-    provider_scheme: str
     timestamp: int
     headers: dict[str, str] = field(repr=False)
     secret: Secret = field(repr=False)
@@ -120,7 +111,7 @@ Order = Literal["given", "reverse", "shuffle"] | Sequence[int]
 class WebhookEmitter:
     """Prepares, signs, sends and records webhook deliveries.
 
-    ``signer`` defaults to ``kradle_providers.webhooks.signing.signature_headers``;
+    ``signer`` is the provider plugin's ``WEBHOOKS.headers_for``;
     ``transport`` (or ``target_app``, an ASGI app) routes deliveries in process.
     ``seed`` makes generated delivery ids reproducible.
     """
@@ -149,9 +140,12 @@ class WebhookEmitter:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
     def _sign(self, delivery: Delivery, timestamp: int) -> dict[str, str]:
-        signer = self.signer or _default_signer()
-        signed = signer(
-            delivery.provider_scheme,
+        if self.signer is None:
+            raise TypeError(
+                f"the {self.provider} emulator's webhook emitter has no signer; pass "
+                "signer=WEBHOOKS.headers_for (the plugin's WebhookSpec)"
+            )
+        signed = self.signer(
             delivery.body,
             delivery.secret.reveal(),
             timestamp=timestamp,
@@ -167,7 +161,6 @@ class WebhookEmitter:
         payload: Any,
         *,
         secret: str | Secret,
-        provider_scheme: str | None = None,
         delivery_id: str | None = None,
         headers: Mapping[str, str] | None = None,
         timestamp: int | None = None,
@@ -189,14 +182,13 @@ class WebhookEmitter:
             event=event,
             url=url,
             body=body,
-            provider_scheme=provider_scheme or self.provider,
             timestamp=when,
             headers={},
             secret=secret if isinstance(secret, Secret) else Secret(secret),
         )
         base = {
             "content-type": "application/json",
-            "user-agent": f"kradle-emulator/{delivery.provider_scheme}",
+            "user-agent": f"kradle-emulator/{self.provider}",
         }
         extra = {k.lower(): v for k, v in (headers or {}).items()}
         delivery.headers = {**base, **self._sign(delivery, when), **extra}
@@ -210,7 +202,6 @@ class WebhookEmitter:
         payload: Any,
         *,
         secret: str | Secret,
-        provider_scheme: str | None = None,
         delivery_id: str | None = None,
         headers: Mapping[str, str] | None = None,
         timestamp: int | None = None,
@@ -226,7 +217,6 @@ class WebhookEmitter:
             event,
             payload,
             secret=secret,
-            provider_scheme=provider_scheme,
             delivery_id=delivery_id,
             headers=headers,
             timestamp=timestamp,

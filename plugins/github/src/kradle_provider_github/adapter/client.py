@@ -25,7 +25,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from kradle_providers.auth import PersonalTokenAuth, Secret
 from kradle_providers.auth.scheme import AuthScheme
-from kradle_providers.errors import InvalidInput, KradleError, NotFound, PreconditionFailed
+from kradle_providers.errors import (
+    InvalidInput,
+    KradleError,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+)
 from kradle_providers.http import (
     ConditionalCache,
     HttpClient,
@@ -37,6 +43,7 @@ from kradle_providers.http import (
 from kradle_providers.http.clock import Clock
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
+from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
@@ -101,8 +108,8 @@ def auth_from_config(auth: Any) -> AuthScheme | None:
         return auth
     raise InvalidInput(
         f"unsupported GitHub credential of type {type(auth).__name__}; pass an auth scheme "
-        "from kradle_providers.auth (GitHubAppAuth, OAuthUserAuth, PersonalTokenAuth) or a "
-        "token as Secret",
+        "(kradle_provider_github.app_auth.GitHubAppAuth, or OAuthUserAuth/PersonalTokenAuth "
+        "from kradle_providers.auth) or a token as Secret",
         field="auth",
     )
 
@@ -128,6 +135,16 @@ def github_error_mapper(response: Response, provider: str) -> KradleError:
             provider=provider,
             status=404,
             native=native,
+        )
+    permissions = response.headers.get("x-accepted-github-permissions")
+    if isinstance(error, PermissionDenied) and error.missing_scope is None and permissions:
+        # An App installation names the permission it lacks in its own header.
+        return PermissionDenied(
+            error.message,
+            missing_scope=permissions,
+            provider=provider,
+            status=error.status,
+            native=error.native,
         )
     if isinstance(error, ProviderRejectedInput) and response.status_code == 422:
         field: str | None = None
@@ -292,7 +309,8 @@ class GitHubBase(ProviderAdapter):
         The cursor carries GitHub's ``next`` URL, which already holds every
         parameter. ``convert`` returns None for items to skip (PR-backed issues
         in the issue listing). ``items_key`` is where the list sits in an
-        object body (``workflow_runs``); None for a bare array.
+        object body (``workflow_runs``); None for a bare array. An item that
+        does not map is skipped and its error listed in ``extra["skipped"]``.
         """
         if cursor is not None:
             state = decode_cursor(cursor)
@@ -313,11 +331,8 @@ class GitHubBase(ProviderAdapter):
                 f"GitHub returned an unexpected body for {path}: expected a list"
                 f"{f' at {items_key!r}' if items_key else ''}"
             )
-        items: list[T] = []
-        for native in raw:
-            converted = convert(native)
-            if converted is not None:
-                items.append(converted)
+        skipped: list[KradleError] = []
+        items = map_each(raw, convert, skipped=skipped, what=f"GitHub item of {path}")
         nxt = next_link(response)
         hwm: datetime | None = None
         if updated is not None:
@@ -327,7 +342,7 @@ class GitHubBase(ProviderAdapter):
             items=items,
             next_cursor=encode_cursor({"url": nxt}) if nxt else None,
             high_water_mark=hwm,
-            extra={"etag": response.etag, "from_cache": response.from_cache},
+            extra={"etag": response.etag, "from_cache": response.from_cache, SKIPPED: skipped},
         )
 
     async def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:

@@ -22,12 +22,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.responses import Response
 
+from kradle_provider_github.app_auth import verify_app_jwt
 from kradle_provider_github.emulator.mutations import Mutations
 from kradle_provider_github.emulator.objects import Renderer
 from kradle_provider_github.emulator.payloads import Payloads
 from kradle_provider_github.emulator.state import GitHubState
 from kradle_provider_github.emulator.webhooks import GitHubWebhooks
-from kradle_providers.auth.github_app import verify_app_jwt
 from kradle_providers.errors import AuthenticationError
 from kradle_providers.testing.emulator import (
     AuthOutcome,

@@ -15,12 +15,26 @@ next ``flush()``.
 
 from __future__ import annotations
 
-import functools
-
+from kradle_provider_github.webhooks import LEGACY_SHA1, WEBHOOKS
 from kradle_providers.testing.emulator import Clock, SubscribedEmitter, Subscription
-from kradle_providers.webhooks.signing import signature_headers
 
 __all__ = ["GitHubWebhooks", "Subscription"]
+
+
+def _sign(
+    body: bytes,
+    secret: str,
+    *,
+    event: str | None = None,
+    delivery_id: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, str]:
+    headers = WEBHOOKS.headers_for(
+        body, secret, event=event, delivery_id=delivery_id, timestamp=timestamp
+    )
+    # GitHub still sends the legacy sha1 header next to the sha256 one.
+    headers.update(LEGACY_SHA1.sign(body, secret, timestamp=0))
+    return headers
 
 
 class GitHubWebhooks(SubscribedEmitter):
@@ -32,8 +46,7 @@ class GitHubWebhooks(SubscribedEmitter):
         super().__init__(
             clock=clock,
             provider="github",
-            # GitHub still sends the legacy sha1 header next to the sha256 one.
-            signer=functools.partial(signature_headers, sha1=True),
+            signer=_sign,
         )
         self.target_id = target_id
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kradle_provider_jira.webhooks import WEBHOOKS
 from kradle_providers.testing.emulator import Clock, SubscribedEmitter, Subscription
-from kradle_providers.webhooks.signing import signature_headers
 
 __all__ = ["JiraWebhooks", "Subscription"]
 
@@ -34,18 +34,17 @@ COMMENT_ISSUE_EVENTS = {
 
 
 def _jira_signer(
-    provider: str,
     body: bytes,
     secret: str,
     *,
-    timestamp: int | None = None,
     event: str | None = None,
     delivery_id: str | None = None,
+    timestamp: int | None = None,
 ) -> dict[str, str]:
     # Jira signs only when the webhook has a secret; the identifier is always sent.
     if not secret:
         return {"X-Atlassian-Webhook-Identifier": delivery_id or ""}
-    return signature_headers("jira", body, secret, delivery_id=delivery_id)
+    return WEBHOOKS.headers_for(body, secret, delivery_id=delivery_id, timestamp=timestamp)
 
 
 class JiraWebhooks(SubscribedEmitter):

@@ -1,0 +1,30 @@
+"""How Jira signs and labels its webhook deliveries.
+
+Jira Cloud signs a webhook that has a secret WebSub-style:
+``X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, body)>``. It sends no event
+header: the event is the payload's ``webhookEvent``, read only after the
+signature checked out. The delivery id is ``X-Atlassian-Webhook-Identifier``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kradle_providers.webhooks.schemes import HmacSignature
+from kradle_providers.webhooks.spec import WebhookSpec
+
+__all__ = ["WEBHOOKS"]
+
+
+def _event(payload: Any) -> str | None:
+    event = payload.get("webhookEvent") if isinstance(payload, dict) else None
+    return event if isinstance(event, str) else None
+
+
+WEBHOOKS = WebhookSpec(
+    scheme=HmacSignature("X-Hub-Signature"),
+    event_from_payload=_event,
+    delivery_id_headers=("X-Atlassian-Webhook-Identifier",),
+    generated_delivery_id=False,
+)
+"""Jira's webhook declaration (``ProviderPlugin.webhooks``)."""
