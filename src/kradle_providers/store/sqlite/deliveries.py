@@ -150,7 +150,10 @@ class SqliteDeliveryRepository:
     # ------------------------------------------------------------------ claims
 
     async def claim(self, worker: str, *, lease: timedelta, limit: int = 1) -> list[DeliveryRecord]:
-        """Claim up to ``limit`` claimable deliveries for ``worker`` (see :mod:`kradle_providers.store.claims`)."""
+        """Claim up to ``limit`` claimable deliveries for ``worker``.
+
+        What is claimable: :mod:`kradle_providers.store.claims`.
+        """
         now = self._store.now()
         params = {"now": epoch(now), "limit": max(1, limit)}
         until = epoch(now + lease)
