@@ -75,7 +75,7 @@ def test_backfill_then_status_counts_equal_seeded(
     assert "listed=" in out.err  # plain progress lines (not a terminal)
     report = status(db, capsys)
     assert report["objects"] == SEEDED
-    assert set(report) == {"objects", "states", "deliveries", "intents", "conflicts"}
+    assert set(report) == {"objects", "states", "phases", "deliveries", "intents", "conflicts"}
     states = report["states"]
     assert isinstance(states, list) and {s["phase"] for s in states} == {"Succeeded"}
     # Human form too.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -38,7 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    code: int = args.handler(args)
+    from kradle_providers.logs import configure_cli_logging
+
+    # KRADLE_LOG=info|debug shows the engine's structured records; KRADLE_LOG_JSON=1 as JSON.
+    level = getattr(logging, os.environ.get("KRADLE_LOG", "warning").upper(), logging.WARNING)
+    root_level = logging.getLogger().level
+    handler = configure_cli_logging(level, json_lines=os.environ.get("KRADLE_LOG_JSON") == "1")
+    try:
+        code: int = args.handler(args)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(root_level)
     return code
 
 

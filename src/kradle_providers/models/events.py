@@ -9,6 +9,7 @@ from pydantic import Field
 
 from kradle_providers.models.base import (
     CanonicalModel,
+    ExternalRef,
     Interface,
     ProviderRef,
     Tolerant,
@@ -110,6 +111,11 @@ class SyncEvent(CanonicalModel):
     version: Version = Field(default_factory=Version)
     object: AnyCanonical | None = None
     changes: list[FieldChange] = Field(default_factory=list)
+    target: ExternalRef | None = Field(default=None, exclude=True)
+    """Where in the provider the change happened (repository, project), as the delivery
+    names it (stamped by the normalizer registry from the plugin's ``WebhookSpec``); a
+    binding never projects an event whose target lies outside its own. A routing fact
+    kept out of serialized events (and goldens)."""
 
     def dedupe_key(self) -> str:
         return f"{self.delivery_id or '-'}:{self.native_action or '-'}:{self.native_id}"

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Self
 
+from kradle_providers.auth.secret import Secret
 from kradle_providers.errors import UnsupportedOperation
 from kradle_providers.manifest.model import Manifest
+from kradle_providers.models.base import ExternalRef
 from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.protocols.credentials import CredentialReport
+from kradle_providers.protocols.hooks import HookDelivery, HookRegistration
 from kradle_providers.protocols.operations import OPERATIONS, OperationInfo
 
 __all__ = ["GuardedAdapter"]
@@ -56,6 +60,29 @@ class GuardedAdapter(ProviderAdapter):
             raise UnsupportedOperation(
                 self.provider_type, operation, self._manifest.unsupported_reason(operation)
             )
+
+    async def check_credentials(self) -> CredentialReport | None:
+        """The wrapped adapter's credential check (not an operation: never refused)."""
+        return await self._adapter.check_credentials()
+
+    # Webhook management is not an operation either: forwarded as is.
+    async def list_hooks(self, ref: ExternalRef) -> list[HookRegistration] | None:
+        return await self._adapter.list_hooks(ref)
+
+    async def ensure_hook(
+        self, ref: ExternalRef, url: str, secret: Secret, events: Sequence[str]
+    ) -> HookRegistration | None:
+        return await self._adapter.ensure_hook(ref, url, secret, events)
+
+    async def list_hook_deliveries(
+        self, ref: ExternalRef, hook_id: str
+    ) -> list[HookDelivery] | None:
+        return await self._adapter.list_hook_deliveries(ref, hook_id)
+
+    async def redeliver_hook_delivery(
+        self, ref: ExternalRef, hook_id: str, delivery_id: str
+    ) -> bool:
+        return await self._adapter.redeliver_hook_delivery(ref, hook_id, delivery_id)
 
     async def aclose(self) -> None:
         """Close the wrapped adapter."""

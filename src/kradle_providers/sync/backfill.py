@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,7 @@ from pydantic import JsonValue
 
 from kradle_providers.auth.secret import redact
 from kradle_providers.errors import KradleError, NotFound, RateLimited
+from kradle_providers.metrics import NO_METRICS, Metrics, timed
 from kradle_providers.models.base import CanonicalObject, Interface, Version
 from kradle_providers.plugins.guard import GuardedAdapter
 from kradle_providers.store.claims import (
@@ -57,6 +59,8 @@ from kradle_providers.sync.records import Deletion, SyncCounters, SyncState
 from kradle_providers.sync.runtime import BoundBinding, StreamPlan
 
 __all__ = ["BackfillOptions", "BackfillReport", "Backfiller", "StreamResult"]
+
+log = logging.getLogger(__name__)
 
 _F = BackfillPhase
 _SWEEP_CHUNK = 500
@@ -179,9 +183,11 @@ class Backfiller:
         *,
         progress: ProgressReporter | None = None,
         options: BackfillOptions | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.bound = bound
         self.store = store
+        self.metrics = metrics
         self.progress: ProgressReporter = progress if progress is not None else NullProgress()
         self.options = options or BackfillOptions()
 
@@ -189,7 +195,26 @@ class Backfiller:
         """Run every stream (of one interface), one after another; never raises for a stream."""
         report = BackfillReport()
         for plan in self.bound.streams(interface):
-            report.results.append(await self.run_stream(plan))
+            attrs = {"binding": self.bound.name, "interface": plan.interface.value}
+            with timed(self.metrics, "kradle.sync.backfill.stream", {**attrs, "kind": plan.kind}):
+                result = await self.run_stream(plan)
+            report.results.append(result)
+            c = result.counters
+            self.metrics.count(
+                "kradle.sync.backfill.applied", c.applied, {**attrs, "kind": plan.kind}
+            )
+            log.log(
+                logging.WARNING if result.phase is BackfillPhase.FAILED else logging.INFO,
+                "backfill %s %s: listed=%d applied=%d unchanged=%d tombstoned=%d%s",
+                result.name,
+                result.phase.value,
+                c.listed,
+                c.applied,
+                c.unchanged,
+                c.tombstoned,
+                f" ({result.error})" if result.error else "",
+                extra={**attrs, "kind": plan.kind, "phase": result.phase.value},
+            )
         return report
 
     # ------------------------------------------------------------------ one stream

@@ -6,12 +6,26 @@
   stream succeeded, 1 when one failed or is rate limited, 2 on a usage or
   configuration error (unreadable/invalid binding, refused binding, missing secret).
 - ``sync status --db PATH [--json]``: objects per ``<interface>/<Kind>``
-  (tombstones not counted), sync states, deliveries, intents and conflicts by phase.
-- ``sync serve-webhooks --config BINDING.yaml --db PATH [--port N] [--host H]``:
-  the webhook receiver (``POST /{provider-type}/{instance}``) with the
-  reconciler as its handler; its workers claim deliveries from the store, so
-  several processes on one PostgreSQL store share them and a restarted one
-  finishes what a crashed one left.
+  (tombstones not counted), sync states, provider and binding phases,
+  deliveries, intents and conflicts by phase.
+- ``sync check --config BINDING.yaml [--db PATH] [--json]``: authenticates every
+  provider instance, discovers what its credential may do and reads every
+  target (:mod:`kradle_providers.sync.check`); exit 0 when all are Ready or
+  Degraded, 1 when one failed, 2 on a configuration error. With ``--db`` the
+  provider phases are recorded for ``sync status``.
+- ``sync serve --config BINDING.yaml --db PATH [--port N] [--host H]
+  [--backfill-interval S] [--write-interval S]``: the webhook receiver
+  (``POST /{provider-type}/{instance}``) with the reconciler (which confirms
+  writes by webhook), the write worker and a scheduled incremental backfill,
+  in one process until stopped (:class:`~kradle_providers.sync.serve.SyncServer`);
+  its receiver's workers claim deliveries from the store, so several processes
+  on one PostgreSQL store share them and a restarted one finishes what a
+  crashed one left.
+- ``sync serve-webhooks``: ``sync serve`` without the scheduled backfill.
+- ``sync recover --config BINDING.yaml --db PATH``: asks providers with a
+  delivery log to redeliver what the receiver missed (received by a running
+  ``sync serve``), else backfills the gap incrementally
+  (:mod:`kradle_providers.sync.recover`).
 
 Write intents and conflicts (``sync intents …``, ``sync conflicts …``) come
 from :mod:`kradle_providers.sync.cli_writes` when it is installed.
@@ -26,7 +40,7 @@ import importlib
 import json
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,12 +87,56 @@ def register(subparsers: Any) -> None:
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(handler=_status)
 
-    w = sub.add_parser("serve-webhooks", help="run the webhook receiver with the reconciler")
-    w.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
-    w.add_argument("--db", default=DEFAULT_DB, help=_DB_HELP)
-    w.add_argument("--host", default="127.0.0.1", help="listen address (127.0.0.1)")
-    w.add_argument("--port", default=8787, type=int, help="listen port (8787)")
-    w.set_defaults(handler=_serve)
+    c = sub.add_parser(
+        "check", help="authenticate, discover scopes, read targets (exit 0 ok, 1 failed, 2 config)"
+    )
+    c.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
+    c.add_argument("--db", default=None, help="record the phases in this store (" + _DB_HELP + ")")
+    c.add_argument("--json", action="store_true", help="print the result as JSON")
+    c.set_defaults(handler=_check)
+
+    r = sub.add_parser(
+        "recover",
+        help="ask providers to redeliver missed webhooks (else backfill the gap); exit 0 ok",
+    )
+    r.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
+    r.add_argument("--db", default=DEFAULT_DB, help=_DB_HELP)
+    r.add_argument("--json", action="store_true", help="print the result as JSON")
+    r.set_defaults(handler=_recover)
+
+    serve = sub.add_parser(
+        "serve", help="webhook receiver + write worker + scheduled incremental backfill"
+    )
+    w = sub.add_parser(
+        "serve-webhooks", help="webhook receiver + write worker (sync serve without backfill)"
+    )
+    for p in (serve, w):
+        p.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
+        p.add_argument("--db", default=DEFAULT_DB, help=_DB_HELP)
+        p.add_argument("--host", default="127.0.0.1", help="listen address (127.0.0.1)")
+        p.add_argument("--port", default=8787, type=int, help="listen port (8787; 0: any free)")
+        p.add_argument(
+            "--write-interval", default=2.0, type=float, help="seconds between write-worker passes"
+        )
+        p.add_argument(
+            "--read-back-interval",
+            default=30.0,
+            type=float,
+            help="seconds between read-backs of writes awaiting confirmation",
+        )
+        p.add_argument(
+            "--public-url",
+            default=None,
+            help="the receiver's address as providers reach it (registered webhooks point here)",
+        )
+        p.set_defaults(handler=_serve)
+    serve.add_argument(
+        "--backfill-interval",
+        default=300.0,
+        type=float,
+        help="seconds between incremental backfills, the first at start (0: only that one)",
+    )
+    w.set_defaults(backfill_interval=None)
 
     try:
         writes = importlib.import_module("kradle_providers.sync.cli_writes")
@@ -173,20 +231,117 @@ async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+# --------------------------------------------------------------------------- check
+
+
+def _with_binding(
+    args: argparse.Namespace, run: Callable[[argparse.Namespace, Any], Coroutine[Any, Any, int]]
+) -> int:
+    """Load ``--config`` and run ``run(args, binding)``; configuration errors exit 2."""
+    from kradle_providers.auth.refs import SecretNotFound
+    from kradle_providers.plugins.selection import BindingRefused
+    from kradle_providers.sync.binding import BindingError, load_binding
+
+    try:
+        binding = load_binding(args.config)
+        return asyncio.run(run(args, binding))
+    except (BindingError, BindingRefused, SecretNotFound) as exc:
+        return _error(str(exc))
+
+
+def _check(args: argparse.Namespace) -> int:
+    return _with_binding(args, _run_check)
+
+
+async def _run_check(args: argparse.Namespace, binding: Any) -> int:
+    from kradle_providers.store import open_state_store
+    from kradle_providers.sync.check import check_binding
+    from kradle_providers.sync.runtime import BoundBinding
+
+    async with await BoundBinding.open(
+        binding, overrides=getattr(args, "overrides", None)
+    ) as bound:
+        if args.db is None:
+            result = await check_binding(bound)
+        else:
+            async with open_state_store(args.db) as store:
+                result = await check_binding(bound, store=store)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+        return EXIT_OK if result.ok else EXIT_FAILED
+    for p in result.providers:
+        who = f" as {p.identity}" if p.identity else ""
+        print(f"provider {p.alias} ({p.provider}/{p.instance}) {p.phase.value}{who}")
+        if p.phase.value != "Ready" and p.reason:
+            print(f"  {p.reason}")
+        if p.budget:
+            print(f"  budget: {p.budget['remaining']}/{p.budget['limit']} requests")
+        for note in p.notes:
+            print(f"  note: {note}")
+    for t in result.targets:
+        print(f"target {t.interface.value} {t.target}: {'ok' if t.ok else t.reason}")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+# --------------------------------------------------------------------------- recover
+
+
+def _recover(args: argparse.Namespace) -> int:
+    return _with_binding(args, _run_recover)
+
+
+async def _run_recover(args: argparse.Namespace, binding: Any) -> int:
+    from kradle_providers.store import open_state_store
+    from kradle_providers.sync.recover import recover_missed
+    from kradle_providers.sync.runtime import BoundBinding
+
+    async with (
+        await BoundBinding.open(binding, overrides=getattr(args, "overrides", None)) as bound,
+        open_state_store(args.db) as store,
+    ):
+        report = await recover_missed(bound, store)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return EXIT_OK
+    for alias, guids in report.redelivered.items():
+        print(f"{alias}: asked for {len(guids)} missed delivery(ies) again: {', '.join(guids)}")
+    for alias, ifaces in report.backfilled.items():
+        print(f"{alias}: no delivery log; backfilled {', '.join(ifaces)} incrementally")
+    for note in report.notes:
+        print(f"note: {note}")
+    if not report.redelivered and not report.backfilled:
+        print("nothing missed")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- status
 
 
 async def status_report(store: StateStore, *, binding: str | None = None) -> dict[str, Any]:
-    """What ``sync status --json`` prints: objects, states, deliveries, intents, conflicts."""
+    """What ``sync status --json`` prints: objects, states, phases, deliveries, intents,
+    conflicts."""
+    from kradle_providers.sync.lifecycle import current_phases
+
     objects = await store.projections.count_by_kind(binding)
     states = [
         s.model_dump(mode="json", exclude={"checkpoint"})
         for s in await store.sync_states.find(binding=binding)
     ]
     deliveries = {p.value: n for p, n in (await store.deliveries.count_by_phase()).items()}
+    phases = {
+        b: {
+            kind: {
+                subject: {"phase": st.phase, "reason": st.reason, "at": st.at.isoformat()}
+                for subject, st in by_subject.items()
+            }
+            for kind, by_subject in by_kind.items()
+        }
+        for b, by_kind in (await current_phases(store, binding=binding)).items()
+    }
     return {
         "objects": dict(sorted(objects.items())),
         "states": states,
+        "phases": phases,
         "deliveries": deliveries,
         "intents": _count_by_phase(await store.intents.find(binding=binding)),
         "conflicts": _count_by_phase(await store.conflicts.find(binding=binding)),
@@ -221,6 +376,12 @@ def _status(args: argparse.Namespace) -> int:
     for s in report["states"]:
         error = f"  {s['error']}" if s.get("error") else ""
         print(f"  {s['binding']}/{s['interface']}/{s['kind']} [{s['scope']}] {s['phase']}{error}")
+    for name, by_kind in report["phases"].items():
+        for kind in ("binding", "provider"):
+            for subject, st in by_kind.get(kind, {}).items():
+                why = f": {st['reason']}" if st.get("reason") else ""
+                label = f"binding {name}" if kind == "binding" else f"provider {name}/{subject}"
+                print(f"{label} {st['phase']}{why}")
     for title in ("deliveries", "intents", "conflicts"):
         by_phase = ", ".join(f"{k}={v}" for k, v in report[title].items()) or "none"
         print(f"{title}: {by_phase}")
@@ -231,63 +392,38 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from kradle_providers.auth.refs import SecretNotFound
-    from kradle_providers.plugins.selection import BindingRefused
-    from kradle_providers.sync.binding import BindingError, load_binding
-
-    try:
-        binding = load_binding(args.config)
-        return asyncio.run(_run_serve(args, binding))
-    except (BindingError, BindingRefused, SecretNotFound) as exc:
-        return _error(str(exc))
+    return _with_binding(args, _run_serve)
 
 
 async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
-    import uvicorn
+    import signal
 
-    from kradle_providers.errors import InvalidInput
     from kradle_providers.store import open_state_store
-    from kradle_providers.sync.reconciler import Reconciler
     from kradle_providers.sync.runtime import BoundBinding
-    from kradle_providers.webhooks.receiver import WebhookReceiver
-    from kradle_providers.webhooks.registry import NormalizerRegistry
+    from kradle_providers.sync.serve import ServeOptions, SyncServer
 
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        write_interval=args.write_interval,
+        read_back_interval=args.read_back_interval,
+        backfill_interval=args.backfill_interval,
+        public_url=args.public_url,
+    )
     async with (
         await BoundBinding.open(binding, overrides=getattr(args, "overrides", None)) as bound,
         open_state_store(args.db) as store,
         _shared_budgets(store),
     ):
-        endpoints = []
-        for ep in bound.webhook_endpoints():
-            try:
-                WebhookReceiver([ep], handle=_noop)  # builds the verifier: fails if none
-            except InvalidInput as exc:
-                print(f"warning: no webhook intake for {ep.provider}/{ep.instance}: {exc}")
-                continue
-            endpoints.append(ep)
-        reconciler = Reconciler(store, binding.name, routes=bound.routes())
-        receiver = WebhookReceiver(
-            endpoints,
-            handle=reconciler,
-            registry=NormalizerRegistry.from_plugins(),
-            store=store.deliveries,
-            dedupe=store.dedupe,
-        )
-        # The workers take over what a previous (or a crashed) process left pending.
-        receiver.start()
-        for ep in endpoints:
-            print(f"POST http://{args.host}:{args.port}/{ep.provider}/{ep.instance}", flush=True)
-        config = uvicorn.Config(
-            receiver.app, host=args.host, port=args.port, log_level="warning", lifespan="on"
-        )
-        await uvicorn.Server(config).serve()
-        await receiver.drain()
-        await receiver.aclose()
+        server = SyncServer(bound, store, options=options)
+        server.listen()
+        for url in server.webhook_urls():
+            print(f"POST {url}", flush=True)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stop)
+        await server.run()
     return EXIT_OK
-
-
-async def _noop(events: Any) -> None:
-    return None
 
 
 @contextlib.asynccontextmanager

@@ -16,10 +16,13 @@ the store's dedupe marks).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from kradle_providers.models.base import CanonicalObject, Interface
+from kradle_providers.metrics import NO_METRICS, Metrics
+from kradle_providers.models.base import CanonicalObject, ExternalRef, Interface
 from kradle_providers.models.events import ChangeAction, SyncEvent
 from kradle_providers.store.ordering import ApplyOutcome
 from kradle_providers.store.protocol import StateStore
@@ -29,9 +32,15 @@ from kradle_providers.sync.records import (
     ProjectionSource,
     SyncState,
 )
+from kradle_providers.sync.scope import outside_reason
 from kradle_providers.webhooks.dedupe import event_dedupe_key
 
+if TYPE_CHECKING:
+    from kradle_providers.sync.runtime import BoundBinding
+
 __all__ = ["EventOutcome", "Reconciler"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,11 @@ class Reconciler:
     other instances or interfaces are skipped, so one receiver can serve
     several bindings. ``None`` accepts every event.
 
+    ``scope`` maps each interface to the binding's external target
+    (:meth:`BoundBinding.scopes`); an event whose ``target`` lies outside it
+    (another repository, organization or project) is skipped, never projected
+    (:mod:`kradle_providers.sync.scope`).
+
     ``confirm`` is awaited with every event that changed a projection; pass
     :meth:`WriteIntentService.confirm_from_event
     <kradle_providers.sync.intents.WriteIntentService.confirm_from_event>` so
@@ -72,19 +86,49 @@ class Reconciler:
         *,
         routes: Mapping[tuple[str, str], set[Interface]] | None = None,
         confirm: Callable[[SyncEvent], Awaitable[object]] | None = None,
+        scope: Mapping[Interface, ExternalRef] | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
         self.binding = binding
         self.routes = routes
         self.confirm = confirm
+        self.scope = scope
+        self.metrics = metrics
         self.tally = _Tally()
+
+    @classmethod
+    def for_binding(
+        cls,
+        store: StateStore,
+        bound: BoundBinding,
+        *,
+        confirm: Callable[[SyncEvent], Awaitable[object]] | None = None,
+        metrics: Metrics = NO_METRICS,
+    ) -> Reconciler:
+        """A reconciler with ``bound``'s routes and target scope (what a host wants)."""
+        return cls(
+            store,
+            bound.name,
+            routes=bound.routes(),
+            scope=bound.scopes(),
+            confirm=confirm,
+            metrics=metrics,
+        )
 
     def accepts(self, event: SyncEvent) -> bool:
         """Whether ``event`` belongs to this binding (its instance serves its interface)."""
-        if self.routes is None:
-            return True
-        served = self.routes.get((event.provider.type, event.provider.instance))
-        return served is not None and event.interface in served
+        return self._refusal(event) is None
+
+    def _refusal(self, event: SyncEvent) -> str | None:
+        if self.routes is not None:
+            served = self.routes.get((event.provider.type, event.provider.instance))
+            if served is None or event.interface not in served:
+                return "not routed to this binding"
+        target = self.scope.get(event.interface) if self.scope is not None else None
+        if target is not None:
+            return outside_reason(event.target, target)
+        return None
 
     @staticmethod
     def key_of(event: SyncEvent) -> ObjectKey:
@@ -99,8 +143,9 @@ class Reconciler:
 
     async def apply_event(self, event: SyncEvent) -> EventOutcome:
         """Apply one event: a state upsert, or a tombstone for a deletion."""
-        if not self.accepts(event):
-            return self._skip(event, "not routed to this binding")
+        refusal = self._refusal(event)
+        if refusal is not None:
+            return self._skip(event, refusal)
         if event.action == ChangeAction.DELETED:
             version = event.version
             if version.sort_key() == type(version)().sort_key() and event.object is not None:
@@ -124,13 +169,44 @@ class Reconciler:
             # An event without the object's state: the next backfill brings it.
             return self._skip(event, "the event carries no object state")
         self.tally.add(outcome.value)
+        self._observe(event, outcome.value, logging.DEBUG, "applied")
         if self.confirm is not None and outcome not in (ApplyOutcome.STALE, ApplyOutcome.UNCHANGED):
             await self.confirm(event)
         return EventOutcome(event, outcome)
 
     def _skip(self, event: SyncEvent, why: str) -> EventOutcome:
         self.tally.add("skipped")
+        self._observe(event, "skipped", logging.INFO, f"skipped: {why}")
         return EventOutcome(event, skipped=why)
+
+    def _observe(self, event: SyncEvent, outcome: str, level: int, what: str) -> None:
+        self.metrics.count(
+            "kradle.sync.events",
+            attributes={
+                "binding": self.binding,
+                "interface": event.interface.value,
+                "kind": event.object_kind,
+                "outcome": outcome,
+            },
+        )
+        log.log(
+            level,
+            "%s %s %s %s",
+            event.object_kind,
+            event.native_id,
+            event.action,
+            what,
+            extra={
+                "binding": self.binding,
+                "provider": event.provider.type,
+                "instance": event.provider.instance,
+                "interface": event.interface.value,
+                "kind": event.object_kind,
+                "native_id": event.native_id,
+                "delivery_id": event.delivery_id,
+                "outcome": outcome,
+            },
+        )
 
     async def apply_events(self, events: Iterable[SyncEvent]) -> list[EventOutcome]:
         """Apply events in the order given (the result does not depend on it)."""

@@ -45,6 +45,7 @@ from kradle_providers.sync.binding import (
 if TYPE_CHECKING:
     import httpx
 
+    from kradle_providers.http.audit import AuditHook
     from kradle_providers.plugins.guard import GuardedAdapter
     from kradle_providers.plugins.registry import Registry
     from kradle_providers.webhooks.receiver import WebhookEndpoint
@@ -509,6 +510,10 @@ class BoundBinding:
             out.setdefault((prov.type, self.binding.instance_name(alias)), set()).add(iface)
         return out
 
+    def scopes(self) -> dict[Interface, ExternalRef]:
+        """Interface -> the external target it syncs: changes outside it are never projected."""
+        return {i: self.binding.interface(i).external_ref for i in self.binding.interfaces}
+
     def webhook_endpoints(self) -> list[WebhookEndpoint]:
         """One receiver endpoint per provider instance, with its (rotating) webhook secrets."""
         from kradle_providers.webhooks.receiver import WebhookEndpoint
@@ -525,6 +530,20 @@ class BoundBinding:
                 )
             )
         return endpoints
+
+    def add_audit_hook(self, hook: AuditHook) -> list[str]:
+        """Give ``hook`` every HTTP attempt's audit record of every adapter (no secrets).
+
+        Returns the aliases whose adapters expose an HTTP client (the others
+        make no HTTP calls to audit).
+        """
+        hooked = []
+        for alias, adapter in self.adapters.items():
+            client = _http_client(adapter.adapter)
+            if client is not None and hasattr(client, "audit_hooks"):
+                client.audit_hooks.append(hook)
+                hooked.append(alias)
+        return hooked
 
     def budget_snapshots(self) -> dict[str, list[dict[str, Any]]]:
         """Rate-limit budgets of every adapter that exposes its HTTP client (alias -> scopes)."""

@@ -70,6 +70,7 @@ from kradle_providers.models import (
 from kradle_providers.models.plan import plan_changes
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
+from kradle_providers.protocols.credentials import CredentialReport
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
 from kradle_providers.testing.memory_backend import (
     BRANCH_PROTECTION_DEFAULTS,
@@ -153,6 +154,13 @@ class MemoryAdapter(ProviderAdapter):
                 field="options.backend",
             )
         return cls(backend, token=token, instance=config.instance)
+
+    async def check_credentials(self) -> CredentialReport:
+        """The backend's verdict on the token, and the scopes it grants (``granted_scopes``)."""
+        self.backend.handle("checkCredentials", self._token)
+        return CredentialReport(
+            identity="memory-user", kind="user", native_scopes=self.backend.granted_scopes
+        )
 
     # --- plumbing -------------------------------------------------------------
 

@@ -148,6 +148,8 @@ class MemoryBackend:
         self.accepted_token: Secret | None = (
             Secret(accepted_token) if isinstance(accepted_token, str) else accepted_token
         )
+        # What check_credentials reports the token may do (None: the provider does not say).
+        self.granted_scopes: frozenset[str] | None = None
         self.max_page_size = max_page_size
         self._objects: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in NATIVE_KINDS}
         self._next_id = 1

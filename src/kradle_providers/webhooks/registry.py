@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from kradle_providers.auth.secret import redact
-from kradle_providers.models.base import ProviderRef
+from kradle_providers.models.base import ExternalRef, ProviderRef
 from kradle_providers.models.events import NormalizeOutcome, NormalizeResult
 from kradle_providers.webhooks.normalizer import EventNormalizer, NormalizeContext
 
@@ -56,12 +56,13 @@ class PluginSource(Protocol):
 
 
 class _ProviderEntry:
-    __slots__ = ("exact", "folded", "informational")
+    __slots__ = ("exact", "folded", "informational", "target_of")
 
     def __init__(self) -> None:
         self.exact: dict[str, EventNormalizer] = {}
         self.folded: dict[str, EventNormalizer] = {}
         self.informational: set[str] = set()
+        self.target_of: Callable[[Any], ExternalRef | None] | None = None
 
 
 class NormalizerRegistry:
@@ -91,6 +92,10 @@ class NormalizerRegistry:
         """Register every ``event -> normalizer`` of ``mapping``."""
         for event, fn in mapping.items():
             self.register(provider, event, fn)
+
+    def declare_target(self, provider: str, target_of: Callable[[Any], ExternalRef | None]) -> None:
+        """How to read where a ``provider`` delivery happened (stamped as ``SyncEvent.target``)."""
+        self._entry(provider).target_of = target_of
 
     def declare_informational(self, provider: str, events: Iterable[str]) -> None:
         """Events of ``provider`` that are acknowledged but produce no sync events."""
@@ -217,6 +222,7 @@ class NormalizerRegistry:
                 NormalizeOutcome.MALFORMED,
                 f"normalizer returned {type(out).__name__}, not a NormalizeResult",
             )
+        out = _stamp_target(out, entry, data)
         if ctx.delivery_id and any(e.delivery_id is None for e in out.events):
             # The dedupe key needs the delivery id; fill it where the normalizer did not.
             out = out.model_copy(
@@ -232,6 +238,19 @@ class NormalizerRegistry:
         return out
 
 
+def _stamp_target(out: NormalizeResult, entry: _ProviderEntry, data: Any) -> NormalizeResult:
+    if entry.target_of is None or not out.events:
+        return out
+    try:
+        target = entry.target_of(data)
+    except Exception:  # a broken reader leaves the target unknown, never crashes intake
+        target = None
+    if target is None:
+        return out
+    events = [e if e.target else e.model_copy(update={"target": target}) for e in out.events]
+    return out.model_copy(update={"events": events})
+
+
 def _describe(exc: BaseException) -> str:
     text = redact(f"{type(exc).__name__}: {exc}")
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
@@ -243,6 +262,14 @@ def _loader(out: NormalizerRegistry, source: PluginSource, name: str) -> Callabl
         manifest = source.manifest(name)
         out._entry(name)  # known even when it ships no normalizers
         out.register_many(name, normalizers)
+        spec_of = getattr(source, "webhook_spec", None)
+        try:
+            spec = spec_of(name) if callable(spec_of) else None
+        except Exception:  # the receiver reports a broken declaration; normalizing goes on
+            spec = None
+        target_of = getattr(spec, "target_from_payload", None)
+        if target_of is not None:
+            out.declare_target(name, target_of)
         webhook_events = getattr(manifest, "webhook_events", None)
         if callable(webhook_events):
             every = set(webhook_events(include_informational=True))

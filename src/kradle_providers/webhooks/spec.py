@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kradle_providers.models.base import ExternalRef
 from kradle_providers.webhooks.schemes import SecretLike, SignatureScheme, body_digest
 
 __all__ = ["WebhookSpec"]
@@ -39,6 +40,9 @@ class WebhookSpec:
       providers without an event header; called only after verification.
     - ``generated_delivery_id``: whether the provider always sends a delivery id
       (an emulator then makes one up when none is given).
+    - ``target_from_payload``: reads where the change happened (repository,
+      organization, project) from the parsed body, so that a binding never
+      projects a delivery about another target; ``None`` when the body names none.
     """
 
     scheme: SignatureScheme
@@ -46,6 +50,7 @@ class WebhookSpec:
     delivery_id_headers: tuple[str, ...] = ()
     event_from_payload: Callable[[Any], str | None] | None = None
     generated_delivery_id: bool = True
+    target_from_payload: Callable[[Any], ExternalRef | None] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(

@@ -7,10 +7,30 @@ the delivery id ``X-GitHub-Delivery``.
 
 from __future__ import annotations
 
+from typing import Any
+
+from kradle_providers.models.base import ExternalRef
 from kradle_providers.webhooks.schemes import HmacSignature
 from kradle_providers.webhooks.spec import WebhookSpec
 
 __all__ = ["LEGACY_SHA1", "WEBHOOKS"]
+
+
+def _login(value: Any) -> str | None:
+    login = value.get("login") if isinstance(value, dict) else None
+    return login if isinstance(login, str) else None
+
+
+def _target(payload: Any) -> ExternalRef | None:
+    """The repository (``repository.owner.login``/``name``) or organization a delivery is about."""
+    if not isinstance(payload, dict):
+        return None
+    repo = payload.get("repository")
+    if isinstance(repo, dict) and isinstance(repo.get("name"), str):
+        return ExternalRef(owner=_login(repo.get("owner")), repository=repo["name"])
+    org = _login(payload.get("organization"))
+    return ExternalRef(owner=org) if org else None
+
 
 WEBHOOKS = WebhookSpec(
     scheme=HmacSignature(
@@ -24,6 +44,7 @@ WEBHOOKS = WebhookSpec(
     ),
     event_header="X-GitHub-Event",
     delivery_id_headers=("X-GitHub-Delivery",),
+    target_from_payload=_target,
 )
 """GitHub's webhook declaration (``ProviderPlugin.webhooks``)."""
 

@@ -141,7 +141,7 @@ class PostgresDeliveryRepository:
     async def claim(self, worker: str, *, lease: timedelta, limit: int = 1) -> list[DeliveryRecord]:
         """Claim up to ``limit`` claimable deliveries for ``worker``.
 
-        What is claimable: :mod:`kradle_providers.store.claims`.
+        See :mod:`kradle_providers.store.claims`.
         """
         now = self._store.now()
         params = {"now": epoch(now), "in_flight": list(_IN_FLIGHT), "limit": max(1, limit)}

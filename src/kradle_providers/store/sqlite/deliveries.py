@@ -152,7 +152,7 @@ class SqliteDeliveryRepository:
     async def claim(self, worker: str, *, lease: timedelta, limit: int = 1) -> list[DeliveryRecord]:
         """Claim up to ``limit`` claimable deliveries for ``worker``.
 
-        What is claimable: :mod:`kradle_providers.store.claims`.
+        See :mod:`kradle_providers.store.claims`.
         """
         now = self._store.now()
         params = {"now": epoch(now), "limit": max(1, limit)}

@@ -19,7 +19,7 @@ import itertools
 import json
 import random
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -324,10 +324,14 @@ class Subscription:
     events: frozenset[str] = frozenset({"*"})
     app: Any = field(default=None, repr=False)
     active: bool = True
+    where: Callable[[Mapping[str, Any]], bool] | None = field(default=None, repr=False)
+    """Which payloads the hook is about (a repository hook: its repository's); None: all."""
 
-    def wants(self, event: str) -> bool:
-        """Whether this webhook receives ``event``."""
-        return self.active and ("*" in self.events or event in self.events)
+    def wants(self, event: str, payload: Mapping[str, Any] | None = None) -> bool:
+        """Whether this webhook receives ``event`` (with ``payload``, when given)."""
+        if not self.active or ("*" not in self.events and event not in self.events):
+            return False
+        return self.where is None or payload is None or self.where(payload)
 
 
 class SubscribedEmitter(WebhookEmitter):
@@ -356,14 +360,17 @@ class SubscribedEmitter(WebhookEmitter):
         *,
         app: Any = None,
         events: list[str] | None = None,
+        where: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> Subscription:
-        """Register a webhook; ``app`` (an ASGI app) receives deliveries in process."""
+        """Register a webhook; ``app`` (an ASGI app) receives deliveries in process;
+        ``where`` limits it to the payloads it is about."""
         hook = Subscription(
             id=next(self._ids),
             url=url or self.default_url,
             secret=secret if isinstance(secret, Secret) else Secret(secret),
             events=frozenset(events or ["*"]),
             app=app,
+            where=where,
         )
         self.subscriptions.append(hook)
         return hook
@@ -381,7 +388,7 @@ class SubscribedEmitter(WebhookEmitter):
         """Sign a delivery of ``event`` for every interested webhook and schedule it."""
         prepared: list[Delivery] = []
         for hook in self.subscriptions:
-            if not hook.wants(event):
+            if not hook.wants(event, payload):
                 continue
             delivery = self.prepare(
                 hook.url,

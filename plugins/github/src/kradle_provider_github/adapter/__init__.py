@@ -22,7 +22,9 @@ from kradle_provider_github.adapter.client import (
     derive_urls,
     github_error_mapper,
 )
+from kradle_provider_github.adapter.credentials import CredentialOperations
 from kradle_provider_github.adapter.forge import ForgeOperations
+from kradle_provider_github.adapter.hooks import HookOperations
 from kradle_provider_github.adapter.issues import IssueOperations
 from kradle_providers.plugins.spec import ProviderConfig
 
@@ -36,7 +38,9 @@ __all__ = [
 ]
 
 
-class GitHubAdapter(IssueOperations, CiCdOperations, ForgeOperations):
+class GitHubAdapter(
+    IssueOperations, CiCdOperations, ForgeOperations, CredentialOperations, HookOperations
+):
     """Every SPEC §4 operation GitHub supports (all but Jira-style transitions).
 
     Also :meth:`hydrate_reviews` (GraphQL bulk review hydration for backfills).

@@ -30,7 +30,7 @@ def create_emulator(
     """A GitHub emulator; ``seed="demo"`` fills ``acme/widgets`` (see :mod:`.seed`).
 
     ``flavor="ghes"`` serves Enterprise Server paths (``/api/v3``,
-    ``/api/graphql``). ``options``: ``base_path``, ``base_url``, ``clock``,
+    ``/api/graphql``). ``options``: ``base_path``, ``base_url``, ``clock``, ``token_scopes``,
     ``latency`` (seconds), ``rate_limit``, ``secondary_limit``, ``app_id``,
     ``installation_id``, ``private_key_pem``; CLI strings are converted.
     """

@@ -95,7 +95,11 @@ class GitHubEmulator(EmulatorApp):
         installation_id: int = 5150,
         latency: float = 0.0,
         private_key_pem: str | None = None,
+        token_scopes: str | None = None,
     ) -> None:
+        # What a classic token carries; GitHub reports it in X-OAuth-Scopes (None: a
+        # fine-grained token, which GitHub reports no scopes for).
+        self.token_scopes = token_scopes
         if base_path is None:
             base_path = "/api/v3" if flavor == "ghes" else ""
         super().__init__(
@@ -168,6 +172,7 @@ class GitHubEmulator(EmulatorApp):
         from kradle_provider_github.emulator import (
             graphql,
             routes_actions,
+            routes_hooks,
             routes_issues,
             routes_meta,
             routes_repos,
@@ -177,6 +182,7 @@ class GitHubEmulator(EmulatorApp):
         routes_issues.register(self)
         routes_actions.register(self)
         routes_repos.register(self)
+        routes_hooks.register(self)
         graphql.register(self)
 
     @property

@@ -67,7 +67,9 @@ class MetaRoutes:
         user = self.em.state.user(identity["login"])
         if user is None:
             ctx.not_found()
-        return ctx.json(self.em.render(ctx).private_user(user))
+        scopes = self.em.token_scopes
+        headers = {"X-OAuth-Scopes": scopes} if scopes is not None else None
+        return ctx.json(self.em.render(ctx).private_user(user), headers=headers)
 
     def _graphql_budget(self, ctx: RequestContext) -> dict[str, Any]:
         budget = self.em.graphql_rate_limiter.budget(ctx.credential)

@@ -33,7 +33,9 @@ from kradle_provider_jira.adapter.client import (
     jira_error_mapper,
 )
 from kradle_provider_jira.adapter.comments import CommentOperations
+from kradle_provider_jira.adapter.credentials import CredentialOperations
 from kradle_provider_jira.adapter.events import EventOperations
+from kradle_provider_jira.adapter.hooks import HookOperations
 from kradle_provider_jira.adapter.issues import IssueOperations
 from kradle_providers.plugins.spec import ProviderConfig
 
@@ -49,7 +51,14 @@ __all__ = [
 ]
 
 
-class JiraAdapter(IssueOperations, CommentOperations, EventOperations, CatalogOperations):
+class JiraAdapter(
+    IssueOperations,
+    CommentOperations,
+    EventOperations,
+    CatalogOperations,
+    CredentialOperations,
+    HookOperations,
+):
     """Every IssueTracking operation Jira supports (all but ``sync_labels``)."""
 
     provider_type = "jira"

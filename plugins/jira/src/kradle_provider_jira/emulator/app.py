@@ -146,6 +146,7 @@ class JiraEmulator(EmulatorApp):
         self._control: JiraControl | None = None
         from kradle_provider_jira.emulator import (
             routes_comments,
+            routes_hooks,
             routes_issues,
             routes_meta,
             routes_search,
@@ -155,6 +156,7 @@ class JiraEmulator(EmulatorApp):
         routes_search.register(self)
         routes_issues.register(self)
         routes_comments.register(self)
+        routes_hooks.register(self)
 
     # -- identity ------------------------------------------------------------------
 
