@@ -20,9 +20,9 @@ from kradle_provider_gitlab.normalizers import NORMALIZERS
 from kradle_provider_gitlab.webhooks import WEBHOOKS
 
 from kradle_providers.auth import BearerAuth, Secret
+from kradle_providers.clock import SkippingClock
 from kradle_providers.errors import NotFound, PermissionDenied, RateLimited, WebhookSignatureError
 from kradle_providers.http import ProviderRejectedInput
-from kradle_providers.clock import SkippingClock
 from kradle_providers.models import ExternalRef, IssueCreate, ProviderRef, RepositoryCreate
 from kradle_providers.protocols.page import collect
 from kradle_providers.testing.harness import Fault

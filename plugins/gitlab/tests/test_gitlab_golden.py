@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from kradle_provider_gitlab.harness import GOLDEN_DELIVERY_ID, event_of_folder
 from kradle_provider_gitlab.normalizers import NORMALIZERS
-from kradle_providers.testing.fixtures import require_upstream
 
 from kradle_providers.models import NormalizeOutcome, NormalizeResult, ProviderRef, SyncEvent
+from kradle_providers.testing.fixtures import require_upstream
 from kradle_providers.webhooks.normalizer import NormalizeContext
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -15,7 +15,7 @@ from kradle_provider_gitlab.normalizers import NORMALIZERS
 from kradle_providers.models import NormalizeOutcome, ProviderRef
 from kradle_providers.plugins.registry import load_registry
 from kradle_providers.protocols.adapter import ProviderAdapter
-from kradle_providers.protocols.operations import OPERATIONS
+from kradle_providers.protocols.catalogue import OPERATIONS
 from kradle_providers.webhooks.normalizer import NormalizeContext
 
 moments = st.datetimes(

@@ -20,9 +20,9 @@ from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.protocols.catalogue import CATALOGUE, Operation
-from kradle_providers.protocols.interfaces import UNSUPPORTED_MARK
 from kradle_providers.protocols.credentials import CredentialReport
 from kradle_providers.protocols.hooks import HookDelivery, HookRegistration
+from kradle_providers.protocols.interfaces import UNSUPPORTED_MARK
 
 __all__ = ["GuardedAdapter"]
 

@@ -31,8 +31,8 @@ from typing import Protocol
 import pytest
 
 from kradle_providers.auth.secret import Secret
-from kradle_providers.errors import InvalidInput, NotFound, RateLimited
 from kradle_providers.clock import ManualClock
+from kradle_providers.errors import InvalidInput, NotFound, RateLimited
 from kradle_providers.http.ratelimit import BudgetRegistry, RateLimitInfo
 from kradle_providers.models.base import Interface, Version
 from kradle_providers.store.claims import RECOVERED_NOTE, backfill_lease_name

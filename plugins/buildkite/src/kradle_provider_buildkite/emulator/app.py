@@ -26,11 +26,11 @@ from kradle_provider_buildkite.emulator.state import BuildkiteState
 from kradle_provider_buildkite.emulator.webhooks import BuildkiteWebhooks
 from kradle_providers.testing.emulator import (
     AuthOutcome,
-    Now,
     ConditionalPolicy,
     EmulatorApp,
     Handler,
     LinkPagination,
+    Now,
     Principal,
     RateLimitConvention,
     RateLimitPolicy,

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kradle_providers.testing.emulator import Now, Collection, Store
+from kradle_providers.testing.emulator import Collection, Now, Store
 
 __all__ = [
     "BUILD_STATES",

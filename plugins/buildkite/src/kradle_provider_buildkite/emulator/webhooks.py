@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from kradle_provider_buildkite.webhooks import SIGNATURE, TOKEN, WEBHOOKS
 from kradle_providers.auth import Secret
-from kradle_providers.testing.emulator import Now, Delivery, SubscribedEmitter, Subscription
+from kradle_providers.testing.emulator import Delivery, Now, SubscribedEmitter, Subscription
 
 __all__ = ["BuildkiteWebhooks", "Mode", "Subscription"]
 

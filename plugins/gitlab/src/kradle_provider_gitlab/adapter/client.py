@@ -30,6 +30,7 @@ from urllib.parse import quote, urlsplit
 from kradle_provider_gitlab.adapter.idempotency import carries_key
 from kradle_providers.auth import Secret, TokenAuth
 from kradle_providers.auth.scheme import AuthScheme
+from kradle_providers.clock import Clock
 from kradle_providers.errors import InvalidInput, KradleError, NotFound
 from kradle_providers.http import (
     ConditionalCache,
@@ -39,7 +40,6 @@ from kradle_providers.http import (
     map_error_response,
     parse_link_header,
 )
-from kradle_providers.clock import Clock
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.models.tolerance import SKIPPED, map_each

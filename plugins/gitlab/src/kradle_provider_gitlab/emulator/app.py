@@ -34,9 +34,9 @@ from starlette.types import Receive, Scope, Send
 from kradle_provider_gitlab.emulator.webhooks import GitLabWebhooks
 from kradle_providers.testing.emulator import (
     AuthOutcome,
-    Now,
     ConditionalPolicy,
     EmulatorApp,
+    Now,
     OffsetHeaderPagination,
     PageSlice,
     PaginationError,
