@@ -487,6 +487,7 @@ class IssueOperations(GitLabBase):
                         native, family=family, issue_iid=iid, provider=self.provider_ref
                     )
                 ),
+                updated=_created,
                 extra={"stage": stage},
             )
         else:
@@ -504,11 +505,17 @@ class IssueOperations(GitLabBase):
                 cursor=inner,
                 page_size=page_size,
                 convert=system,
+                updated=_created,
                 extra={"stage": stage},
             )
         if page.next_cursor is None and stage < len(_EVENT_FAMILIES):
             page = replace(page, next_cursor=encode_cursor({"stage": stage + 1}))
         return page
+
+
+def _created(event: IssueEvent) -> datetime | None:
+    # Events never change: their creation time is their version (incremental listings).
+    return event.created_at
 
 
 def _check_version(expected: str, current: Issue, what: str) -> None:
