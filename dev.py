@@ -2,7 +2,7 @@
 """Set up and run everything from a fresh machine that has only python3.
 
     python3 dev.py demo    # the main job: the end-to-end demo
-    python3 dev.py test    # every check: ruff, mypy --strict, schemas, all tests
+    python3 dev.py test    # every check: ruff, mypy --strict, schemas, the docs site, all tests
 
 Both create ./.venv on first use and install every distribution of the
 workspace into it (core, contract tests, plugins, examples) with the dev
@@ -15,6 +15,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -67,10 +68,15 @@ def test() -> int:
     ensure_env()
     env = dict(os.environ)
     env.setdefault("HYPOTHESIS_PROFILE", "ci" if env.get("CI") else "dev")
-    # The vendors' own payloads, an extra conformance layer, when the checkout has them beside it.
-    upstream = ROOT.parent / "shared" / "fixtures" / "upstream"
-    if upstream.is_dir():
-        env.setdefault("KRADLE_UPSTREAM_FIXTURES", str(upstream))
+    # The vendors' own payloads and API descriptions, an extra conformance layer, when the
+    # checkout has them beside it.
+    shared = ROOT.parent / "shared"
+    for name, folder in (
+        ("KRADLE_UPSTREAM_FIXTURES", shared / "fixtures" / "upstream"),
+        ("KRADLE_VENDOR_SPECS", shared / "specs"),
+    ):
+        if folder.is_dir():
+            env.setdefault(name, str(folder))
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
     # Checked by package name: every distribution's src/ is on mypy_path (pyproject).
@@ -82,6 +88,10 @@ def test() -> int:
     )
     typed = [arg for name in packages for arg in ("-p", name)]
     run(BIN / "mypy", "--strict", *typed)
+    # The documentation site (mkdocs.yml): a broken link or a stale API reference fails here.
+    with tempfile.TemporaryDirectory() as site:
+        docs_env = {**env, "NO_MKDOCS_2_WARNING": "1"}  # Material's banner is not a finding
+        run(BIN / "mkdocs", "build", "--strict", "--quiet", "--site-dir", site, env=docs_env)
     failed = 0
     # Core and plugin tests in one run; then the contract suite once per provider.
     failed |= run(PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", check=False, env=env)

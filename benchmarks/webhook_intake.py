@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import hmac
 import json
-import os
 import statistics
 import sys
 import time
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kradle_providers.models.base import ProviderRef
+from kradle_providers.testing.fixtures import upstream_corpus
 from kradle_providers.webhooks.dedupe import InMemoryDedupeStore, event_dedupe_key
 from kradle_providers.webhooks.normalizer import NormalizeContext
 from kradle_providers.webhooks.registry import NormalizerRegistry
@@ -37,10 +37,8 @@ from kradle_providers.webhooks.verify import WebhookVerifier, make_verifier, web
 
 SECRET = "benchmark-webhook-secret"
 NOW = 1_700_000_000
-DEFAULT_FIXTURES = Path(
-    os.environ.get("KRADLE_UPSTREAM_FIXTURES")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "upstream"
-)
+# The upstream corpus (``$KRADLE_UPSTREAM_FIXTURES``, which dev.py sets when ../shared is there).
+DEFAULT_FIXTURES = upstream_corpus()
 
 
 @dataclass(frozen=True)
@@ -117,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the payloads per rep")
     args = parser.parse_args(argv)
 
+    if args.fixtures is None:
+        print(
+            "no upstream corpus: pass --fixtures DIR or set KRADLE_UPSTREAM_FIXTURES",
+            file=sys.stderr,
+        )
+        return 2
     deliveries = load(args.fixtures)
     if not deliveries:
         print(f"no payloads under {args.fixtures}", file=sys.stderr)

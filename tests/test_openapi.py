@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kradle_providers.testing.fixtures import require_vendor_specs
 from kradle_providers.testing.openapi import OpenApiSpec
-
-GITHUB_SPEC = Path(__file__).resolve().parents[2] / "shared/specs/github/api.github.com.json"
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -78,9 +76,8 @@ def test_unknown_operations_and_undocumented_statuses_are_problems() -> None:
     assert spec.validate_response("GET", "/things/1", 404, {"message": "x"}) == []
 
 
-@pytest.mark.skipif(not GITHUB_SPEC.exists(), reason="shared/ specs are not beside this checkout")
 def test_githubs_own_example_validates_and_a_mutation_does_not() -> None:
-    spec = OpenApiSpec.load(GITHUB_SPEC)
+    spec = OpenApiSpec.load(require_vendor_specs("github") / "api.github.com.json")
     examples = spec.document["components"]["examples"]["issue-items"]["value"]
     assert spec.validate_response("GET", "/repos/acme/widgets/issues", 200, examples) == []
     broken = [dict(examples[0], number="7")]

@@ -50,16 +50,6 @@ async def test_failure_mid_transaction_applies_nothing(monkeypatch: pytest.Monke
         assert await store.projections.count_by_kind() == {"issueTracking/Issue": 3}
 
 
-async def test_replaying_a_checkpointed_page_is_idempotent() -> None:
-    async with SqliteStateStore() as store:
-        page = [issue(str(n)) for n in range(5)]
-        out = await store.apply_page_and_checkpoint(BINDING, page, state(cursor="1"))
-        again = await store.apply_page_and_checkpoint(BINDING, page, state(cursor="1"))
-        assert {o.value for o in out} == {"inserted"}
-        assert {o.value for o in again} == {"unchanged"}
-        assert await store.projections.count_by_kind() == {"issueTracking/Issue": 5}
-
-
 WORKER = textwrap.dedent(
     """
     import asyncio, sys
@@ -154,3 +144,28 @@ async def test_apply_source_is_recorded() -> None:
         )
         proj = await store.projections.get(BINDING, issue_key("1"))
         assert proj is not None and proj.source is ProjectionSource.WRITE
+
+
+async def test_postgres_failure_mid_transaction_applies_nothing(
+    pg_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kradle_providers.store.postgres import PostgresStateStore
+    from tests.postgres_support import DSN
+
+    async with PostgresStateStore(DSN, schema=pg_schema) as store:
+        first = state(cursor="1")
+        await store.apply_page_and_checkpoint(BINDING, [issue("1"), issue("2")], first)
+
+        async def crash(conn: object, row: tuple[Any, ...]) -> None:
+            raise RuntimeError("simulated crash between page apply and checkpoint")
+
+        monkeypatch.setattr(store, "_write_state", crash)
+        page = [issue("1", minutes=5, title="changed"), issue("3")]
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            await store.apply_page_and_checkpoint(BINDING, page, state(cursor="2"))
+        monkeypatch.undo()
+        assert await store.projections.count_by_kind() == {"issueTracking/Issue": 2}
+        got = await store.sync_states.get(BINDING, Interface.ISSUE_TRACKING, "Issue")
+        assert got == first
+        await store.apply_page_and_checkpoint(BINDING, page, state(cursor="2"))
+        assert await store.projections.count_by_kind() == {"issueTracking/Issue": 3}

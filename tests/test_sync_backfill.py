@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -332,3 +333,77 @@ def test_plain_progress_lines() -> None:
     text = out.getvalue()
     assert "listed=3" in text and "gh/core=10/5000" in text and "Failed" in text
     assert "boom" in text
+
+
+async def test_one_backfill_per_stream_taken_over_after_the_holder_stops() -> None:
+    from kradle_providers.store.claims import backfill_lease_name
+    from kradle_providers.testing.store_objects import WallClock
+
+    clock = WallClock(datetime.now(UTC))  # the store's: leases expire by it
+    async with await bind(seeded()) as bound, SqliteStateStore(clock=clock) as store:
+        plan = next(p for p in bound.streams("issueTracking") if p.kind == "Issue")
+        name = backfill_lease_name("mem", "issueTracking", "Issue", plan.ref.slug())
+        # Another replica holds the Issue stream (and will crash without releasing it).
+        assert await store.leases.acquire(name, "replica-b", ttl=timedelta(seconds=30))
+        options = BackfillOptions(holder="replica-a", lease=timedelta(seconds=5))
+        report = await Backfiller(bound, store, options=options).run("issueTracking")
+        held = [r for r in report.results if r.held_by]
+        assert [(r.kind, r.held_by) for r in held] == [("Issue", "replica-b")]
+        assert report.ok  # skipped, not failed
+        counts = await store.projections.count_by_kind("mem")
+        assert "issueTracking/Issue" not in counts and counts["issueTracking/Label"] == 2
+        clock.advance(seconds=31)  # replica-b stopped renewing
+        again = await Backfiller(bound, store, options=options).run("issueTracking")
+        assert again.ok and not any(r.held_by for r in again.results)
+        assert (await store.projections.count_by_kind("mem"))["issueTracking/Issue"] == 3
+        assert await store.leases.holder(name) is None  # released after the run
+
+
+async def test_the_heartbeat_keeps_the_lease_through_a_long_run(store: SqliteStateStore) -> None:
+    from kradle_providers.store.claims import backfill_lease_name
+
+    backend = seeded(page_size=1, issues=1)
+    async with await bind(backend) as bound:
+        plan = next(p for p in bound.streams("issueTracking") if p.kind == "Issue")
+        name = backfill_lease_name("mem", "issueTracking", "Issue", plan.ref.slug())
+        options = BackfillOptions(holder="a", lease=timedelta(milliseconds=300))
+        filler = Backfiller(bound, store, options=options)
+        real_apply = store.apply_page_and_checkpoint
+        stolen: list[bool] = []
+
+        async def slow_apply(*args: Any, **kw: Any) -> Any:
+            await asyncio.sleep(0.35)  # pages slower than the lease: only renewals keep it
+            stolen.append(await store.leases.acquire(name, "b", ttl=timedelta(seconds=1)))
+            return await real_apply(*args, **kw)
+
+        store.apply_page_and_checkpoint = slow_apply  # type: ignore[method-assign]
+        result = await filler.run_stream(plan)
+        store.apply_page_and_checkpoint = real_apply  # type: ignore[method-assign]
+    assert result.phase is BackfillPhase.SUCCEEDED
+    assert len(stolen) >= 4 and not any(stolen)
+
+
+async def test_a_run_whose_lease_was_taken_over_stops(store: SqliteStateStore) -> None:
+    from kradle_providers.store.claims import backfill_lease_name
+
+    async with await bind(seeded(page_size=1, issues=5)) as bound:
+        plan = next(p for p in bound.streams("issueTracking") if p.kind == "Issue")
+        name = backfill_lease_name("mem", "issueTracking", "Issue", plan.ref.slug())
+        options = BackfillOptions(holder="a", lease=timedelta(milliseconds=60))
+        real_apply = store.apply_page_and_checkpoint
+        pages = 0
+
+        async def stall(*args: Any, **kw: Any) -> Any:
+            nonlocal pages
+            pages += 1
+            if pages == 2:  # "a" stalls; its lease is given to "b" meanwhile
+                await store.leases.release(name, "a")
+                await store.leases.acquire(name, "b", ttl=timedelta(seconds=5))
+                await asyncio.sleep(0.2)
+            return await real_apply(*args, **kw)
+
+        store.apply_page_and_checkpoint = stall  # type: ignore[method-assign]
+        result = await Backfiller(bound, store, options=options).run_stream(plan)
+        store.apply_page_and_checkpoint = real_apply  # type: ignore[method-assign]
+    assert result.held_by == "b" and pages == 2
+    assert await store.leases.holder(name) == "b"  # not released by "a"

@@ -76,7 +76,7 @@ def test_tour_exits_zero_with_key_lines(capsys: pytest.CaptureFixture[str]) -> N
     for expected in (
         "Installed providers",
         "memory",
-        "In-memory reference provider",
+        "In-memory test double",
         "retry with key demo-1 returned #5 again (no duplicate: True)",
         "page 1: #1 Widgets wobble, #2 Add sprockets",
         "changed since mark: #6 'Spring too stiff (reproduced)'",

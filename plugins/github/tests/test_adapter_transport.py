@@ -14,11 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from kradle_provider_github.adapter import GitHubAdapter
+from kradle_provider_github.mapping import MappingError
 
 from kradle_providers.auth import Secret
-from kradle_providers.errors import AuthenticationError, NotFound, RateLimited
+from kradle_providers.errors import AuthenticationError, KradleError, NotFound, RateLimited
 from kradle_providers.http import BudgetRegistry
-from kradle_providers.models import ExternalRef, IssueCreate
+from kradle_providers.models import SKIPPED, ExternalRef, IssueCreate
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.page import collect
 
@@ -237,3 +238,41 @@ async def test_canary_token_never_in_errors_or_logs(caplog: pytest.LogCaptureFix
         )
     assert CANARY not in text
     assert "private" in str(not_found.value)
+
+
+async def test_an_item_that_does_not_map_is_skipped_and_reported_not_sinking_the_page() -> None:
+    old_label = {"name": "bug", "color": "d73a4a", "url": "https://api.github.com/x/labels/bug"}
+    broken = _issue(2)
+    broken["labels"] = "bug"  # not an array: this issue cannot be mapped
+    with_old_label = _issue(3)
+    with_old_label["labels"] = [old_label]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[_issue(1), broken, with_old_label])
+
+    async with _adapter(handler) as adapter:
+        page = await adapter.list_issues(REPO)
+    assert [i.external.native_number for i in page.items] == ["1", "3"]
+    (skipped,) = page.extra[SKIPPED]
+    assert isinstance(skipped, MappingError) and isinstance(skipped, KradleError)
+    assert skipped.field == "labels"
+    assert page.items[1].labels == ["bug"]  # an old-shape label (no id) still maps
+
+
+async def test_labels_without_id_list_with_a_warning() -> None:
+    api = "https://api.github.com/repos/acme/widgets/labels"
+    labels = [
+        {"id": 7, "node_id": "LA_7", "name": "bug", "color": "d73a4a", "url": f"{api}/bug"},
+        {"name": "legacy", "color": "ededed", "url": f"{api}/legacy"},
+        {"id": 9, "color": "ffffff"},  # no name: nothing identifies it
+    ]
+
+    async with _adapter(lambda request: httpx.Response(200, json=labels)) as adapter:
+        page = await adapter.list_labels(REPO)
+    assert [(label.name, label.external.native_id) for label in page.items] == [
+        ("bug", "7"),
+        ("legacy", "legacy"),
+    ]
+    assert page.items[0].external.warnings == []
+    assert [w.field for w in page.items[1].external.warnings] == ["id"]
+    assert [e.field for e in page.extra[SKIPPED]] == ["name"]

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from kradle_provider_github.emulator import GitHubEmulator, create_emulator
 
+from kradle_providers.testing.fixtures import require_vendor_specs
 from kradle_providers.testing.openapi import OpenApiSpec
 
-SPEC = Path("/work/shared/specs/github/api.github.com.json")
 R = "/repos/acme/widgets"
-
-pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="GitHub's OpenAPI description is absent")
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +21,7 @@ def emulator() -> GitHubEmulator:
 
 @pytest.fixture(scope="module")
 def spec() -> OpenApiSpec:
-    return OpenApiSpec.load(SPEC)
+    return OpenApiSpec.load(require_vendor_specs("github") / "api.github.com.json")
 
 
 def _items(body: Any) -> int:

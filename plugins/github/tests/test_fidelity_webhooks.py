@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft7Validator
 from kradle_provider_github.emulator import GitHubEmulator, create_emulator
 
+from kradle_providers.testing.fixtures import require_vendor_specs
 from kradle_providers.testing.harness import Fault
 
-SCHEMA = Path("/work/shared/specs/github/schema.json")
 R = "/repos/acme/widgets"
-
-pytestmark = pytest.mark.skipif(not SCHEMA.exists(), reason="GitHub's webhook schema is absent")
 
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    return dict(json.loads(SCHEMA.read_text()))
+    return dict(json.loads((require_vendor_specs("github") / "schema.json").read_text()))
 
 
 def _validate(schema: dict[str, Any], event: str, payload: dict[str, Any]) -> list[str]:

@@ -1,4 +1,8 @@
-"""Golden tests: every upstream GitHub webhook fixture -> a checked-in NormalizeResult.
+"""Golden tests: every upstream GitHub webhook payload -> a checked-in NormalizeResult.
+
+The upstream corpus is an extra conformance layer (see kradle_providers.testing.fixtures):
+without it these tests are one named skip each. The plugin's own recorded deliveries have
+their goldens in the package (test_github_fixtures.py).
 
 Regenerate with ``KRADLE_UPDATE_GOLDEN=1 pytest plugins/github/tests/test_github_golden.py``
 and review the diff by eye: a golden is only worth what its review was.
@@ -16,16 +20,16 @@ from kradle_provider_github.harness import GOLDEN_DELIVERY_ID
 from kradle_provider_github.normalizers import NORMALIZERS
 
 from kradle_providers.models import NormalizeOutcome, NormalizeResult, ProviderRef, SyncEvent
+from kradle_providers.testing.fixtures import require_upstream, upstream_files
 from kradle_providers.webhooks.normalizer import NormalizeContext
 
-FIXTURES = Path("/work/shared/fixtures/upstream/github")
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("KRADLE_UPDATE_GOLDEN") == "1"
 DELIVERY = GOLDEN_DELIVERY_ID
 
 
 def _fixtures() -> list[Path]:
-    return sorted(FIXTURES.glob("*/*.json"))
+    return upstream_files("github")
 
 
 def _golden_path(fixture: Path) -> Path:
@@ -47,10 +51,8 @@ def render(result: NormalizeResult) -> str:
     return json.dumps(result.model_dump(mode="json"), sort_keys=True, indent=2) + "\n"
 
 
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="upstream fixtures not present")
-
-
 def test_all_upstream_fixtures_are_covered() -> None:
+    require_upstream("github")
     fixtures = _fixtures()
     assert len(fixtures) == 111
     assert {f.parent.name for f in fixtures} <= set(NORMALIZERS)
@@ -87,8 +89,9 @@ def test_events_validate_and_round_trip(fixture: Path) -> None:
 
 
 def test_outcomes_by_event() -> None:
+    corpus = require_upstream("github")
     ignored = {
-        str(f.relative_to(FIXTURES))
+        str(f.relative_to(corpus))
         for f in _fixtures()
         if normalize_fixture(f).outcome is NormalizeOutcome.IGNORED
     }
@@ -110,6 +113,7 @@ def test_outcomes_by_event() -> None:
 
 
 def test_no_stale_goldens() -> None:
+    require_upstream("github")
     expected = {_golden_path(f) for f in _fixtures()}
     present = set(GOLDEN.glob("*/*.golden.json"))
     assert present == expected, f"goldens without fixture: {sorted(present - expected)}"

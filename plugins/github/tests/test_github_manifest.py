@@ -19,10 +19,9 @@ from kradle_providers.manifest import Manifest, load_manifest, validate_manifest
 from kradle_providers.models import Interface
 from kradle_providers.plugins.spec import ProviderPlugin
 from kradle_providers.protocols.operations import OPERATIONS
+from kradle_providers.testing.fixtures import require_upstream, require_vendor_specs
 
 MANIFEST = Path(str(resources.files("kradle_provider_github") / "manifest.yaml"))
-OPENAPI = Path("/work/shared/specs/github/api.github.com.json")
-FIXTURES = Path("/work/shared/fixtures/upstream/github")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,7 @@ def manifest() -> Manifest:
 
 @cache
 def _operation_ids() -> frozenset[str]:
-    spec = json.loads(OPENAPI.read_text())
+    spec = json.loads((require_vendor_specs("github") / "api.github.com.json").read_text())
     return frozenset(
         op["operationId"]
         for item in spec["paths"].values()
@@ -78,8 +77,7 @@ def test_every_canonical_operation_is_declared(manifest: Manifest) -> None:
 
 
 def test_native_names_are_github_operation_ids(manifest: Manifest) -> None:
-    if not OPENAPI.exists():
-        pytest.skip("GitHub OpenAPI description not present")
+    require_vendor_specs("github")
     known = _operation_ids()
     for name in OPERATIONS:
         decl = manifest.operation(name)
@@ -159,9 +157,12 @@ def test_webhooks_have_normalizers_and_fixtures(manifest: Manifest) -> None:
     assert informational == {"installation", "ping"}
     forge = {w.event: w for w in manifest.spec.interfaces.git_forge.webhook_entries()}
     assert forge["installation"].informational and forge["ping"].informational
-    if FIXTURES.is_dir():
-        for event in events:
-            assert len(list((FIXTURES / event).glob("*.json"))) >= 1, event
+
+
+def test_the_upstream_corpus_has_every_declared_event(manifest: Manifest) -> None:
+    corpus = require_upstream("github")
+    for event in manifest.webhook_events():
+        assert len(list((corpus / event).glob("*.json"))) >= 1, event
 
 
 def test_plugin_registers_github() -> None:
@@ -184,7 +185,7 @@ def test_entry_point_is_installed() -> None:
 
 
 def test_cli_webhook_normalize(capsys: pytest.CaptureFixture[str]) -> None:
-    path = FIXTURES / "issues" / "opened.payload.json"
+    path = require_upstream("github") / "issues" / "opened.payload.json"
     code = main(
         [
             "webhook",
@@ -214,9 +215,7 @@ def test_cli_normalizes_every_upstream_fixture(capsys: pytest.CaptureFixture[str
     """``kradle-providers webhook normalize --provider github --event E --file X --json``."""
     import json
 
-    payloads = sorted(FIXTURES.glob("*/*.json"))
-    if not payloads:
-        pytest.skip("the upstream GitHub fixtures are not available")
+    payloads = sorted(require_upstream("github").glob("*/*.json"))
     informational = {"installation", "ping"}
     for payload in payloads:
         event = payload.parent.name

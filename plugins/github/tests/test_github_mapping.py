@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from kradle_provider_github import mapping
+from kradle_provider_github.harness import webhook_fixtures
 from kradle_provider_github.mapping import MappingError
 
+from kradle_providers.errors import KradleError
 from kradle_providers.models import (
     CheckKind,
     IssueState,
@@ -23,13 +26,13 @@ from kradle_providers.models import (
     RunnerState,
     Visibility,
 )
+from kradle_providers.testing.fixtures import require_upstream
 
-FIXTURES = Path("/work/shared/fixtures/upstream/github")
 PROVIDER = ProviderRef(type="github", instance="ghe")
 
 
 def fixture(path: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / path).read_text())
+    data: dict[str, Any] = json.loads((require_upstream("github") / path).read_text())
     return data
 
 
@@ -460,3 +463,95 @@ def test_private_flag_wins_over_contradicting_visibility() -> None:
     assert mapping.repository(repo).visibility is Visibility.PRIVATE
     repo["private"] = False
     assert mapping.repository(repo).visibility is Visibility.PUBLIC
+
+
+# --- old and partial shapes: map with a warning, never fail ------------------------
+
+
+def _shipped(event: str, case: str) -> dict[str, Any]:
+    (found,) = [f for f in webhook_fixtures() if f.event == event and f.payload.stem == case]
+    data: dict[str, Any] = json.loads(found.payload.read_text())
+    return data
+
+
+def test_a_label_without_id_maps_by_name_with_a_warning() -> None:
+    native = _shipped("label", "created")["label"]
+    del native["id"]
+    mapped = mapping.label(native)
+    assert mapped.external.native_id == native["name"]
+    assert [w.field for w in mapped.external.warnings] == ["id"]
+    dumped = mapped.model_dump(mode="json")
+    assert dumped["external"]["warnings"][0]["field"] == "id"
+    assert type(mapped).model_validate(dumped) == mapped
+
+
+def test_a_repository_without_full_name_maps_with_a_warning() -> None:
+    native = _shipped("repository", "edited")["repository"]
+    expected = native.pop("full_name")
+    mapped = mapping.repository(native)
+    assert mapped.full_name == expected
+    assert [w.field for w in mapped.external.warnings] == ["full_name"]
+
+
+def test_complete_objects_carry_no_warnings_and_serialize_as_before() -> None:
+    mapped = mapping.label(_shipped("label", "created")["label"])
+    assert mapped.external.warnings == []
+    assert "warnings" not in mapped.model_dump(mode="json")["external"]
+
+
+def test_mapping_errors_are_kradle_errors() -> None:
+    with pytest.raises(KradleError):
+        mapping.label({"id": 1})
+
+
+_OPTIONAL = {
+    "label": (mapping.label, ("label", "created", "label"), {"name"}),
+    # GitHub always sends an owner; without it and full_name there is no repository name.
+    "repository": (mapping.repository, ("repository", "edited", "repository"), {"name", "owner"}),
+}
+
+
+@given(data=st.data())
+def test_deleting_any_optional_key_never_raises(data: st.DataObject) -> None:
+    kind = data.draw(st.sampled_from(sorted(_OPTIONAL)))
+    mapper, (event, case, key), required = _OPTIONAL[kind]
+    native = _shipped(event, case)[key]
+    dropped = data.draw(
+        st.lists(st.sampled_from(sorted(set(native) - required)), unique=True, max_size=4)
+    )
+    for name in dropped:
+        del native[name]
+    mapped = mapper(native)
+    assert mapped.external.native_id
+
+
+#: Object mappers over the objects the shipped deliveries carry (event, case, key).
+_MAPPERS = {
+    "label": (mapping.label, ("label", "created", "label")),
+    "repository": (mapping.repository, ("repository", "edited", "repository")),
+    "milestone": (mapping.milestone, ("milestone", "created", "milestone")),
+    "issue": (mapping.issue, ("issues", "opened", "issue")),
+    "pull_request": (mapping.pull_request, ("pull_request", "opened", "pull_request")),
+    "workflow_run": (mapping.workflow_run, ("workflow_run", "completed", "workflow_run")),
+    "workflow_job": (mapping.workflow_job, ("workflow_job", "completed", "workflow_job")),
+    "check_run": (mapping.check_run, ("check_run", "created", "check_run")),
+    "check_suite": (mapping.check_suite, ("check_suite", "completed", "check_suite")),
+    "deploy_key": (mapping.deploy_key, ("deploy_key", "created", "key")),
+    "rule": (mapping.branch_protection_rule, ("branch_protection_rule", "created", "rule")),
+}
+
+
+@given(data=st.data())
+def test_a_mapping_failure_is_always_a_kradle_error(data: st.DataObject) -> None:
+    """Whatever keys a real object lacks, mapping it maps or raises a MappingError."""
+    kind = data.draw(st.sampled_from(sorted(_MAPPERS)))
+    mapper, (event, case, key) = _MAPPERS[kind]
+    native = _shipped(event, case)[key]
+    for name in data.draw(st.lists(st.sampled_from(sorted(native)), unique=True, max_size=6)):
+        del native[name]
+    try:
+        mapped = mapper(native)
+    except MappingError as exc:
+        assert exc.kind and str(exc).startswith("GitHub ")
+    else:
+        assert mapped.external.native_id

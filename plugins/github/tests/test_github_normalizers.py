@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kradle_provider_github.harness import webhook_fixtures
 from kradle_provider_github.normalizers import (
     NORMALIZERS,
     change_action,
@@ -23,14 +23,12 @@ from kradle_providers.models import (
     NormalizeResult,
     ProviderRef,
 )
+from kradle_providers.testing.fixtures import require_upstream, upstream_files
 from kradle_providers.webhooks.normalizer import NormalizeContext
-
-FIXTURES = Path("/work/shared/fixtures/upstream/github")
-ALL_FIXTURES = sorted(FIXTURES.glob("*/*.json"))
 
 
 def fixture(path: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / path).read_text())
+    data: dict[str, Any] = json.loads((require_upstream("github") / path).read_text())
     return data
 
 
@@ -292,7 +290,10 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-_PAYLOADS = [(p.parent.name, json.loads(p.read_text())) for p in ALL_FIXTURES]
+# The shipped recordings always; the vendor's own payloads too when the corpus is present.
+_PAYLOADS = [(f.event, json.loads(f.payload.read_text())) for f in webhook_fixtures()] + [
+    (p.parent.name, json.loads(p.read_text())) for p in upstream_files("github")
+]
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])

@@ -17,11 +17,12 @@ from kradle_providers.auth import BasicAuth, BearerAuth, Secret
 from kradle_providers.errors import (
     AuthenticationError,
     InvalidInput,
+    KradleError,
     PreconditionFailed,
     RateLimited,
 )
 from kradle_providers.http import FakeClock, RetryPolicy
-from kradle_providers.models import ExternalRef, IssueCreate, IssueState, IssueUpdate
+from kradle_providers.models import SKIPPED, ExternalRef, IssueCreate, IssueState, IssueUpdate
 from kradle_providers.protocols.page import collect
 
 REF = ExternalRef(project="WID")
@@ -356,6 +357,18 @@ async def test_labels_and_fix_versions(flavor: str) -> None:
     milestones = await collect(lambda c: adapter.list_milestones(REF, cursor=c, page_size=2))
     assert [m.title for m in milestones] == ["1.0", "1.1", "2.0"]
     assert milestones[0].state.value == "closed"
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+async def test_a_version_that_does_not_map_is_skipped_not_sinking_the_page(flavor: str) -> None:
+    fake = FakeJira(flavor)
+    fake.versions.insert(1, {"name": "imported", "released": False})  # no id
+    adapter = make(fake)
+    page = await adapter.list_milestones(REF)
+    assert [m.title for m in page.items] == ["1.0", "1.1", "2.0"]
+    (skipped,) = page.extra[SKIPPED]
+    assert isinstance(skipped, KradleError)
+    assert "has no `id`" in str(skipped)
 
 
 @pytest.mark.parametrize("flavor", FLAVORS)

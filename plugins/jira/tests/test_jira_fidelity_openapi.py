@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from kradle_provider_jira.emulator import create_emulator
 
+from kradle_providers.testing.fixtures import require_vendor_specs
 from kradle_providers.testing.openapi import OpenApiSpec
 
-SPEC_PATH = "/work/shared/specs/jira/swagger-v3.v3.json"
 ADF = {
     "type": "doc",
     "version": 1,
@@ -20,7 +20,7 @@ ADF = {
 
 @pytest.fixture(scope="module")
 def spec() -> OpenApiSpec:
-    return OpenApiSpec.load(SPEC_PATH)
+    return OpenApiSpec.load(require_vendor_specs("jira") / "swagger-v3.v3.json")
 
 
 async def test_cloud_responses_match_the_openapi_description(spec: OpenApiSpec) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,14 +11,14 @@ from kradle_provider_jira.emulator import JiraEmulator, create_emulator
 from kradle_provider_jira.webhooks import WEBHOOKS
 
 from kradle_providers.errors import WebhookSignatureError
+from kradle_providers.testing.fixtures import require_upstream
 from kradle_providers.webhooks.verify import Verifier
 
-UPSTREAM = Path("/work/shared/fixtures/upstream/jira")
 SECRET = "whsec-jira-emulator"
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((UPSTREAM / name).read_text())
+    data: dict[str, Any] = json.loads((require_upstream("jira") / name).read_text())
     return data
 
 

@@ -1,4 +1,8 @@
-"""Golden tests: every upstream Jira webhook fixture -> a checked-in NormalizeResult.
+"""Golden tests: every upstream Jira webhook payload -> a checked-in NormalizeResult.
+
+The upstream corpus is an extra conformance layer (see kradle_providers.testing.fixtures):
+without it these tests are one named skip each. The plugin's own recorded deliveries have
+their goldens in the package (test_jira_fixtures.py).
 
 Regenerate with ``KRADLE_UPDATE_GOLDEN=1 pytest plugins/jira/tests/test_jira_golden.py``
 and review the diff by eye: a golden is only worth what its review was. Bodies
@@ -13,22 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kradle_provider_jira.harness import GOLDEN_DELIVERY_ID, webhook_fixtures
+from kradle_provider_jira.harness import GOLDEN_DELIVERY_ID
 from kradle_provider_jira.normalizers import NORMALIZERS
 
 from kradle_providers.models import NormalizeResult, ProviderRef, SyncEvent
+from kradle_providers.testing.fixtures import require_upstream, upstream_files
 from kradle_providers.webhooks.normalizer import NormalizeContext
 
-FIXTURES = Path("/work/shared/fixtures/upstream/jira")
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("KRADLE_UPDATE_GOLDEN") == "1"
 DELIVERY = GOLDEN_DELIVERY_ID
 
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="upstream fixtures not present")
-
 
 def _fixtures() -> list[Path]:
-    return sorted(FIXTURES.glob("*/*.json"))
+    return upstream_files("jira")
 
 
 def _golden_path(fixture: Path) -> Path:
@@ -53,12 +55,14 @@ def render(result: NormalizeResult) -> str:
 
 
 def test_all_upstream_fixtures_are_covered() -> None:
+    require_upstream("jira")
     fixtures = _fixtures()
     assert len(fixtures) == 46
     assert {f.parent.name for f in fixtures} <= set(NORMALIZERS)
 
 
 def test_no_stale_goldens() -> None:
+    require_upstream("jira")
     expected = {_golden_path(f) for f in _fixtures()}
     present = set(GOLDEN.glob("*/*.golden.json"))
     assert present - expected == set(), "goldens without a fixture; delete them"
@@ -90,13 +94,3 @@ def test_results_validate_and_round_trip(fixture: Path) -> None:
         assert again.object.external.provider.instance == "default"
         # ordering facts: the payload timestamp is the sequence
         assert again.version.sequence is not None
-
-
-def test_the_harness_delivers_fixtures_as_the_goldens_were_written() -> None:
-    # The contract suite compares against these goldens with the fixture's own delivery.
-    fixtures = webhook_fixtures()
-    assert len(fixtures) == len(_fixtures())
-    for fixture in fixtures:
-        assert fixture.delivery_id == DELIVERY
-        assert fixture.headers == {"X-Atlassian-Webhook-Identifier": DELIVERY}
-        assert fixture.golden == _golden_path(fixture.payload)

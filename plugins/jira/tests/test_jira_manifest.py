@@ -18,9 +18,9 @@ from kradle_providers.models import Interface
 from kradle_providers.plugins.installed import has_normalizer
 from kradle_providers.plugins.registry import load_registry
 from kradle_providers.protocols.operations import operations_of
+from kradle_providers.testing.fixtures import require_upstream
 
 MANIFEST = Path(str(files("kradle_provider_jira") / "manifest.yaml"))
-FIXTURES = Path("/work/shared/fixtures/upstream/jira")
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +93,13 @@ def test_every_declared_webhook_has_a_normalizer_and_a_fixture(manifest: Manifes
     for event in declared:
         assert has_normalizer(event, NORMALIZERS), event
         assert has_normalizer(event.replace(":", "_"), NORMALIZERS), event
-        if FIXTURES.is_dir():
-            folder = FIXTURES / event.replace(":", "_")
-            assert list(folder.glob("*.json")), f"no upstream fixture for {event}"
+
+
+def test_the_upstream_corpus_has_every_declared_event(manifest: Manifest) -> None:
+    corpus = require_upstream("jira")
+    for event in manifest.webhook_events():
+        folder = corpus / event.replace(":", "_")
+        assert list(folder.glob("*.json")), f"no upstream fixture for {event}"
 
 
 def test_informational_flags_match_the_normalizers(manifest: Manifest) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -9,8 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from kradle_provider_jira import mapping
+from kradle_provider_jira.harness import webhook_fixtures
 from kradle_provider_jira.mapping import JiraMappingError
 
+from kradle_providers.errors import KradleError
 from kradle_providers.models import (
     IssueEventType,
     IssueState,
@@ -478,3 +481,44 @@ def test_history_resolution_alone_is_an_edit() -> None:
         {"id": "7", "items": [item("resolution", "Done", None)]}, P, ref
     )
     assert event.event_type is IssueEventType.EDITED
+
+
+# --- old and partial shapes: map with a warning, never fail ------------------------
+
+
+def _recorded_issue() -> dict[str, Any]:
+    (found,) = [
+        f
+        for f in webhook_fixtures()
+        if f.event == "jira:issue_created" and f.payload.stem == "issue_created"
+    ]
+    issue: dict[str, Any] = json.loads(found.payload.read_text())["issue"]
+    return issue
+
+
+def test_an_issue_without_key_or_summary_maps_with_warnings() -> None:
+    raw = _recorded_issue()
+    del raw["key"]
+    del raw["fields"]["summary"]
+    issue = mapping.issue_from_jira(raw, P)
+    assert issue.external.native_id == raw["id"]
+    assert issue.external.native_number is None and issue.title == ""
+    assert [w.field for w in issue.external.warnings] == ["key", "fields.summary"]
+    assert mapping.issue_from_jira(_recorded_issue(), P).external.warnings == []
+
+
+def test_jira_mapping_errors_are_kradle_errors() -> None:
+    with pytest.raises(KradleError):
+        mapping.issue_from_jira({"key": "WID-1"}, P)
+
+
+@given(data=st.data())
+def test_deleting_any_key_but_the_id_from_a_real_issue_never_raises(data: st.DataObject) -> None:
+    raw = _recorded_issue()
+    for name in data.draw(st.lists(st.sampled_from(sorted(set(raw) - {"id"})), unique=True)):
+        del raw[name]
+    fields = raw.get("fields")
+    if isinstance(fields, dict):
+        for name in data.draw(st.lists(st.sampled_from(sorted(fields)), unique=True)):
+            del fields[name]
+    assert mapping.issue_from_jira(raw, P).external.native_id == raw["id"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kradle_provider_jira.harness import webhook_fixtures
 from kradle_provider_jira.normalizers import (
     INTERNAL_ERROR_PREFIX,
     NORMALIZERS,
@@ -25,9 +25,9 @@ from kradle_providers.models import (
     NormalizeResult,
     ProviderRef,
 )
+from kradle_providers.testing.fixtures import require_upstream, upstream_files
 from kradle_providers.webhooks.normalizer import NormalizeContext
 
-FIXTURES = Path("/work/shared/fixtures/upstream/jira")
 SITE = "https://acme.atlassian.net"
 
 
@@ -288,8 +288,10 @@ def test_non_object_payload_is_malformed() -> None:
 
 # --- never raises ---------------------------------------------------------------------
 
-_SAMPLES = sorted(FIXTURES.glob("*/*.json")) if FIXTURES.is_dir() else []
-_PAYLOADS = [(p.parent.name, json.loads(p.read_text())) for p in _SAMPLES]
+# The shipped recordings always; the vendor's own payloads too when the corpus is present.
+_PAYLOADS = [
+    (f.payload.parent.name, json.loads(f.payload.read_text())) for f in webhook_fixtures()
+] + [(p.parent.name, json.loads(p.read_text())) for p in upstream_files("jira")]
 _DELETE = object()
 
 json_scalars = (
@@ -353,7 +355,6 @@ def _check(result: NormalizeResult) -> None:
     NormalizeResult.model_validate_json(result.model_dump_json())
 
 
-@pytest.mark.skipif(not _PAYLOADS, reason="upstream fixtures not present")
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(mutilated())
 def test_mutilated_fixtures_never_raise(sample: tuple[str, dict[str, Any]]) -> None:
@@ -387,9 +388,9 @@ def test_arbitrary_payloads_never_raise(event: str, payload: dict[str, Any]) -> 
 # --- CLI ------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not _PAYLOADS, reason="upstream fixtures not present")
 def test_cli_webhook_normalize(capsys: pytest.CaptureFixture[str]) -> None:
-    fixture = FIXTURES / "jira_issue_updated" / "mattermost.webhook-issue-updated-resolved.json"
+    fixture = require_upstream("jira") / "jira_issue_updated"
+    fixture /= "mattermost.webhook-issue-updated-resolved.json"
     code = main(
         [
             "webhook",

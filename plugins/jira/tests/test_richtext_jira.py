@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from kradle_provider_jira.richtext import (
     adf_from_markdown,
     body_from_adf,
@@ -17,8 +15,7 @@ from kradle_provider_jira.richtext import (
 )
 
 from kradle_providers.models.richtext import SourceFormat, source_digest
-
-FIXTURES = Path("/work/shared/fixtures/upstream/jira")
+from kradle_providers.testing.fixtures import require_upstream, upstream_files
 
 
 def _bodies(value: Any) -> Iterator[Any]:
@@ -38,16 +35,16 @@ def _is_adf(value: Any) -> bool:
 
 def _fixture_bodies() -> list[Any]:
     bodies: list[Any] = []
-    for path in sorted(FIXTURES.glob("*/*.json")):
+    for path in upstream_files("jira"):
         bodies.extend(_bodies(json.loads(path.read_text(encoding="utf-8"))))
     return bodies
 
 
-FIXTURE_BODIES = _fixture_bodies() if FIXTURES.is_dir() else []
+FIXTURE_BODIES = _fixture_bodies()
 
 
-@pytest.mark.skipif(not FIXTURE_BODIES, reason="upstream Jira fixtures not available")
 def test_every_upstream_fixture_body_converts() -> None:
+    require_upstream("jira")
     assert len(FIXTURE_BODIES) > 20
     for value in FIXTURE_BODIES:
         body = body_from_field(value)

@@ -8,6 +8,7 @@ from kradle_providers.models.base import (
     ExternalEnvelope,
     ExternalRef,
     Interface,
+    MappingWarning,
     ObjectRef,
     ProviderRef,
     Tolerant,
@@ -83,6 +84,7 @@ from kradle_providers.models.status import (
     PullRequestStatus,
     StatusCategory,
 )
+from kradle_providers.models.tolerance import SKIPPED, map_each
 
 CANONICAL_KINDS: dict[str, type[CanonicalObject]] = {
     cls.__name__: cls
@@ -121,6 +123,7 @@ def kinds_of(interface: Interface) -> list[str]:
 
 __all__ = [
     "CANONICAL_KINDS",
+    "SKIPPED",
     "Actor",
     "AnyCanonical",
     "Artifact",
@@ -156,6 +159,7 @@ __all__ = [
     "Label",
     "LabelSpec",
     "LogRef",
+    "MappingWarning",
     "MergeMethod",
     "Milestone",
     "MilestoneState",
@@ -196,6 +200,7 @@ __all__ = [
     "Version",
     "Visibility",
     "kinds_of",
+    "map_each",
     "plan_changes",
     "source_digest",
 ]

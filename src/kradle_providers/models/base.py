@@ -16,6 +16,7 @@ __all__ = [
     "ExternalEnvelope",
     "ExternalRef",
     "Interface",
+    "MappingWarning",
     "ObjectRef",
     "ProviderRef",
     "Tolerant",
@@ -125,8 +126,23 @@ class Extensions(CanonicalModel):
     fields: dict[str, JsonValue] = Field(default_factory=dict)
 
 
+class MappingWarning(CanonicalModel):
+    """Something the provider object lacked, and what the mapping did instead.
+
+    Providers send older or partial shapes (a label without ``id``); the object
+    maps what it can, keeps the rest in extensions and says so here.
+    """
+
+    field: str
+    message: str
+
+
 class ExternalEnvelope(CanonicalModel):
-    """Identity, addresses and version of an object as the provider knows it."""
+    """Identity, addresses and version of an object as the provider knows it.
+
+    ``warnings`` lists what the mapping had to work around; it is left out of
+    the serialized form when empty.
+    """
 
     provider: ProviderRef
     interface: Interface
@@ -138,6 +154,8 @@ class ExternalEnvelope(CanonicalModel):
     api_url: str | None = None
     version: Version = Field(default_factory=Version)
     extensions: Extensions
+    # Left out when empty, so objects that mapped cleanly serialize as they always did.
+    warnings: list[MappingWarning] = Field(default_factory=list, exclude_if=lambda w: not w)
 
     def key(self) -> tuple[str, str, str, str, str]:
         """The identity of the object across the whole system."""

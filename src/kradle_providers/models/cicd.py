@@ -69,6 +69,8 @@ class Pipeline(CanonicalObject):
 
 
 class JobStep(CanonicalModel):
+    """One step of a job."""
+
     name: str
     number: int | None = None
     status: PipelineStatus = Field(default_factory=PipelineStatus)
@@ -77,6 +79,8 @@ class JobStep(CanonicalModel):
 
 
 class Job(CanonicalObject):
+    """One job of a pipeline run, with its steps, state and log."""
+
     interface: ClassVar[Interface] = Interface.CICD
     kind: Literal["Job"] = "Job"
     pipeline: ObjectRef
@@ -90,6 +94,8 @@ class Job(CanonicalObject):
 
 
 class CheckKind(StrEnum):
+    """Whether a check is a check run (with output) or a plain commit status."""
+
     CHECK_RUN = "check_run"
     COMMIT_STATUS = "commit_status"
     UNKNOWN = "unknown"
@@ -111,6 +117,8 @@ class Check(CanonicalObject):
 
 
 class Artifact(CanonicalObject):
+    """A file a pipeline run kept (build output, report), with its size and download address."""
+
     interface: ClassVar[Interface] = Interface.CICD
     kind: Literal["Artifact"] = "Artifact"
     pipeline: ObjectRef | None = None
@@ -133,6 +141,8 @@ class LogRef(CanonicalObject):
 
 
 class RunnerState(StrEnum):
+    """Whether a runner is online, offline or busy."""
+
     ONLINE = "online"
     OFFLINE = "offline"
     BUSY = "busy"
@@ -140,6 +150,8 @@ class RunnerState(StrEnum):
 
 
 class Runner(CanonicalObject):
+    """A machine or agent that runs CI jobs."""
+
     interface: ClassVar[Interface] = Interface.CICD
     kind: Literal["Runner"] = "Runner"
     name: str

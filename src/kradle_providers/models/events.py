@@ -83,6 +83,8 @@ AnyCanonical = Annotated[
 
 
 class ChangeAction(StrEnum):
+    """What happened to an object in a sync event."""
+
     CREATED = "created"
     UPDATED = "updated"
     DELETED = "deleted"
@@ -120,6 +122,8 @@ class SyncEvent(CanonicalModel):
 
 
 class NormalizeOutcome(StrEnum):
+    """What normalizing one webhook payload came to."""
+
     NORMALIZED = "normalized"
     IGNORED = "ignored"
     MALFORMED = "malformed"

@@ -45,6 +45,8 @@ __all__ = [
 
 
 class Visibility(StrEnum):
+    """Who can see a repository."""
+
     PUBLIC = "public"
     PRIVATE = "private"
     INTERNAL = "internal"
@@ -52,6 +54,8 @@ class Visibility(StrEnum):
 
 
 class Repository(CanonicalObject):
+    """A git repository on a forge."""
+
     interface: ClassVar[Interface] = Interface.GIT_FORGE
     kind: Literal["Repository"] = "Repository"
     owner: str
@@ -96,6 +100,8 @@ class PullRequest(CanonicalObject):
 
 
 class ReviewState(StrEnum):
+    """Normalized review verdict."""
+
     APPROVED = "approved"
     CHANGES_REQUESTED = "changes_requested"
     COMMENTED = "commented"
@@ -105,6 +111,8 @@ class ReviewState(StrEnum):
 
 
 class Review(CanonicalObject):
+    """A review of a pull request (approval, change request, comment)."""
+
     interface: ClassVar[Interface] = Interface.GIT_FORGE
     kind: Literal["Review"] = "Review"
     pull_request: ObjectRef
@@ -117,6 +125,8 @@ class Review(CanonicalObject):
 
 
 class RefKind(StrEnum):
+    """Whether a ref is a branch or a tag."""
+
     BRANCH = "branch"
     TAG = "tag"
     OTHER = "other"
@@ -134,6 +144,8 @@ class Ref(CanonicalObject):
 
 
 class CommitPerson(CanonicalModel):
+    """The author or committer of a commit, as the commit records them."""
+
     name: str | None = None
     email: str | None = None
     date: UtcDatetime | None = None
@@ -141,6 +153,8 @@ class CommitPerson(CanonicalModel):
 
 
 class Commit(CanonicalObject):
+    """A commit: sha, message, author and committer, parents."""
+
     interface: ClassVar[Interface] = Interface.GIT_FORGE
     kind: Literal["Commit"] = "Commit"
     sha: str
@@ -151,6 +165,8 @@ class Commit(CanonicalObject):
 
 
 class DeployKey(CanonicalObject):
+    """An SSH key with (read-only or write) access to one repository."""
+
     interface: ClassVar[Interface] = Interface.GIT_FORGE
     kind: Literal["DeployKey"] = "DeployKey"
     title: str
@@ -160,6 +176,8 @@ class DeployKey(CanonicalObject):
 
 
 class Permission(StrEnum):
+    """A collaborator's permission on a repository, from most to least."""
+
     ADMIN = "admin"
     MAINTAIN = "maintain"
     WRITE = "write"
@@ -169,6 +187,8 @@ class Permission(StrEnum):
 
 
 class Collaborator(CanonicalObject):
+    """A person or team with access to a repository, and their permission."""
+
     interface: ClassVar[Interface] = Interface.GIT_FORGE
     kind: Literal["Collaborator"] = "Collaborator"
     actor: Actor
@@ -197,6 +217,8 @@ class BranchProtection(CanonicalObject):
 
 
 class RepositoryCreate(CanonicalModel):
+    """What a host writes to create a repository."""
+
     name: str = Field(min_length=1)
     description: str | None = None
     visibility: Literal["public", "private", "internal"] = "private"
@@ -204,6 +226,8 @@ class RepositoryCreate(CanonicalModel):
 
 
 class RepositoryUpdate(CanonicalModel):
+    """The fields of a repository a host may change (unset fields stay as they are)."""
+
     description: str | None = None
     visibility: Literal["public", "private", "internal"] | None = None
     default_branch: str | None = None
@@ -211,6 +235,8 @@ class RepositoryUpdate(CanonicalModel):
 
 
 class PullRequestCreate(CanonicalModel):
+    """What a host writes to open a pull request."""
+
     title: str = Field(min_length=1)
     head: str = Field(min_length=1)
     base: str = Field(min_length=1)
@@ -219,6 +245,8 @@ class PullRequestCreate(CanonicalModel):
 
 
 class PullRequestUpdate(CanonicalModel):
+    """The fields of a pull request a host may change (unset fields stay as they are)."""
+
     title: str | None = Field(default=None, min_length=1)
     body: str | None = None
     base: str | None = None
@@ -226,6 +254,8 @@ class PullRequestUpdate(CanonicalModel):
 
 
 class MergeMethod(StrEnum):
+    """How a pull request is merged."""
+
     MERGE = "merge"
     SQUASH = "squash"
     REBASE = "rebase"

@@ -61,6 +61,8 @@ class Issue(CanonicalObject):
 
 
 class Comment(CanonicalObject):
+    """A comment on an issue or pull request; its body keeps its source format."""
+
     interface: ClassVar[Interface] = Interface.ISSUE_TRACKING
     kind: Literal["Comment"] = "Comment"
     issue: ObjectRef
@@ -71,6 +73,8 @@ class Comment(CanonicalObject):
 
 
 class Label(CanonicalObject):
+    """A label that can be put on issues (and pull requests)."""
+
     interface: ClassVar[Interface] = Interface.ISSUE_TRACKING
     kind: Literal["Label"] = "Label"
     name: str
@@ -79,6 +83,8 @@ class Label(CanonicalObject):
 
 
 class MilestoneState(StrEnum):
+    """Whether a milestone is open or closed."""
+
     OPEN = "open"
     CLOSED = "closed"
     UNKNOWN = "unknown"
@@ -100,6 +106,8 @@ class Milestone(CanonicalObject):
 
 
 class IssueEventType(StrEnum):
+    """The kind of an issue's timeline event (canonical words; the native one is kept)."""
+
     CREATED = "created"
     CLOSED = "closed"
     REOPENED = "reopened"
@@ -175,6 +183,8 @@ class IssueUpdate(CanonicalModel):
 
 
 class CommentInput(CanonicalModel):
+    """What a host writes as a comment."""
+
     body: str = Field(min_length=1)
 
 

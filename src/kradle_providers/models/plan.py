@@ -14,6 +14,8 @@ __all__ = ["PlanAction", "PlannedChange", "SyncResult", "plan_changes"]
 
 
 class PlanAction(StrEnum):
+    """What a declarative sync does to one item."""
+
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"

@@ -21,6 +21,8 @@ __all__ = ["RichText", "SourceFormat", "source_digest"]
 
 
 class SourceFormat(StrEnum):
+    """The markup a rich-text body was written in at the provider."""
+
     MARKDOWN = "markdown"
     PLAIN = "plain"
     ADF = "adf"

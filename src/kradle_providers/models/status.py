@@ -23,6 +23,8 @@ __all__ = [
 
 
 class IssueState(StrEnum):
+    """Normalized issue state."""
+
     OPEN = "open"
     CLOSED = "closed"
     UNKNOWN = "unknown"
@@ -47,6 +49,8 @@ class IssueStatus(CanonicalModel):
 
 
 class PipelineState(StrEnum):
+    """Normalized state of a pipeline run or job (the native word is kept)."""
+
     QUEUED = "queued"
     WAITING = "waiting"
     RUNNING = "running"
@@ -84,6 +88,8 @@ class PipelineStatus(CanonicalModel):
 
 
 class PullRequestState(StrEnum):
+    """Normalized pull request state."""
+
     OPEN = "open"
     DRAFT = "draft"
     CLOSED = "closed"
@@ -92,5 +98,7 @@ class PullRequestState(StrEnum):
 
 
 class PullRequestStatus(CanonicalModel):
+    """A pull request's normalized state with the native value it came from."""
+
     state: Tolerant[PullRequestState] = PullRequestState.OPEN
     native: str | None = None

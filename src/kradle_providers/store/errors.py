@@ -6,6 +6,7 @@ from kradle_providers.errors import KradleError
 
 __all__ = [
     "DuplicateRecord",
+    "LeaseLost",
     "PhaseMismatch",
     "SchemaTooNew",
     "StoreClosed",
@@ -59,4 +60,21 @@ class PhaseMismatch(StoreError):
         super().__init__(
             f"{what} {record_id} is in phase {found}, not {expected} as expected: another "
             "worker changed it first. Re-read it and act on its current phase."
+        )
+
+
+class LeaseLost(StoreError):
+    """A worker acted on a record it no longer holds: its lease expired and another took over.
+
+    The other worker now owns the record; drop the work (its result would be a
+    second processing) and claim something else.
+    """
+
+    def __init__(self, what: str, record_id: str, worker: str) -> None:
+        self.record_id = record_id
+        self.worker = worker
+        super().__init__(
+            f"{what} {record_id} is no longer claimed by worker {worker!r}: its lease expired "
+            "and another worker took it over. Drop this attempt; renew leases more often than "
+            "they expire (a lease must outlast the slowest step)."
         )

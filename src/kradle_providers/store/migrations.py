@@ -117,6 +117,32 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX audit_by_binding ON audit (binding, id)",
         ),
     ),
+    Migration(
+        3,
+        "work claims with leases, stored retry times, named leases",
+        (
+            "ALTER TABLE deliveries ADD COLUMN claimed_by TEXT",
+            "ALTER TABLE deliveries ADD COLUMN lease_until REAL",
+            "ALTER TABLE deliveries ADD COLUMN next_attempt_at REAL",
+            "ALTER TABLE write_intents ADD COLUMN claimed_by TEXT",
+            "ALTER TABLE write_intents ADD COLUMN lease_until REAL",
+            """CREATE TABLE leases (
+                name TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                expires_at REAL NOT NULL
+            )""",
+        ),
+    ),
+    Migration(
+        4,
+        "shared rate-limit budgets",
+        (
+            """CREATE TABLE budgets (
+                key TEXT PRIMARY KEY,
+                state TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 """Every migration, in order; ``MIGRATIONS[n - 1].version == n``."""
 

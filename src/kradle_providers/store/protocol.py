@@ -8,17 +8,19 @@ method is async; an implementation must be safe to call from many asyncio
 tasks at once and must apply each call atomically.
 
 The embedded SQLite implementation (:class:`kradle_providers.store.SqliteStateStore`)
-is the default; a host running several replicas supplies one on a shared
-database with the same semantics.
+is the default; :class:`kradle_providers.store.postgres.PostgresStateStore` is
+the shared one for several replicas. A host writing a third runs
+:mod:`kradle_providers.testing.store_conformance` against it.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
+from kradle_providers.http.ratelimit import BudgetBackend
 from kradle_providers.models.base import CanonicalObject, Interface, Version
 from kradle_providers.store.ordering import ApplyOutcome
 from kradle_providers.sync.phases import ConflictPhase, DeliveryPhase, WriteIntentPhase
@@ -38,8 +40,10 @@ from kradle_providers.webhooks.deliveries import DeliveryRecord, DeliveryStore
 __all__ = [
     "AuditLog",
     "ConflictRepository",
+    "DeliveryClaims",
     "DeliveryRepository",
     "ExpiringDedupeStore",
+    "LeaseRepository",
     "ProjectionRepository",
     "StateStore",
     "SyncStateRepository",
@@ -48,8 +52,52 @@ __all__ = [
 
 
 @runtime_checkable
-class DeliveryRepository(DeliveryStore, Protocol):
-    """A :class:`DeliveryStore` that also answers operators' questions."""
+class DeliveryClaims(Protocol):
+    """Deliveries taken by workers with expiring leases (see :mod:`kradle_providers.store.claims`).
+
+    Several workers, in one process or in replicas sharing the store, call
+    :meth:`claim`; each claimable delivery goes to one of them. A worker moves
+    its claimed delivery on with :meth:`advance_claimed` (fenced: once another
+    worker took it over after the lease expired, the old worker's moves raise
+    :class:`~kradle_providers.store.errors.LeaseLost`) and renews the lease
+    while it works.
+    """
+
+    async def claim(self, worker: str, *, lease: timedelta, limit: int = 1) -> list[DeliveryRecord]:
+        """Claim up to ``limit`` deliveries, oldest first, each returned in ``Queued``.
+
+        Claimable: ``Queued``; ``Retrying`` whose retry time has come;
+        ``Received``/``Normalizing``/``Processing`` whose lease expired
+        (recovered through ``Retrying``, which counts the attempt).
+        """
+        ...
+
+    async def renew(self, record_id: str, worker: str, *, lease: timedelta) -> bool:
+        """Extend ``worker``'s lease to now + ``lease``; ``False`` if it lost the record."""
+        ...
+
+    async def advance_claimed(
+        self,
+        record_id: str,
+        worker: str,
+        phase: DeliveryPhase,
+        *,
+        note: str | None = None,
+        error: str | None = None,
+        action: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> DeliveryRecord:
+        """Move a claimed record (enforced); ``Retrying`` stores ``retry_at``.
+
+        Entering ``Retrying``, ``Succeeded`` or ``DeadLettered`` ends the claim.
+        Raises :class:`LeaseLost` when ``worker`` no longer holds the record.
+        """
+        ...
+
+
+@runtime_checkable
+class DeliveryRepository(DeliveryStore, DeliveryClaims, Protocol):
+    """A :class:`DeliveryStore` with claims that also answers operators' questions."""
 
     async def count_by_phase(self) -> dict[DeliveryPhase, int]:
         """How many records are in each phase (phases with none are omitted)."""
@@ -209,6 +257,56 @@ class WriteIntentRepository(Protocol):
         """Read, move to ``phase`` (enforced) and write back, atomically."""
         ...
 
+    async def claim(
+        self,
+        worker: str,
+        *,
+        lease: timedelta,
+        binding: str | None = None,
+        limit: int = 1,
+    ) -> list[WriteIntent]:
+        """Claim intents to send, oldest first: each goes to one worker until its lease expires.
+
+        Claimable: ``ReadyToSend`` and ``Retrying`` intents nobody holds, and
+        ``Sending`` intents whose claimer's lease expired (it may have died
+        after the request left: find out by read-back before sending again).
+        The phase is not changed; move it with :meth:`advance` and
+        :meth:`release` the claim when done.
+        """
+        ...
+
+    async def renew(self, intent_id: str, worker: str, *, lease: timedelta) -> bool:
+        """Extend ``worker``'s claim; ``False`` if another worker took the intent over."""
+        ...
+
+    async def release(self, intent_id: str, worker: str) -> None:
+        """End ``worker``'s claim on the intent."""
+        ...
+
+
+class LeaseRepository(Protocol):
+    """Named leases: one holder at a time, kept by heartbeats, taken over once expired.
+
+    Used for work only one replica may do at a time, such as the backfill of
+    one stream (:func:`kradle_providers.store.claims.backfill_lease_name`).
+    """
+
+    async def acquire(self, name: str, holder: str, *, ttl: timedelta) -> bool:
+        """Take ``name`` if free, expired or already ``holder``'s; ``True`` when held."""
+        ...
+
+    async def renew(self, name: str, holder: str, *, ttl: timedelta) -> bool:
+        """Extend ``holder``'s lease (the heartbeat); ``False`` once it was taken over."""
+        ...
+
+    async def release(self, name: str, holder: str) -> None:
+        """Give up ``holder``'s lease (no effect if someone else holds it)."""
+        ...
+
+    async def holder(self, name: str) -> str | None:
+        """The current holder (``None`` if free or expired)."""
+        ...
+
 
 class ConflictRepository(Protocol):
     """Detected conflicts and their resolutions."""
@@ -291,6 +389,21 @@ class StateStore(Protocol):
     @property
     def audit(self) -> AuditLog:
         """The audit stream."""
+        ...
+
+    @property
+    def leases(self) -> LeaseRepository:
+        """Named leases shared by every process using the store."""
+        ...
+
+    @property
+    def budgets(self) -> BudgetBackend:
+        """Rate-limit budgets shared by every process using the store
+        (``BudgetRegistry(backend=store.budgets)``)."""
+        ...
+
+    def now(self) -> datetime:
+        """The store's clock (stamps records, leases and retry times)."""
         ...
 
     async def open(self) -> Self:

@@ -30,6 +30,7 @@ object is lost or doubled (the projection ordering makes re-applying a page a no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,12 @@ from kradle_providers.errors import KradleError, NotFound, RateLimited
 from kradle_providers.metrics import NO_METRICS, Metrics, timed
 from kradle_providers.models.base import CanonicalObject, Interface, Version
 from kradle_providers.plugins.guard import GuardedAdapter
+from kradle_providers.store.claims import (
+    DEFAULT_LEASE,
+    backfill_lease_name,
+    holder_id,
+    local_holder_gone,
+)
 from kradle_providers.store.ordering import ApplyOutcome
 from kradle_providers.store.protocol import StateStore
 from kradle_providers.sync.binding import TombstonePolicy
@@ -71,12 +78,21 @@ class BackfillOptions:
     ``wait_on_rate_limit`` waits up to ``max_wait`` seconds for a budget reset
     instead of stopping the stream; ``ignore_reset`` resumes a rate-limited
     stream even before its reset time. ``clock`` and ``sleep`` are injectable.
+
+    One process backfills a stream at a time: a run holds the stream's lease
+    in the store as ``holder`` (default: host, pid and a random suffix),
+    renewed every third of ``lease``; a stream another holder runs is skipped
+    (:attr:`StreamResult.held_by`), and taken over once that holder stops
+    renewing (it crashed), or at once when it was a process of this host that
+    no longer runs.
     """
 
     full: bool = False
     wait_on_rate_limit: bool = False
     max_wait: float = 900.0
     ignore_reset: bool = False
+    holder: str = field(default_factory=holder_id)
+    lease: timedelta = DEFAULT_LEASE
     clock: Callable[[], datetime] = _utcnow
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -92,6 +108,8 @@ class StreamResult:
     counters: SyncCounters
     error: str | None = None
     reset_at: datetime | None = None
+    held_by: str | None = None
+    """Set when the stream was skipped because this holder is backfilling it."""
 
     @property
     def name(self) -> str:
@@ -107,8 +125,8 @@ class BackfillReport:
 
     @property
     def ok(self) -> bool:
-        """Whether every stream succeeded."""
-        return all(r.phase is _F.SUCCEEDED for r in self.results)
+        """Whether every stream succeeded (or is being run by another holder)."""
+        return all(r.phase is _F.SUCCEEDED or r.held_by for r in self.results)
 
     @property
     def failed(self) -> list[StreamResult]:
@@ -132,6 +150,7 @@ class BackfillReport:
                     "counters": r.counters.model_dump(),
                     "error": r.error,
                     "reset_at": r.reset_at.isoformat() if r.reset_at else None,
+                    "held_by": r.held_by,
                 }
                 for r in self.results
             ],
@@ -260,7 +279,63 @@ class Backfiller:
         return counts.get(f"{plan.interface.value}/{plan.kind}", 0) > 0
 
     async def run_stream(self, plan: StreamPlan) -> StreamResult:
-        """Run (or resume) one stream to Succeeded, RateLimited or Failed."""
+        """Run (or resume) one stream to Succeeded, RateLimited or Failed, holding its lease."""
+        scope = plan.ref.slug()
+        name = backfill_lease_name(self.bound.name, plan.interface.value, plan.kind, scope)
+        leases, holder = self.store.leases, self.options.holder
+        if not await self._acquire(name):
+            return await self._held(plan, name)
+        current = asyncio.current_task()
+        assert current is not None
+        lost = asyncio.Event()
+        beat = asyncio.create_task(self._heartbeat(name, current, lost))
+        try:
+            return await self._run_stream(plan)
+        except asyncio.CancelledError:
+            if not lost.is_set():
+                raise
+            current.uncancel()
+            return await self._held(plan, name)
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+            if not lost.is_set():
+                await leases.release(name, holder)
+
+    async def _acquire(self, name: str) -> bool:
+        leases, holder, ttl = self.store.leases, self.options.holder, self.options.lease
+        if await leases.acquire(name, holder, ttl=ttl):
+            return True
+        other = await leases.holder(name)
+        if other is None or not local_holder_gone(other):
+            return False
+        await leases.release(name, other)  # its process is gone: no need to wait
+        return await leases.acquire(name, holder, ttl=ttl)
+
+    async def _held(self, plan: StreamPlan, name: str) -> StreamResult:
+        other = await self.store.leases.holder(name) or "another process"
+        return StreamResult(
+            interface=plan.interface,
+            kind=plan.kind,
+            scope=plan.ref.slug(),
+            phase=_F.SCHEDULED,
+            counters=SyncCounters(),
+            error=f"skipped: {other} is backfilling this stream (taken over if it stops)",
+            held_by=other,
+        )
+
+    async def _heartbeat(self, name: str, work: asyncio.Task[Any], lost: asyncio.Event) -> None:
+        every = max(self.options.lease.total_seconds() / 3, 0.01)
+        while True:
+            await asyncio.sleep(every)
+            if not await self.store.leases.renew(name, self.options.holder, ttl=self.options.lease):
+                # Taken over (this process stalled past the lease): stop; pages are idempotent.
+                lost.set()
+                work.cancel()
+                return
+
+    async def _run_stream(self, plan: StreamPlan) -> StreamResult:
         started = await self._start(plan)
         if isinstance(started, StreamResult):
             return started

@@ -26,7 +26,7 @@ is a literal ``${``). Credentials are never values in the document, only
 ``{file: P}``, ``{secret: {name, key}}``) that a resolver turns into values
 when the binding is opened (:mod:`kradle_providers.sync.runtime`).
 
-:meth:`Binding.validate` checks a binding against the installed plugins'
+:meth:`Binding.validate_against` checks a binding against the installed plugins'
 manifests (SPEC §6): every provider type installed, every interface supported
 with the operations its mode needs (refusals name the missing operations),
 requested kinds declared, and no cross-org binding unless ``allowCrossOrg``.
@@ -223,7 +223,7 @@ class BindingMetadata(_Model):
 
 
 class ValidatedBinding(BaseModel):
-    """What :meth:`Binding.validate` accepted: per interface, its selection and kinds."""
+    """What :meth:`Binding.validate_against` accepted: per interface, its selection and kinds."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 

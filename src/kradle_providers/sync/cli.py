@@ -19,6 +19,9 @@
   writes by webhook), the write worker and a scheduled incremental backfill,
   in one process until stopped (:class:`~kradle_providers.sync.serve.SyncServer`).
 - ``sync serve-webhooks``: ``sync serve`` without the scheduled backfill.
+  The receiver's workers claim deliveries from the store, so several
+  processes on one PostgreSQL store share them and a restarted one finishes
+  what a crashed one left.
 - ``sync recover --config BINDING.yaml --db PATH``: asks providers with a
   delivery log to redeliver what the receiver missed (received by a running
   ``sync serve``), else backfills the gap incrementally
@@ -32,11 +35,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +56,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 _INTERFACES = ("issueTracking", "cicd", "gitForge")
+_DB_HELP = f"state store: a SQLite file ({DEFAULT_DB}) or a postgresql:// URL"
 
 
 def register(subparsers: Any) -> None:
@@ -64,7 +69,7 @@ def register(subparsers: Any) -> None:
         help="backfill a binding into the state store (exit 0 ok, 1 failed, 2 config error)",
     )
     b.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
-    b.add_argument("--db", default=DEFAULT_DB, type=Path, help=f"SQLite file ({DEFAULT_DB})")
+    b.add_argument("--db", default=DEFAULT_DB, help=_DB_HELP)
     b.add_argument("--interface", choices=_INTERFACES, default=None, help="only this interface")
     b.add_argument("--full", action="store_true", help="complete listings (and deletion sweep)")
     b.add_argument(
@@ -77,7 +82,7 @@ def register(subparsers: Any) -> None:
     b.set_defaults(handler=_backfill)
 
     s = sub.add_parser("status", help="what the state store holds")
-    s.add_argument("--db", default=DEFAULT_DB, type=Path, help=f"SQLite file ({DEFAULT_DB})")
+    s.add_argument("--db", default=DEFAULT_DB, help=_DB_HELP)
     s.add_argument("--binding", default=None, help="only this binding's objects and states")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(handler=_status)
@@ -86,7 +91,7 @@ def register(subparsers: Any) -> None:
         "check", help="authenticate, discover scopes, read targets (exit 0 ok, 1 failed, 2 config)"
     )
     c.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
-    c.add_argument("--db", default=None, type=Path, help="record the phases in this SQLite file")
+    c.add_argument("--db", default=None, help="record the phases in this " + _DB_HELP)
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.set_defaults(handler=_check)
 
@@ -95,7 +100,7 @@ def register(subparsers: Any) -> None:
         help="ask providers to redeliver missed webhooks (else backfill the gap); exit 0 ok",
     )
     r.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
-    r.add_argument("--db", default=DEFAULT_DB, type=Path, help=f"SQLite file ({DEFAULT_DB})")
+    r.add_argument("--db", default=DEFAULT_DB, help=_DB_HELP)
     r.add_argument("--json", action="store_true", help="print the result as JSON")
     r.set_defaults(handler=_recover)
 
@@ -107,7 +112,7 @@ def register(subparsers: Any) -> None:
     )
     for p in (serve, w):
         p.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
-        p.add_argument("--db", default=DEFAULT_DB, type=Path, help=f"SQLite file ({DEFAULT_DB})")
+        p.add_argument("--db", default=DEFAULT_DB, help=_DB_HELP)
         p.add_argument("--host", default="127.0.0.1", help="listen address (127.0.0.1)")
         p.add_argument("--port", default=8787, type=int, help="listen port (8787; 0: any free)")
         p.add_argument(
@@ -189,7 +194,8 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
-    from kradle_providers.store import SqliteStateStore
+    from kradle_providers.store import open_state_store
+    from kradle_providers.store.url import display_name
     from kradle_providers.sync.backfill import Backfiller, BackfillOptions
     from kradle_providers.sync.progress import make_progress
     from kradle_providers.sync.runtime import BoundBinding
@@ -197,7 +203,8 @@ async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
     overrides = getattr(args, "overrides", None)
     async with (
         await BoundBinding.open(binding, overrides=overrides) as bound,
-        SqliteStateStore(args.db) as store,
+        open_state_store(args.db) as store,
+        _shared_budgets(store),
     ):
         progress = make_progress(force_plain=args.plain)
         options = BackfillOptions(full=args.full, wait_on_rate_limit=args.wait_on_rate_limit)
@@ -208,8 +215,9 @@ async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
         finally:
             progress.close()
         counts = await store.projections.count_by_kind(binding.name)
+    db = display_name(args.db)
     if args.json:
-        print(json.dumps({**report.to_dict(), "objects": counts, "db": str(args.db)}, indent=2))
+        print(json.dumps({**report.to_dict(), "objects": counts, "db": db}, indent=2))
     else:
         for r in report.results:
             c = r.counters
@@ -219,7 +227,7 @@ async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
                 f"applied={c.applied} unchanged={c.unchanged} tombstoned={c.tombstoned}{tail}"
             )
         total = sum(counts.values())
-        print(f"{total} object(s) in {args.db}; run `kradle-providers sync status --db {args.db}`")
+        print(f"{total} object(s) in {db}; run `kradle-providers sync status --db {db}`")
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -246,7 +254,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 async def _run_check(args: argparse.Namespace, binding: Any) -> int:
-    from kradle_providers.store import SqliteStateStore
+    from kradle_providers.store import open_state_store
     from kradle_providers.sync.check import check_binding
     from kradle_providers.sync.runtime import BoundBinding
 
@@ -256,7 +264,7 @@ async def _run_check(args: argparse.Namespace, binding: Any) -> int:
         if args.db is None:
             result = await check_binding(bound)
         else:
-            async with SqliteStateStore(args.db) as store:
+            async with open_state_store(args.db) as store:
                 result = await check_binding(bound, store=store)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
@@ -283,13 +291,14 @@ def _recover(args: argparse.Namespace) -> int:
 
 
 async def _run_recover(args: argparse.Namespace, binding: Any) -> int:
-    from kradle_providers.store import SqliteStateStore
+    from kradle_providers.store import open_state_store
     from kradle_providers.sync.recover import recover_missed
     from kradle_providers.sync.runtime import BoundBinding
 
     async with (
         await BoundBinding.open(binding, overrides=getattr(args, "overrides", None)) as bound,
-        SqliteStateStore(args.db) as store,
+        open_state_store(args.db) as store,
+        _shared_budgets(store),
     ):
         report = await recover_missed(bound, store)
     if args.json:
@@ -346,13 +355,15 @@ def _count_by_phase(records: Iterable[Any]) -> dict[str, int]:
 
 
 def _status(args: argparse.Namespace) -> int:
-    if not Path(args.db).exists():
-        return _error(f"no state store at {str(args.db)!r}; run `sync backfill --db` first")
+    from kradle_providers.store import open_state_store
+    from kradle_providers.store.url import local_path
+
+    path = local_path(args.db)
+    if path is not None and not path.exists():
+        return _error(f"no state store at {str(path)!r}; run `sync backfill --db` first")
 
     async def run() -> dict[str, Any]:
-        from kradle_providers.store import SqliteStateStore
-
-        async with SqliteStateStore(args.db) as store:
+        async with open_state_store(args.db) as store:
             return await status_report(store, binding=args.binding)
 
     report = asyncio.run(run())
@@ -388,7 +399,7 @@ def _serve(args: argparse.Namespace) -> int:
 async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
     import signal
 
-    from kradle_providers.store import SqliteStateStore
+    from kradle_providers.store import open_state_store
     from kradle_providers.sync.runtime import BoundBinding
     from kradle_providers.sync.serve import ServeOptions, SyncServer
 
@@ -402,7 +413,8 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
     )
     async with (
         await BoundBinding.open(binding, overrides=getattr(args, "overrides", None)) as bound,
-        SqliteStateStore(args.db) as store,
+        open_state_store(args.db) as store,
+        _shared_budgets(store),
     ):
         server = SyncServer(bound, store, options=options)
         server.listen()
@@ -413,3 +425,16 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
             loop.add_signal_handler(sig, server.stop)
         await server.run()
     return EXIT_OK
+
+
+@contextlib.asynccontextmanager
+async def _shared_budgets(store: StateStore) -> AsyncIterator[None]:
+    """Spend rate-limit budgets from the store, shared with every process using it."""
+    from kradle_providers.http.client import default_budget_registry
+
+    registry = default_budget_registry()
+    registry.share_with(store.budgets)
+    try:
+        yield
+    finally:
+        registry.share_with(None)

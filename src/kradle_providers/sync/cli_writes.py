@@ -85,7 +85,11 @@ def register(sync_subparsers: Any) -> None:
 
 
 def _db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", default=DEFAULT_DB, help=f"state store (default ./{DEFAULT_DB})")
+    parser.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        help=f"state store: a SQLite file (default ./{DEFAULT_DB}) or a postgresql:// URL",
+    )
 
 
 def _err(message: str) -> None:
@@ -107,15 +111,16 @@ def _run(coro: Any) -> int:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from kradle_providers.store import SqliteStateStore
+    from kradle_providers.store import open_state_store
 
-    return SqliteStateStore(args.db)
+    return open_state_store(args.db)
 
 
 def _check_db(args: argparse.Namespace) -> bool:
-    from pathlib import Path
+    from kradle_providers.store.url import local_path
 
-    if args.db != ":memory:" and not Path(args.db).exists():
+    path = local_path(args.db)
+    if path is not None and not path.exists():
         _err(f"no state store at {args.db}; pass --db PATH (the file `sync backfill` wrote)")
         return False
     return True

@@ -7,7 +7,8 @@ API a host can embed:
   port (``POST /{provider}/{instance}`` or ``POST /{provider}``), handing events
   to a :class:`~kradle_providers.sync.reconciler.Reconciler` built *with*
   confirmation, so a webhook that shows a written value confirms the write
-  awaiting it; deliveries left ``Queued`` by a previous process are processed first;
+  awaiting it; its workers claim deliveries from the store (and take over what
+  a previous or crashed process left);
 - a :class:`~kradle_providers.sync.worker.WriteWorker` that sends approved
   writes, confirms them by read-back and expires the unconfirmed;
 - an incremental backfill every ``backfill_interval`` seconds (and once at
@@ -43,7 +44,7 @@ from kradle_providers.sync.backfill import Backfiller, BackfillOptions, Backfill
 from kradle_providers.sync.check import check_binding
 from kradle_providers.sync.intents import WriteIntentService, channels_for
 from kradle_providers.sync.lifecycle import PhaseTracker
-from kradle_providers.sync.phases import BackfillPhase, BindingPhase, ConflictPhase, DeliveryPhase
+from kradle_providers.sync.phases import BackfillPhase, BindingPhase, ConflictPhase
 from kradle_providers.sync.policy import WritePolicy
 from kradle_providers.sync.reconciler import Reconciler
 from kradle_providers.sync.recover import RecoveryReport, recover_missed
@@ -197,13 +198,6 @@ class SyncServer:
             sock.setblocking(False)
             self._socket = sock
         return self._socket
-
-    async def recover_queued(self) -> int:
-        """Process deliveries a previous process left ``Queued``; returns how many."""
-        queued = await self.store.deliveries.list_by_phase(DeliveryPhase.QUEUED)
-        for record in queued:
-            await self.receiver.process(record.id)
-        return len(queued)
 
     async def sync_cycle(self) -> BindingPhase:
         """Validate (when new or failed), backfill, and settle the binding's phase."""
@@ -369,7 +363,8 @@ class SyncServer:
         import uvicorn
 
         sock = self.listen()
-        await self.recover_queued()
+        # The receiver's workers take over what a previous (or crashed) process left pending.
+        self.receiver.start()
         config = uvicorn.Config(
             self.receiver.app, log_level="warning", lifespan="off", access_log=False
         )

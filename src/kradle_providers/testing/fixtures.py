@@ -13,28 +13,49 @@ conformance layer, located by ``$KRADLE_UPSTREAM_FIXTURES`` (a folder with one
 sub-folder per provider). Tests over it call :func:`require_upstream`: one named
 skip when the corpus is absent, a failure when ``$KRADLE_REQUIRE_UPSTREAM=1``
 (CI sets it, so the layer cannot silently vanish there).
+
+The vendors' published API descriptions (OpenAPI documents, webhook schemas)
+are the same kind of extra layer, located by ``$KRADLE_VENDOR_SPECS`` (one
+sub-folder per provider) and required through :func:`require_vendor_specs`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+import shutil
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from kradle_providers.auth.secret import is_sensitive_header
 from kradle_providers.errors import InvalidInput
+from kradle_providers.manifest import load_manifest_resource
+from kradle_providers.models import NormalizeResult, ProviderRef
+from kradle_providers.testing.emulator.webhooks import Delivery
 from kradle_providers.testing.harness import WebhookFixture
+from kradle_providers.webhooks.normalizer import EventNormalizer, NormalizeContext
 
 __all__ = [
     "REQUIRE_UPSTREAM_ENV",
     "UPSTREAM_ENV",
     "UPSTREAM_SKIP_REASON",
+    "VENDOR_SPECS_ENV",
+    "accept_deliveries",
     "collect_webhook_fixtures",
+    "declared_webhook_events",
+    "fixture_tree_differences",
+    "golden_text",
+    "normalize_fixture",
     "package_fixtures_dir",
     "package_webhook_fixtures",
     "require_upstream",
+    "require_vendor_specs",
     "upstream_corpus",
+    "upstream_files",
+    "write_recorded_deliveries",
+    "write_webhook_fixture",
 ]
 
 UPSTREAM_ENV = "KRADLE_UPSTREAM_FIXTURES"
@@ -45,27 +66,53 @@ REQUIRE_UPSTREAM_ENV = "KRADLE_REQUIRE_UPSTREAM"
 
 UPSTREAM_SKIP_REASON = f"upstream corpus not available (set {UPSTREAM_ENV})"
 
+VENDOR_SPECS_ENV = "KRADLE_VENDOR_SPECS"
+"""The folder of the vendors' API descriptions (``<folder>/<provider>/...``)."""
 
-def upstream_corpus(provider: str | None = None) -> Path | None:
-    """The upstream corpus folder (of ``provider``), or ``None`` when it is not there."""
-    root = os.environ.get(UPSTREAM_ENV)
+
+def _env_folder(env: str, provider: str | None) -> Path | None:
+    root = os.environ.get(env)
     if not root:
         return None
     path = Path(root) / provider if provider else Path(root)
     return path if path.is_dir() else None
 
 
-def require_upstream(provider: str | None = None) -> Path:
-    """The upstream corpus folder; else skip the calling test (fail when it is required)."""
+def _require(env: str, what: str, provider: str | None) -> Path:
     import pytest
 
-    path = upstream_corpus(provider)
+    path = _env_folder(env, provider)
     if path is not None:
         return path
-    where = f" for {provider}" if provider else ""
+    reason = f"{what} not available (set {env})" + (f" for {provider}" if provider else "")
     if os.environ.get(REQUIRE_UPSTREAM_ENV) == "1":
-        pytest.fail(f"{UPSTREAM_SKIP_REASON}{where}, and {REQUIRE_UPSTREAM_ENV}=1 requires it")
-    pytest.skip(f"{UPSTREAM_SKIP_REASON}{where}")
+        pytest.fail(f"{reason}, and {REQUIRE_UPSTREAM_ENV}=1 requires it")
+    pytest.skip(reason)
+
+
+def upstream_corpus(provider: str | None = None) -> Path | None:
+    """The upstream corpus folder (of ``provider``), or ``None`` when it is not there."""
+    return _env_folder(UPSTREAM_ENV, provider)
+
+
+def upstream_files(provider: str, pattern: str = "*/*.json") -> list[Path]:
+    """The corpus files of ``provider`` matching ``pattern`` (none when it is absent).
+
+    For collection-time parametrization; pair it with a test that calls
+    :func:`require_upstream` so an absent corpus is one named skip (or a failure).
+    """
+    root = upstream_corpus(provider)
+    return sorted(root.glob(pattern)) if root is not None else []
+
+
+def require_upstream(provider: str | None = None) -> Path:
+    """The upstream corpus folder; else skip the calling test (fail when it is required)."""
+    return _require(UPSTREAM_ENV, "upstream corpus", provider)
+
+
+def require_vendor_specs(provider: str) -> Path:
+    """``provider``'s API descriptions folder; else skip (fail when the corpus is required)."""
+    return _require(VENDOR_SPECS_ENV, "vendor API descriptions", provider)
 
 
 def package_fixtures_dir(package: str) -> Path:
@@ -135,3 +182,98 @@ def package_webhook_fixtures(
         headers=headers,
         delivery_id=delivery_id,
     )
+
+
+def write_webhook_fixture(
+    webhooks: Path, folder: str, case: str, body: bytes, headers: Mapping[str, str]
+) -> Path:
+    """Write one recorded delivery in the package layout; return the payload's path.
+
+    The body is re-indented for review; headers that carry a credential or a
+    signature (by name, see ``is_sensitive_header``) are left out: a fixture is
+    replayed unsigned or signed anew with the test's own secret.
+    """
+    target = webhooks / folder
+    target.mkdir(parents=True, exist_ok=True)
+    payload = target / f"{case}.json"
+    payload.write_text(json.dumps(json.loads(body), indent=2) + "\n", encoding="utf-8")
+    kept = {name.lower(): value for name, value in headers.items() if not is_sensitive_header(name)}
+    (target / f"{case}.headers.json").write_text(
+        json.dumps(dict(sorted(kept.items())), indent=2) + "\n", encoding="utf-8"
+    )
+    return payload
+
+
+async def accept_deliveries(scope: Mapping[str, Any], receive: Any, send: Any) -> None:
+    """An ASGI receiver that takes every delivery (subscribe it to record an emulator)."""
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def write_recorded_deliveries(
+    deliveries: Iterable[Delivery],
+    webhooks: Path,
+    *,
+    case_of: Callable[[Delivery], str],
+    folder_of: Callable[[str], str] = str,
+    delivery_header: str,
+    delivery_id: str,
+) -> list[Path]:
+    """Replace ``webhooks`` with the first delivery of every (event folder, case).
+
+    ``case_of`` names a delivery's case (e.g. its ``action``); its delivery id
+    header is set to ``delivery_id``, the id the goldens are written with.
+    """
+    shutil.rmtree(webhooks, ignore_errors=True)
+    seen: set[tuple[str, str]] = set()
+    written: list[Path] = []
+    for delivery in deliveries:
+        if delivery.last is None or not delivery.last.ok:
+            raise AssertionError(f"delivery {delivery.event} was not accepted: {delivery.last}")
+        key = (folder_of(delivery.event), case_of(delivery))
+        if key in seen:
+            continue
+        seen.add(key)
+        headers = {**delivery.headers, delivery_header.lower(): delivery_id}
+        written.append(write_webhook_fixture(webhooks, *key, delivery.body, headers))
+    return written
+
+
+def normalize_fixture(
+    fixture: WebhookFixture, normalizers: Mapping[str, EventNormalizer], provider: str
+) -> NormalizeResult:
+    """Normalize a shipped fixture as intake and the contract suite do."""
+    context = NormalizeContext(
+        provider=ProviderRef(type=provider),
+        event=fixture.event,
+        delivery_id=fixture.delivery_id,
+        headers=dict(fixture.headers),
+    )
+    return normalizers[fixture.event](context, json.loads(fixture.payload.read_text()))
+
+
+def golden_text(result: NormalizeResult) -> str:
+    """A golden file's text: the result as sorted, indented JSON."""
+    return json.dumps(result.model_dump(mode="json"), sort_keys=True, indent=2) + "\n"
+
+
+def declared_webhook_events(manifest: str) -> dict[str, bool]:
+    """Every webhook event a manifest resource (``"pkg:manifest.yaml"``) declares ->
+    whether it is informational."""
+    loaded = load_manifest_resource(manifest)
+    normalized = set(loaded.webhook_events(include_informational=False))
+    return {event: event not in normalized for event in loaded.webhook_events()}
+
+
+def fixture_tree_differences(fresh: Path, shipped: Path) -> list[str]:
+    """How a fresh recording differs from the shipped fixtures (JSON compared by value)."""
+    ours = {p.relative_to(fresh) for p in fresh.rglob("*.json")}
+    theirs = {p.relative_to(shipped) for p in shipped.rglob("*.json")}
+    found = [f"only recorded now: {p}" for p in sorted(ours - theirs)]
+    found += [f"only shipped: {p}" for p in sorted(theirs - ours)]
+    found += [
+        f"differs: {p}"
+        for p in sorted(ours & theirs)
+        if json.loads((fresh / p).read_text()) != json.loads((shipped / p).read_text())
+    ]
+    return found

@@ -15,9 +15,23 @@
    or :meth:`WebhookReceiver.skip`). Unknown or malformed payloads cannot get
    better by retrying and are dead-lettered at once with the reason.
 
-Processing runs on an in-process ``asyncio.Queue`` by default; pass ``enqueue``
-to hand record ids to your own queue and call :meth:`WebhookReceiver.process`
-from your worker.
+Where processing runs:
+
+- with a store that supports claims (:class:`~kradle_providers.store.protocol.DeliveryClaims`:
+  the SQLite and PostgreSQL stores), ``workers`` tasks *claim* deliveries from
+  the store with expiring leases, renewed while they work. Retry times are
+  stored, not slept; deliveries left ``Received``/``Normalizing``/``Processing``
+  by a process that died are taken over once its lease expires. Several
+  processes (replicas) on one store share the work, and every delivery
+  answered 2xx reaches ``Succeeded`` or ``DeadLettered`` once, across crashes.
+  A delivery recovered from a dead worker hands its events to ``handle``
+  again (the dead worker may have stopped before or after handling them):
+  ``handle`` must be idempotent, as the reconciler is.
+- otherwise (an in-memory store) on an in-process ``asyncio.Queue``, retries
+  on timers.
+
+Pass ``enqueue`` to hand record ids to your own queue instead and call
+:meth:`WebhookReceiver.process` from your worker.
 """
 
 from __future__ import annotations
@@ -28,7 +42,8 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,6 +55,9 @@ from kradle_providers.auth.secret import Secret, redact
 from kradle_providers.errors import WebhookSignatureError
 from kradle_providers.models.base import ProviderRef
 from kradle_providers.models.events import NormalizeOutcome, SyncEvent
+from kradle_providers.store.claims import DEFAULT_LEASE, holder_id, recovered
+from kradle_providers.store.errors import LeaseLost
+from kradle_providers.store.protocol import DeliveryClaims, DeliveryRepository
 from kradle_providers.sync.phases import DeliveryPhase
 from kradle_providers.webhooks.dedupe import DedupeStore, InMemoryDedupeStore, event_dedupe_key
 from kradle_providers.webhooks.deliveries import (
@@ -94,6 +112,29 @@ def _default_backoff(attempt: int) -> float:
     return float(min(2**attempt, 300))
 
 
+class _Move(Protocol):
+    """Moves the record being processed (plainly, or fenced by the worker's claim)."""
+
+    async def __call__(
+        self,
+        phase: DeliveryPhase,
+        *,
+        note: str | None = None,
+        error: str | None = None,
+        action: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> DeliveryRecord: ...
+
+
+# Phases drain() waits out when processing from claims.
+_UNFINISHED = (
+    DeliveryPhase.QUEUED,
+    DeliveryPhase.NORMALIZING,
+    DeliveryPhase.PROCESSING,
+    DeliveryPhase.RETRYING,
+)
+
+
 class _NoSecretVerifier:
     """Stands in for an instance with no configuration: refuses everything."""
 
@@ -109,7 +150,13 @@ class _NoSecretVerifier:
 
 
 class WebhookReceiver:
-    """Verifies, records, acknowledges and (from a queue) processes webhook deliveries."""
+    """Verifies, records, acknowledges and processes webhook deliveries.
+
+    ``worker_id`` names this process's claims (default: host, pid and a random
+    suffix); ``lease`` is how long a claim lasts without renewal (renewed every
+    third of it); ``poll_interval`` is how often idle workers look for work
+    another replica received or whose retry time came.
+    """
 
     def __init__(
         self,
@@ -126,6 +173,9 @@ class WebhookReceiver:
         clock: Callable[[], float] = time.time,
         enqueue: Callable[[str], Awaitable[None]] | None = None,
         workers: int = 1,
+        worker_id: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        poll_interval: float = 1.0,
     ) -> None:
         self._clock = clock
         self._verifiers: dict[tuple[str, str], WebhookVerifier] = {}
@@ -151,6 +201,11 @@ class WebhookReceiver:
         self._queue: asyncio.Queue[str] | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.Task[None]] = set()
+        self._claims = self.store if isinstance(self.store, DeliveryClaims) else None
+        self.worker_id = worker_id or holder_id()
+        self.lease = lease
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
         self.app = Starlette(
             routes=[
                 Route("/{provider}", self._endpoint, methods=["POST"]),
@@ -169,6 +224,7 @@ class WebhookReceiver:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.start()
         yield
         await self.aclose()
 
@@ -251,13 +307,33 @@ class WebhookReceiver:
 
     async def process(self, record_id: str) -> DeliveryRecord:
         """Process one queued delivery (one attempt) and return its updated record."""
-        store = self.store
-        record = await store.update_phase(record_id, DeliveryPhase.NORMALIZING)
-        body = await store.get_body(record_id)
-        if body is None:
-            return await store.update_phase(
-                record_id, DeliveryPhase.DEAD_LETTERED, error="the raw body was not stored"
+
+        async def move(
+            phase: DeliveryPhase,
+            *,
+            note: str | None = None,
+            error: str | None = None,
+            action: str | None = None,
+            retry_at: datetime | None = None,
+        ) -> DeliveryRecord:
+            return await self.store.update_phase(
+                record_id, phase, note=note, error=error, action=action
             )
+
+        return await self._process(record_id, move, claimed=False)
+
+    async def _process(self, record_id: str, move: _Move, *, claimed: bool) -> DeliveryRecord:
+        record = await move(DeliveryPhase.NORMALIZING)
+        if claimed and record.attempts > self.max_attempts:
+            # Workers died on it every time (a poison delivery): stop trying.
+            return await move(
+                DeliveryPhase.DEAD_LETTERED,
+                error=record.error or "every worker processing it stopped",
+                note=f"gave up after {record.attempts - 1} attempt(s)",
+            )
+        body = await self.store.get_body(record_id)
+        if body is None:
+            return await move(DeliveryPhase.DEAD_LETTERED, error="the raw body was not stored")
         ctx = NormalizeContext(
             provider=ProviderRef(type=record.provider, instance=record.instance),
             event=record.event,
@@ -266,22 +342,23 @@ class WebhookReceiver:
         )
         result = self.registry.normalize(record.provider, record.event, body, ctx)
         if result.outcome is NormalizeOutcome.IGNORED:
-            return await store.update_phase(
-                record_id, DeliveryPhase.SUCCEEDED, note=f"ignored: {result.reason}"
-            )
+            return await move(DeliveryPhase.SUCCEEDED, note=f"ignored: {result.reason}")
         if not result.ok:
-            return await store.update_phase(
-                record_id,
-                DeliveryPhase.DEAD_LETTERED,
-                error=f"{result.outcome.value}: {result.reason}",
+            return await move(
+                DeliveryPhase.DEAD_LETTERED, error=f"{result.outcome.value}: {result.reason}"
             )
         action = next((e.native_action for e in result.events if e.native_action), None)
-        await store.update_phase(record_id, DeliveryPhase.PROCESSING, action=action)
-        fresh: list[tuple[str, SyncEvent]] = []
-        for event in result.events:
-            key = event_dedupe_key(event, instance=record.instance)
-            if not await self.dedupe.seen_before(key):
-                fresh.append((key, event))
+        await move(DeliveryPhase.PROCESSING, action=action)
+        keys = [event_dedupe_key(e, instance=record.instance) for e in result.events]
+        if recovered(record):
+            # The dead worker may have marked these events without handing them over.
+            for key in keys:
+                await self.dedupe.forget(key)
+        fresh = [
+            (key, event)
+            for key, event in zip(keys, result.events, strict=True)
+            if not await self.dedupe.seen_before(key)
+        ]
         duplicates = len(result.events) - len(fresh)
         if fresh:
             try:
@@ -290,30 +367,31 @@ class WebhookReceiver:
                 # Unmark so the retry hands the same events over again.
                 for key, _ in fresh:
                     await self.dedupe.forget(key)
-                return await self._failed(record, exc)
-        return await store.update_phase(
-            record_id,
+                return await self._failed(record, exc, move, claimed=claimed)
+        return await move(
             DeliveryPhase.SUCCEEDED,
             note=f"{len(fresh)} event(s) handled, {duplicates} duplicate(s) skipped",
         )
 
-    async def _failed(self, record: DeliveryRecord, exc: Exception) -> DeliveryRecord:
+    async def _failed(
+        self, record: DeliveryRecord, exc: Exception, move: _Move, *, claimed: bool
+    ) -> DeliveryRecord:
         error = f"handler raised {type(exc).__name__}: {exc}"
-        current = await self.store.get(record.id)
-        if current.attempts >= self.max_attempts:
-            return await self.store.update_phase(
-                record.id,
+        if record.attempts >= self.max_attempts:
+            return await move(
                 DeliveryPhase.DEAD_LETTERED,
                 error=error,
-                note=f"gave up after {current.attempts} attempt(s)",
+                note=f"gave up after {record.attempts} attempt(s)",
             )
-        delay = self._backoff(current.attempts)
-        updated = await self.store.update_phase(
-            record.id, DeliveryPhase.RETRYING, error=error, note=f"retry in {delay:g}s"
+        delay = self._backoff(record.attempts)
+        retry_at = datetime.fromtimestamp(self._clock() + delay, UTC)
+        updated = await move(
+            DeliveryPhase.RETRYING, error=error, note=f"retry in {delay:g}s", retry_at=retry_at
         )
-        task = asyncio.create_task(self._retry_later(record.id, delay))
-        self._timers.add(task)
-        task.add_done_callback(self._timers.discard)
+        if not claimed:  # a claiming worker picks it up again once retry_at has come
+            task = asyncio.create_task(self._retry_later(record.id, delay))
+            self._timers.add(task)
+            task.add_done_callback(self._timers.discard)
         return updated
 
     async def _retry_later(self, record_id: str, delay: float) -> None:
@@ -337,9 +415,25 @@ class WebhookReceiver:
 
     # -- queue ----------------------------------------------------------------------
 
+    def start(self) -> None:
+        """Start the claiming workers (with a claims store): they take over what is pending.
+
+        Called by the ASGI lifespan and on the first delivery; safe to call again.
+        """
+        if self._claims is None or self._enqueue_fn is not None:
+            return
+        self._workers = [w for w in self._workers if not w.done()]
+        for n in range(len(self._workers), self._worker_count):
+            name = f"{self.worker_id}/{n}"
+            self._workers.append(asyncio.create_task(self._claim_loop(self._claims, name)))
+
     async def _enqueue(self, record_id: str) -> None:
         if self._enqueue_fn is not None:
             await self._enqueue_fn(record_id)
+            return
+        if self._claims is not None:
+            self.start()
+            self._wake.set()
             return
         if self._queue is None:
             self._queue = asyncio.Queue()
@@ -358,8 +452,67 @@ class WebhookReceiver:
             finally:
                 queue.task_done()
 
+    async def _claim_loop(self, claims: DeliveryClaims, worker: str) -> None:
+        while True:
+            try:
+                batch = await claims.claim(worker, lease=self.lease)
+            except Exception as exc:  # the store is briefly unreachable: try again
+                log.error("claiming deliveries failed: %s", redact(repr(exc)))
+                batch = []
+            if not batch:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                continue
+            for record in batch:
+                await self._process_claimed(claims, record, worker)
+
+    async def _process_claimed(
+        self, claims: DeliveryClaims, record: DeliveryRecord, worker: str
+    ) -> None:
+        async def move(
+            phase: DeliveryPhase,
+            *,
+            note: str | None = None,
+            error: str | None = None,
+            action: str | None = None,
+            retry_at: datetime | None = None,
+        ) -> DeliveryRecord:
+            return await claims.advance_claimed(
+                record.id, worker, phase, note=note, error=error, action=action, retry_at=retry_at
+            )
+
+        heartbeat = asyncio.create_task(self._heartbeat(claims, record.id, worker))
+        try:
+            await self._process(record.id, move, claimed=True)
+        except LeaseLost as exc:
+            log.warning("webhook delivery %s: %s", record.id, exc)
+        except Exception as exc:  # one bad record must not stop the worker
+            log.error("webhook processing of %s failed: %s", record.id, redact(repr(exc)))
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _heartbeat(self, claims: DeliveryClaims, record_id: str, worker: str) -> None:
+        every = max(self.lease.total_seconds() / 3, 0.01)
+        while True:
+            await asyncio.sleep(every)
+            if not await claims.renew(record_id, worker, lease=self.lease):
+                return
+
     async def drain(self) -> None:
-        """Wait until the queue is empty and no retry is pending (tests, shutdown)."""
+        """Wait until nothing is queued, in flight or waiting to retry (tests, shutdown).
+
+        With a claims store that means the whole store: work another replica
+        holds and retries scheduled later are waited for too.
+        """
+        if self._claims is not None and self._enqueue_fn is None:
+            self.start()
+            while await self._unfinished():
+                self._wake.set()
+                await asyncio.sleep(0.02)
+            return
         while True:
             if self._queue is not None:
                 await self._queue.join()
@@ -370,8 +523,21 @@ class WebhookReceiver:
                 continue
             await asyncio.gather(*pending, return_exceptions=True)
 
+    async def _unfinished(self) -> bool:
+        if isinstance(self.store, DeliveryRepository):
+            # One query: phase-by-phase lists could miss a record moving between them.
+            counts = await self.store.count_by_phase()
+            return any(counts.get(p) for p in _UNFINISHED)
+        for phase in _UNFINISHED:
+            if await self.store.list_by_phase(phase):
+                return True
+        return False
+
     async def aclose(self) -> None:
-        """Stop the workers and pending retries (records stay where they are)."""
+        """Stop the workers and pending retries (records stay where they are).
+
+        A claimed delivery interrupted here is taken over once its lease expires.
+        """
         tasks = [*self._workers, *self._timers]
         for task in tasks:
             task.cancel()

@@ -34,8 +34,10 @@ Decisions worth knowing:
 - Jobs and check runs carry no ``updated_at``; their version orders by the
   latest of their own timestamps (created/started/completed).
 
-Malformed input raises :class:`MappingError` (a ``ValueError``) naming the
-object kind and the field.
+Malformed input raises :class:`MappingError` (a ``KradleError``) naming the
+object kind and the field. Older shapes that lack a field the canonical model
+wants (a label without ``id``, a repository without ``full_name``) map with a
+:class:`MappingWarning` on ``external.warnings`` instead.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from kradle_providers.errors import KradleError
 from kradle_providers.models import (
     Actor,
     Artifact,
@@ -69,6 +72,7 @@ from kradle_providers.models import (
     Job,
     JobStep,
     Label,
+    MappingWarning,
     Milestone,
     MilestoneState,
     ObjectRef,
@@ -140,7 +144,7 @@ M = TypeVar("M", bound=BaseModel)
 Native = Mapping[str, Any]
 
 
-class MappingError(ValueError):
+class MappingError(KradleError):
     """A GitHub object does not have the shape its kind requires.
 
     ``kind`` is the native kind being mapped, ``field`` the offending field.
@@ -591,6 +595,16 @@ def label(native: Any, *, provider: ProviderRef | None = None, etag: str | None 
     """A label -> :class:`Label` (labels have an API ``url`` but no page)."""
     kind = "label"
     obj = _mapping(native, kind)
+    name = _str(obj, "name", kind)
+    warnings: list[MappingWarning] = []
+    native_id = _opt_id(obj, "id")
+    if native_id is None:
+        # Older payloads (and label events of some integrations) carry no id; a
+        # label's name is unique in its repository, so it identifies it there.
+        native_id = name
+        warnings.append(
+            MappingWarning(field="id", message="the label has no id; its name identifies it")
+        )
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -598,9 +612,11 @@ def label(native: Any, *, provider: ProviderRef | None = None, etag: str | None 
             provider=provider,
             interface=Interface.ISSUE_TRACKING,
             mapped=_LABEL_MAPPED,
+            native_id=native_id,
             etag=etag,
-        ),
-        "name": _str(obj, "name", kind),
+        )
+        | {"warnings": warnings},
+        "name": name,
         "color": _opt_str(obj, "color", kind),
         "description": _opt_str(obj, "description", kind),
     }
@@ -1220,10 +1236,23 @@ def repository(
     kind = "repository"
     obj = _mapping(native, kind)
     owner = _opt_mapping(obj, "owner", kind)
-    full_name = _str(obj, "full_name", kind)
+    name = _str(obj, "name", kind)
     owner_login = None if owner is None else (owner.get("login") or owner.get("name"))
+    warnings: list[MappingWarning] = []
+    full_name = _opt_str(obj, "full_name", kind)
+    if full_name is None:
+        if not isinstance(owner_login, str):
+            raise MappingError(kind, "neither full_name nor an owner login", field="full_name")
+        full_name = f"{owner_login}/{name}"
+        warnings.append(
+            MappingWarning(field="full_name", message="no full_name; built from owner and name")
+        )
     if not isinstance(owner_login, str):
         owner_login = full_name.split("/", 1)[0]
+    native_id = _opt_id(obj, "id")
+    if native_id is None:
+        native_id = full_name
+        warnings.append(MappingWarning(field="id", message="no id; full_name identifies it"))
     visibility = _opt_str(obj, "visibility", kind)
     private = obj.get("private")
     if visibility is None and isinstance(private, bool):
@@ -1239,11 +1268,13 @@ def repository(
             provider=provider,
             interface=Interface.GIT_FORGE,
             mapped=_REPO_MAPPED,
+            native_id=native_id,
             updated_at=_time(obj, "updated_at", kind),
             etag=etag,
-        ),
+        )
+        | {"warnings": warnings},
         "owner": owner_login,
-        "name": _str(obj, "name", kind),
+        "name": name,
         "full_name": full_name,
         "description": _opt_str(obj, "description", kind),
         "default_branch": _opt_str(obj, "default_branch", kind),

@@ -295,9 +295,9 @@ def _safe(body: _Body) -> EventNormalizer:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"])
             return malformed(f"invalid GitHub {context.event} payload: {first['msg']} at {loc}")
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            # MappingError is a ValueError and names the field; the rest is a
-            # shape nobody anticipated: still an explained result.
+        except (mapping.MappingError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # MappingError names the field; the rest is a shape nobody
+            # anticipated: still an explained result.
             return malformed(f"invalid GitHub {context.event} payload: {exc}")
 
     normalize.__name__ = f"normalize_{body.__name__.lstrip('_')}"

@@ -3,9 +3,9 @@
 ``create_harness(flavor="cloud"|"datacenter", **options)`` builds the Jira
 emulator in process (project ``WID``) and hands the suite: an adapter factory
 that goes through the plugin registry's guard, the emulator's control API as
-backend, the emulator's accepted token as the canary credential, and every
-upstream Jira webhook payload paired with the golden canonical output checked
-in beside the plugin's tests.
+backend, the emulator's accepted token as the canary credential, and the
+webhook deliveries the package ships (recorded from its emulator) with their
+golden canonical outputs.
 
 Credentials follow each flavour's usual form: Cloud gets HTTP basic (an email
 and the token as API token), Data Center the token as a bearer personal access
@@ -16,9 +16,7 @@ to the minute) passes at once instead of stalling the suite.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from kradle_providers.auth import BasicAuth, BearerAuth, Secret
@@ -28,6 +26,7 @@ from kradle_providers.models.base import ExternalRef
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.testing.clock import SkippingClock
+from kradle_providers.testing.fixtures import package_webhook_fixtures
 from kradle_providers.testing.harness import EmulatorHarness, Limitation, WebhookFixture
 
 __all__ = [
@@ -37,20 +36,14 @@ __all__ = [
     "JiraHarness",
     "create_harness",
     "event_name",
-    "shared_dir",
     "webhook_fixtures",
 ]
 
-_HERE = Path(__file__).resolve()
-#: plugins/jira/src/kradle_provider_jira/harness.py -> the repository root.
-_REPO_ROOT = _HERE.parents[4]
-_GOLDEN_DIR = _HERE.parents[2] / "tests" / "golden"
 #: The account email the harness sends with the Cloud API token.
 CONTRACT_EMAIL = "contract@example.com"
 _EMULATOR_BASE = "https://wid.atlassian.net"
 #: The delivery id the goldens are written with (as Jira Cloud's X-Atlassian-Webhook-Identifier).
 GOLDEN_DELIVERY_ID = "jira-golden-delivery"
-_DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
 
 #: What Jira objects of a canonical kind cannot do at all (the suite skips those checks).
 LIMITATIONS: dict[str, dict[Limitation, str]] = {
@@ -65,43 +58,20 @@ LIMITATIONS: dict[str, dict[Limitation, str]] = {
 }
 
 
-def shared_dir() -> Path:
-    """The project's shared folder: ``$KRADLE_SHARED_DIR``, else ``../shared`` by the repo."""
-    env = os.environ.get("KRADLE_SHARED_DIR")
-    return Path(env) if env else _REPO_ROOT.parent / "shared"
-
-
 def event_name(folder: str) -> str:
     """The Jira event a fixture folder holds: ``jira_issue_updated`` -> ``jira:issue_updated``."""
     return f"jira:{folder.removeprefix('jira_')}" if folder.startswith("jira_") else folder
 
 
-def webhook_fixtures(
-    root: Path | None = None, golden_root: Path | None = None
-) -> list[WebhookFixture]:
-    """Every payload under ``fixtures/upstream/jira/<folder>/``, with its golden if present.
+def webhook_fixtures() -> list[WebhookFixture]:
+    """The deliveries this package ships (``fixtures/webhooks``), with their goldens.
 
-    Each is delivered as Jira Cloud would, with :data:`GOLDEN_DELIVERY_ID` as its
-    ``X-Atlassian-Webhook-Identifier`` (the id the goldens were written with).
+    Each carries :data:`GOLDEN_DELIVERY_ID` as its ``X-Atlassian-Webhook-Identifier``
+    (the id the goldens were written with).
     """
-    base = (root or shared_dir()) / "fixtures" / "upstream" / "jira"
-    goldens = golden_root or _GOLDEN_DIR
-    fixtures: list[WebhookFixture] = []
-    if not base.is_dir():
-        return fixtures
-    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
-        for payload in sorted(folder.glob("*.json")):
-            golden = goldens / folder.name / f"{payload.name.removesuffix('.json')}.golden.json"
-            fixtures.append(
-                WebhookFixture(
-                    event=event_name(folder.name),
-                    payload=payload,
-                    golden=golden if golden.is_file() else None,
-                    headers={_DELIVERY_HEADER: GOLDEN_DELIVERY_ID},
-                    delivery_id=GOLDEN_DELIVERY_ID,
-                )
-            )
-    return fixtures
+    return package_webhook_fixtures(
+        "kradle_provider_jira", event_of=event_name, delivery_id=GOLDEN_DELIVERY_ID
+    )
 
 
 class JiraHarness(EmulatorHarness):
@@ -143,7 +113,7 @@ class JiraHarness(EmulatorHarness):
         return JiraAdapter.from_config(config)
 
     def webhook_fixtures(self) -> Sequence[WebhookFixture]:
-        """Real Jira payloads with their golden canonical outputs."""
+        """The recorded deliveries the package ships, with their golden canonical outputs."""
         return webhook_fixtures()
 
 

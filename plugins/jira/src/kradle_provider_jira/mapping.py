@@ -38,6 +38,7 @@ from urllib.parse import quote
 
 from pydantic import JsonValue
 
+from kradle_providers.errors import KradleError
 from kradle_providers.models import (
     Actor,
     Comment,
@@ -51,6 +52,7 @@ from kradle_providers.models import (
     IssueState,
     IssueStatus,
     Label,
+    MappingWarning,
     Milestone,
     MilestoneState,
     ObjectRef,
@@ -101,7 +103,7 @@ TRANSITION_KIND = "transition"
 _SCHEMA_VERSION = "1"
 
 
-class JiraMappingError(ValueError):
+class JiraMappingError(KradleError):
     """A Jira object lacks what the canonical model needs (an id, an object shape)."""
 
 
@@ -216,6 +218,7 @@ def _envelope(
     api_url: str | None = None,
     updated_at: datetime | None = None,
     extensions: Mapping[str, Any],
+    warnings: list[MappingWarning] | None = None,
 ) -> ExternalEnvelope:
     return ExternalEnvelope(
         provider=provider,
@@ -227,6 +230,7 @@ def _envelope(
         api_url=api_url,
         version=Version(updated_at=updated_at),
         extensions=_ext(extensions),
+        warnings=warnings or [],
     )
 
 
@@ -408,6 +412,11 @@ def issue_from_jira(
         comments_count = comments["total"]
 
     summary = fields.get("summary")
+    warnings = []
+    if key is None:
+        warnings.append(MappingWarning(field="key", message="no issue key: no number or web page"))
+    if not isinstance(summary, str):
+        warnings.append(MappingWarning(field="fields.summary", message="no summary: empty title"))
     updated_at = parse_datetime(fields.get("updated"))
     for name in ("created", "updated", "resolutiondate"):
         if fields.get(name) is not None and parse_datetime(fields.get(name)) is None:
@@ -423,6 +432,7 @@ def issue_from_jira(
             api_url=_str(raw.get("self")),
             updated_at=updated_at,
             extensions=extensions,
+            warnings=warnings,
         ),
         title=summary if isinstance(summary, str) else "",
         # Cloud webhooks send "" for an empty description where REST sends null.

@@ -6,6 +6,7 @@ from kradle_providers.store.sqlite.dedupe import SqliteDedupeStore
 from kradle_providers.store.sqlite.deliveries import SqliteDeliveryRepository
 from kradle_providers.store.sqlite.engine import SqliteStateStore
 from kradle_providers.store.sqlite.intents import SqliteWriteIntentRepository
+from kradle_providers.store.sqlite.leases import SqliteLeases
 from kradle_providers.store.sqlite.projections import SqliteProjectionRepository
 from kradle_providers.store.sqlite.sync_states import SqliteSyncStateRepository
 
@@ -14,6 +15,7 @@ __all__ = [
     "SqliteConflictRepository",
     "SqliteDedupeStore",
     "SqliteDeliveryRepository",
+    "SqliteLeases",
     "SqliteProjectionRepository",
     "SqliteStateStore",
     "SqliteSyncStateRepository",

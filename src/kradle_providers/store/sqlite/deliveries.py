@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from kradle_providers.store.errors import DuplicateRecord
+from kradle_providers.store.claims import (
+    DELIVERY_IN_FLIGHT,
+    INTAKE_GRACE,
+    claim_moves,
+    epoch,
+    releases_claim,
+)
+from kradle_providers.store.errors import DuplicateRecord, LeaseLost
 from kradle_providers.store.sqlite.rows import (
     Conn,
     dump,
@@ -19,6 +27,19 @@ if TYPE_CHECKING:
     from kradle_providers.store.sqlite.engine import SqliteStateStore
 
 __all__ = ["SqliteDeliveryRepository"]
+
+_IN_FLIGHT = ", ".join(f"'{p.value}'" for p in DELIVERY_IN_FLIGHT)
+
+# One writer at a time (BEGIN IMMEDIATE), so selecting then updating is a claim.
+_CLAIM = f"""
+SELECT id, record FROM deliveries
+WHERE (phase = 'Queued' AND COALESCE(lease_until, 0) <= :now)
+   OR (phase = 'Retrying' AND COALESCE(next_attempt_at, 0) <= :now
+       AND COALESCE(lease_until, 0) <= :now)
+   OR (phase IN ({_IN_FLIGHT}) AND COALESCE(lease_until, 0) <= :now)
+ORDER BY received_at, rowid
+LIMIT :limit
+"""  # noqa: S608 - phase names are ours
 
 
 class SqliteDeliveryRepository:
@@ -38,11 +59,16 @@ class SqliteDeliveryRepository:
             ts(record.received_at),
             dump(record),
             body,
+            epoch(self._store.now() + INTAKE_GRACE),
         )
 
         def work(conn: Conn) -> None:
             try:
-                conn.execute("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+                conn.execute(
+                    "INSERT INTO deliveries (id, provider, instance, delivery_id, phase, "
+                    "received_at, record, body, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
             except sqlite3.IntegrityError:
                 raise DuplicateRecord(
                     f"delivery record {record.id} already exists; records are added once, "
@@ -82,10 +108,7 @@ class SqliteDeliveryRepository:
             updated = record.advance(
                 phase, at=at, note=note, error=error, action=action, explicit=explicit
             )
-            conn.execute(
-                "UPDATE deliveries SET phase = ?, record = ? WHERE id = ?",
-                (updated.phase.value, dump(updated), record_id),
-            )
+            _write(conn, updated, lease_until=epoch(at + INTAKE_GRACE))
             return updated
 
         return await self._store.transaction(work)
@@ -123,6 +146,102 @@ class SqliteDeliveryRepository:
             return [DeliveryRecord.model_validate_json(r[0]) for r in rows]
 
         return await self._store.call(work)
+
+    # ------------------------------------------------------------------ claims
+
+    async def claim(self, worker: str, *, lease: timedelta, limit: int = 1) -> list[DeliveryRecord]:
+        """Claim up to ``limit`` claimable deliveries for ``worker`` (see :mod:`..claims`)."""
+        now = self._store.now()
+        params = {"now": epoch(now), "limit": max(1, limit)}
+        until = epoch(now + lease)
+
+        def work(conn: Conn) -> list[DeliveryRecord]:
+            claimed = []
+            for record_id, text in conn.execute(_CLAIM, params).fetchall():
+                record = claim_moves(DeliveryRecord.model_validate_json(text), now)
+                conn.execute(
+                    "UPDATE deliveries SET phase = ?, record = ?, claimed_by = ?, "
+                    "lease_until = ?, next_attempt_at = NULL WHERE id = ?",
+                    (record.phase.value, dump(record), worker, until, record_id),
+                )
+                claimed.append(record)
+            return claimed
+
+        return await self._store.transaction(work)
+
+    async def renew(self, record_id: str, worker: str, *, lease: timedelta) -> bool:
+        """Extend ``worker``'s lease on the record; ``False`` if it no longer holds it."""
+        until = epoch(self._store.now() + lease)
+
+        def work(conn: Conn) -> bool:
+            cur = conn.execute(
+                "UPDATE deliveries SET lease_until = ? WHERE id = ? AND claimed_by = ?",
+                (until, record_id, worker),
+            )
+            return cur.rowcount == 1
+
+        return await self._store.call(work)
+
+    async def advance_claimed(
+        self,
+        record_id: str,
+        worker: str,
+        phase: DeliveryPhase,
+        *,
+        note: str | None = None,
+        error: str | None = None,
+        action: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> DeliveryRecord:
+        """Move a record ``worker`` holds; :class:`LeaseLost` if another worker took it."""
+        at = self._store.now()
+
+        def work(conn: Conn) -> DeliveryRecord:
+            row = conn.execute(
+                "SELECT claimed_by FROM deliveries WHERE id = ?", (record_id,)
+            ).fetchone()
+            if row is not None and row[0] != worker:
+                raise LeaseLost("delivery", record_id, worker)
+            record = _get_delivery(conn, record_id)
+            updated = record.advance(phase, at=at, note=note, error=error, action=action)
+            _write(conn, updated, claimed_by=worker, retry_at=retry_at)
+            return updated
+
+        return await self._store.transaction(work)
+
+
+def _write(
+    conn: Conn,
+    record: DeliveryRecord,
+    *,
+    lease_until: float | None = None,
+    claimed_by: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    """Store ``record``; a phase that ends claims clears them (keeping ``retry_at``)."""
+    if releases_claim(record.phase):
+        conn.execute(
+            "UPDATE deliveries SET phase = ?, record = ?, claimed_by = NULL, "
+            "lease_until = NULL, next_attempt_at = ? WHERE id = ?",
+            (
+                record.phase.value,
+                dump(record),
+                None if retry_at is None else epoch(retry_at),
+                record.id,
+            ),
+        )
+    elif claimed_by is not None:
+        conn.execute(
+            "UPDATE deliveries SET phase = ?, record = ? WHERE id = ?",
+            (record.phase.value, dump(record), record.id),
+        )
+    else:
+        # An unclaimed move into an in-flight phase: recoverable once the grace passed.
+        conn.execute(
+            "UPDATE deliveries SET phase = ?, record = ?, "
+            "lease_until = MAX(COALESCE(lease_until, 0), ?) WHERE id = ?",
+            (record.phase.value, dump(record), lease_until, record.id),
+        )
 
 
 def _get_delivery(conn: Conn, record_id: str) -> DeliveryRecord:

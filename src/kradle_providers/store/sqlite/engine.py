@@ -33,10 +33,12 @@ from kradle_providers.store.errors import StoreClosed
 from kradle_providers.store.migrations import migrate, schema_version
 from kradle_providers.store.ordering import ApplyOutcome
 from kradle_providers.store.sqlite.audit import SqliteAuditLog
+from kradle_providers.store.sqlite.budgets import SqliteBudgets
 from kradle_providers.store.sqlite.conflicts import SqliteConflictRepository
 from kradle_providers.store.sqlite.dedupe import SqliteDedupeStore
 from kradle_providers.store.sqlite.deliveries import SqliteDeliveryRepository
 from kradle_providers.store.sqlite.intents import SqliteWriteIntentRepository
+from kradle_providers.store.sqlite.leases import SqliteLeases
 from kradle_providers.store.sqlite.projections import (
     SqliteProjectionRepository,
     apply_row,
@@ -101,6 +103,8 @@ class SqliteStateStore:
         self._intents = SqliteWriteIntentRepository(self)
         self._conflicts = SqliteConflictRepository(self)
         self._audit = SqliteAuditLog(self)
+        self._leases = SqliteLeases(self)
+        self._budgets = SqliteBudgets(self)
 
     def __repr__(self) -> str:
         state = "open" if self._conn is not None else "closed"
@@ -142,6 +146,16 @@ class SqliteStateStore:
     def audit(self) -> SqliteAuditLog:
         """The audit stream."""
         return self._audit
+
+    @property
+    def leases(self) -> SqliteLeases:
+        """Named leases (one backfill per stream across processes)."""
+        return self._leases
+
+    @property
+    def budgets(self) -> SqliteBudgets:
+        """Rate-limit budgets shared by every process using the store."""
+        return self._budgets
 
     @property
     def schema_version(self) -> int:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from kradle_providers.errors import InvalidInput
+from kradle_providers.store.claims import INTENT_CLAIMABLE, epoch
 from kradle_providers.store.errors import (
     DuplicateRecord,
     PhaseMismatch,
@@ -26,6 +28,16 @@ if TYPE_CHECKING:
     from kradle_providers.store.sqlite.engine import SqliteStateStore
 
 __all__ = ["SqliteWriteIntentRepository"]
+
+_CLAIMABLE = ", ".join(f"'{p.value}'" for p in INTENT_CLAIMABLE)
+_CLAIM = f"""
+SELECT id, record FROM write_intents
+WHERE (phase IN ({_CLAIMABLE}) OR (phase = 'Sending' AND claimed_by IS NOT NULL))
+  AND COALESCE(lease_until, 0) <= :now
+  AND (:binding IS NULL OR binding = :binding)
+ORDER BY created_at, rowid
+LIMIT :limit
+"""  # noqa: S608 - phase names are ours
 
 
 def _get_intent(conn: Conn, intent_id: str) -> WriteIntent:
@@ -55,7 +67,8 @@ class SqliteWriteIntentRepository:
                 )
             try:
                 conn.execute(
-                    "INSERT INTO write_intents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO write_intents (id, binding, phase, idempotency_key, conflict_id, "
+                    "created_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         intent.id,
                         intent.binding,
@@ -160,3 +173,52 @@ class SqliteWriteIntentRepository:
             return self._write(conn, current, updated)
 
         return await self._store.transaction(work)
+
+    # ------------------------------------------------------------------ claims
+
+    async def claim(
+        self,
+        worker: str,
+        *,
+        lease: timedelta,
+        binding: str | None = None,
+        limit: int = 1,
+    ) -> list[WriteIntent]:
+        """Claim intents to send (see :meth:`WriteIntentRepository.claim`)."""
+        now = self._store.now()
+        params = {"now": epoch(now), "binding": binding, "limit": max(1, limit)}
+        until = epoch(now + lease)
+
+        def work(conn: Conn) -> list[WriteIntent]:
+            rows = conn.execute(_CLAIM, params).fetchall()
+            for intent_id, _ in rows:
+                conn.execute(
+                    "UPDATE write_intents SET claimed_by = ?, lease_until = ? WHERE id = ?",
+                    (worker, until, intent_id),
+                )
+            return [WriteIntent.model_validate_json(text) for _, text in rows]
+
+        return await self._store.transaction(work)
+
+    async def renew(self, intent_id: str, worker: str, *, lease: timedelta) -> bool:
+        """Extend ``worker``'s claim; ``False`` if another worker took the intent over."""
+        until = epoch(self._store.now() + lease)
+
+        def work(conn: Conn) -> bool:
+            cur = conn.execute(
+                "UPDATE write_intents SET lease_until = ? WHERE id = ? AND claimed_by = ?",
+                (until, intent_id, worker),
+            )
+            return cur.rowcount == 1
+
+        return await self._store.call(work)
+
+    async def release(self, intent_id: str, worker: str) -> None:
+        """End ``worker``'s claim (after moving the intent on)."""
+        await self._store.call(
+            lambda conn: conn.execute(
+                "UPDATE write_intents SET claimed_by = NULL, lease_until = NULL "
+                "WHERE id = ? AND claimed_by = ?",
+                (intent_id, worker),
+            )
+        )

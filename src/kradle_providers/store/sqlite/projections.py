@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kradle_providers.store.sqlite.engine import SqliteStateStore
 
 __all__ = [
+    "Incoming",
     "SqliteProjectionRepository",
     "apply_row",
     "incoming_deletion",
@@ -36,7 +37,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class _Incoming:
+class Incoming:
     """One state to apply, prepared off the worker thread."""
 
     ident: tuple[str, str, str, str, str, str]  # binding + ObjectKey tuple
@@ -56,7 +57,7 @@ def incoming_object(
     source: str,
     delivery_id: str | None,
     at: str,
-) -> _Incoming:
+) -> Incoming:
     # The hot path of a backfill: one Rust-side JSON encoding, digested as is
     # (field order is the model's, so equal objects give equal text).
     if not isinstance(obj, CanonicalObject):
@@ -67,7 +68,7 @@ def incoming_object(
     env = obj.external
     text = obj.model_dump_json()
     version = env.version
-    return _Incoming(
+    return Incoming(
         ident=(
             binding,
             env.provider.type,
@@ -97,11 +98,11 @@ def incoming_deletion(
     source: str,
     delivery_id: str | None,
     now: str,
-) -> _Incoming:
+) -> Incoming:
     if version is None or version.sort_key() == Version().sort_key():
         # No ordering information: order the deletion at when it was observed.
         version = (version or Version()).model_copy(update={"updated_at": at})
-    return _Incoming(
+    return Incoming(
         ident=(binding, *key.as_tuple()),
         native_kind=None,
         object_json=None,
@@ -126,7 +127,7 @@ _SELECT_HEAD = (
 )
 
 
-def apply_row(conn: Conn, row: _Incoming) -> ApplyOutcome:
+def apply_row(conn: Conn, row: Incoming) -> ApplyOutcome:
     found = conn.execute(_SELECT_HEAD, row.ident).fetchone()
     stored = None if found is None else Head(found[1], bool(found[2]), found[3])
     outcome = decide(stored, row.head)
@@ -188,14 +189,15 @@ def apply_row(conn: Conn, row: _Incoming) -> ApplyOutcome:
     return outcome
 
 
-_PROJECTION_COLUMNS = (
+PROJECTION_COLUMNS = (
     "pk, binding, provider_type, instance, interface, kind, native_id, native_kind, object, "
     "version, tombstoned, tombstoned_at, first_seen_at, updated_at, source, last_delivery_id, "
     "content_digest"
 )
 
 
-def _projection(row: sqlite3.Row | tuple[Any, ...]) -> Projection:
+def projection_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Projection:
+    """A :class:`Projection` from a row of :data:`PROJECTION_COLUMNS` (both stores)."""
     return Projection(
         key=ObjectKey(
             provider_type=row[2],
@@ -279,10 +281,10 @@ class SqliteProjectionRepository:
 
         def work(conn: Conn) -> Projection | None:
             row = conn.execute(
-                f"SELECT {_PROJECTION_COLUMNS} FROM projections WHERE {_IDENT_WHERE}",  # noqa: S608
+                f"SELECT {PROJECTION_COLUMNS} FROM projections WHERE {_IDENT_WHERE}",  # noqa: S608
                 ident,
             ).fetchone()
-            return None if row is None else _projection(row)
+            return None if row is None else projection_from_row(row)
 
         return await self._store.call(work)
 
@@ -315,7 +317,7 @@ class SqliteProjectionRepository:
         if not include_tombstoned:
             where.append("tombstoned = 0")
         sql = (
-            f"SELECT {_PROJECTION_COLUMNS} FROM projections WHERE {' AND '.join(where)} "  # noqa: S608
+            f"SELECT {PROJECTION_COLUMNS} FROM projections WHERE {' AND '.join(where)} "  # noqa: S608
             "ORDER BY pk LIMIT ?"
         )
 
@@ -326,7 +328,7 @@ class SqliteProjectionRepository:
         while True:
             rows = await self._store.call(fetch((last, *filters, page_size)))
             for row in rows:
-                yield _projection(row)
+                yield projection_from_row(row)
             if len(rows) < page_size:
                 return
             last = int(rows[-1][0])

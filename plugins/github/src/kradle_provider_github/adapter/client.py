@@ -43,6 +43,7 @@ from kradle_providers.http import (
 from kradle_providers.http.clock import Clock
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
+from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
@@ -308,7 +309,8 @@ class GitHubBase(ProviderAdapter):
         The cursor carries GitHub's ``next`` URL, which already holds every
         parameter. ``convert`` returns None for items to skip (PR-backed issues
         in the issue listing). ``items_key`` is where the list sits in an
-        object body (``workflow_runs``); None for a bare array.
+        object body (``workflow_runs``); None for a bare array. An item that
+        does not map is skipped and its error listed in ``extra["skipped"]``.
         """
         if cursor is not None:
             state = decode_cursor(cursor)
@@ -329,11 +331,8 @@ class GitHubBase(ProviderAdapter):
                 f"GitHub returned an unexpected body for {path}: expected a list"
                 f"{f' at {items_key!r}' if items_key else ''}"
             )
-        items: list[T] = []
-        for native in raw:
-            converted = convert(native)
-            if converted is not None:
-                items.append(converted)
+        skipped: list[KradleError] = []
+        items = map_each(raw, convert, skipped=skipped, what=f"GitHub item of {path}")
         nxt = next_link(response)
         hwm: datetime | None = None
         if updated is not None:
@@ -343,7 +342,7 @@ class GitHubBase(ProviderAdapter):
             items=items,
             next_cursor=encode_cursor({"url": nxt}) if nxt else None,
             high_water_mark=hwm,
-            extra={"etag": response.etag, "from_cache": response.from_cache},
+            extra={"etag": response.etag, "from_cache": response.from_cache, SKIPPED: skipped},
         )
 
     async def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:

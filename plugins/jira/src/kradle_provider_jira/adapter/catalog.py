@@ -20,8 +20,10 @@ from kradle_provider_jira import mapping
 from kradle_provider_jira.adapter.client import CLOUD_API, DATACENTER_API
 from kradle_provider_jira.adapter.jql import jql_string
 from kradle_provider_jira.adapter.search import SearchOperations
+from kradle_providers.errors import KradleError
 from kradle_providers.http import OffsetPagination, PageRequest
 from kradle_providers.models import ExternalRef, Label, Milestone
+from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.protocols.page import Page
 
 __all__ = ["CatalogOperations"]
@@ -100,13 +102,17 @@ class CatalogOperations(SearchOperations):
             body = (await self.http.get(f"{DATACENTER_API}/project/{path_id}/versions")).json()
             versions, start = self._slice(body if isinstance(body, list) else [], state)
             next_state = {**state, "start": start} if start is not None else None
-        items = [
-            mapping.milestone_from_version(
+        skipped: list[KradleError] = []
+        items = map_each(
+            (v for v in versions if isinstance(v, Mapping)),
+            lambda v: mapping.milestone_from_version(
                 v, self.provider_ref, project_key=project, site=self.site
-            )
-            for v in versions
-            if isinstance(v, Mapping)
-        ]
+            ),
+            skipped=skipped,
+            what="Jira version",
+        )
         return Page(
-            items=items, next_cursor=self._cursor("milestones", next_state) if next_state else None
+            items=items,
+            next_cursor=self._cursor("milestones", next_state) if next_state else None,
+            extra={SKIPPED: skipped},
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from kradle_provider_jira import mapping
@@ -24,9 +25,10 @@ from kradle_provider_jira.adapter.idempotency import carries_key, check_key, pro
 from kradle_provider_jira.adapter.jql import search_jql
 from kradle_provider_jira.adapter.search import SearchOperations
 from kradle_provider_jira.richtext import adf_from_markdown, wiki_from_markdown
-from kradle_providers.errors import InvalidInput, NotFound
+from kradle_providers.errors import InvalidInput, KradleError, NotFound
 from kradle_providers.http import OffsetPagination, PageRequest, Response
 from kradle_providers.models import Comment, ExternalRef, ObjectRef
+from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.protocols.page import Page
 
 __all__ = ["CommentOperations"]
@@ -106,6 +108,7 @@ class CommentOperations(SearchOperations):
                 }
         floor = datetime.fromisoformat(state["since"]) if state.get("since") else None
         items: list[Comment] = []
+        skipped: list[KradleError] = []
         spent = 0
         while True:
             spent += 1
@@ -127,8 +130,9 @@ class CommentOperations(SearchOperations):
             raw, following = await self._comments_page(
                 str(state["issue"]), int(state["size"]), state.get("native")
             )
-            for native in raw:
-                comment = self._comment(native, str(state["issue"]))
+            convert = partial(self._comment, issue_key=str(state["issue"]))
+            mapped = map_each(raw, convert, skipped=skipped, what="Jira comment")
+            for comment in mapped:
                 stamp = comment.updated_at or comment.created_at
                 if floor is not None and stamp is not None and stamp < floor:
                     continue
@@ -147,6 +151,7 @@ class CommentOperations(SearchOperations):
             items=items,
             next_cursor=self._cursor("comments", state) if state else None,
             high_water_mark=max(known) if known else floor,
+            extra={SKIPPED: skipped},
         )
 
     async def _find_comment(self, issue_key: str, key: str) -> dict[str, Any] | None:

@@ -24,7 +24,7 @@ from kradle_provider_jira.adapter.idempotency import (
 from kradle_provider_jira.adapter.jql import jql_string, search_jql
 from kradle_provider_jira.adapter.search import SearchOperations
 from kradle_provider_jira.richtext import adf_from_markdown, wiki_from_markdown
-from kradle_providers.errors import InvalidInput, PreconditionFailed
+from kradle_providers.errors import InvalidInput, KradleError, PreconditionFailed
 from kradle_providers.http import ProviderRejectedInput, Response
 from kradle_providers.models import (
     ExternalRef,
@@ -33,6 +33,7 @@ from kradle_providers.models import (
     IssueUpdate,
     Transition,
 )
+from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.protocols.page import Page
 
 __all__ = ["IssueOperations", "resolution_name", "with_warnings"]
@@ -154,13 +155,18 @@ class IssueOperations(SearchOperations):
             jql = search_jql(project, since=since, state=state, zone=zone)
             search_state = self._search_state(jql, self._page_size(page_size), since)
         page = await self._search_page(search_state)
-        items = [
-            mapping.issue_from_jira(raw, self.provider_ref, site=self.site) for raw in page.issues
-        ]
+        skipped: list[KradleError] = []
+        items = map_each(
+            page.issues,
+            lambda raw: mapping.issue_from_jira(raw, self.provider_ref, site=self.site),
+            skipped=skipped,
+            what="Jira issue",
+        )
         return Page(
             items=items,
             next_cursor=self._cursor("issues", page.state) if page.state else None,
             high_water_mark=page.mark.updated if page.mark else None,
+            extra={SKIPPED: skipped},
         )
 
     async def _raw_issue(self, issue_id: str, **params: Any) -> Mapping[str, Any]:
