@@ -17,11 +17,11 @@
   [--backfill-interval S] [--write-interval S]``: the webhook receiver
   (``POST /{provider-type}/{instance}``) with the reconciler (which confirms
   writes by webhook), the write worker and a scheduled incremental backfill,
-  in one process until stopped (:class:`~kradle_providers.sync.serve.SyncServer`);
-  its receiver's workers claim deliveries from the store, so several processes
-  on one PostgreSQL store share them and a restarted one finishes what a
-  crashed one left.
+  in one process until stopped (:class:`~kradle_providers.sync.serve.SyncServer`).
 - ``sync serve-webhooks``: ``sync serve`` without the scheduled backfill.
+  The receiver's workers claim deliveries from the store, so several
+  processes on one PostgreSQL store share them and a restarted one finishes
+  what a crashed one left.
 - ``sync recover --config BINDING.yaml --db PATH``: asks providers with a
   delivery log to redeliver what the receiver missed (received by a running
   ``sync serve``), else backfills the gap incrementally
@@ -91,7 +91,7 @@ def register(subparsers: Any) -> None:
         "check", help="authenticate, discover scopes, read targets (exit 0 ok, 1 failed, 2 config)"
     )
     c.add_argument("--config", required=True, type=Path, help="binding YAML/JSON file")
-    c.add_argument("--db", default=None, help="record the phases in this store (" + _DB_HELP + ")")
+    c.add_argument("--db", default=None, help="record the phases in this " + _DB_HELP)
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.set_defaults(handler=_check)
 
@@ -298,6 +298,7 @@ async def _run_recover(args: argparse.Namespace, binding: Any) -> int:
     async with (
         await BoundBinding.open(binding, overrides=getattr(args, "overrides", None)) as bound,
         open_state_store(args.db) as store,
+        _shared_budgets(store),
     ):
         report = await recover_missed(bound, store)
     if args.json:

@@ -7,7 +7,8 @@ API a host can embed:
   port (``POST /{provider}/{instance}`` or ``POST /{provider}``), handing events
   to a :class:`~kradle_providers.sync.reconciler.Reconciler` built *with*
   confirmation, so a webhook that shows a written value confirms the write
-  awaiting it; deliveries left ``Queued`` by a previous process are processed first;
+  awaiting it; its workers claim deliveries from the store (and take over what
+  a previous or crashed process left);
 - a :class:`~kradle_providers.sync.worker.WriteWorker` that sends approved
   writes, confirms them by read-back and expires the unconfirmed;
 - an incremental backfill every ``backfill_interval`` seconds (and once at
@@ -365,8 +366,7 @@ class SyncServer:
         import uvicorn
 
         sock = self.listen()
-        # The receiver's workers claim deliveries from the store: they take over what a
-        # previous (or crashed) process left, and share the work with other replicas.
+        # The receiver's workers take over what a previous (or crashed) process left pending.
         self.receiver.start()
         config = uvicorn.Config(
             self.receiver.app, log_level="warning", lifespan="off", access_log=False
