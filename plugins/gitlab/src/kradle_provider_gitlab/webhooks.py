@@ -18,6 +18,7 @@ from kradle_providers.webhooks.spec import WebhookSpec
 
 __all__ = ["WEBHOOKS"]
 
+
 def _target(payload: Any) -> ExternalRef | None:
     """The project (``group/sub/project`` split as owner and repository) of a delivery."""
     if not isinstance(payload, dict):
