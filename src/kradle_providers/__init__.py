@@ -20,6 +20,41 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from kradle_providers.clock import (
+        Clock,
+        ManualClock,
+        SkippingClock,
+        StepClock,
+        SystemClock,
+    )
+    from kradle_providers.protocols.catalogue import (
+        CATALOGUE,
+        OPERATIONS,
+        Operation,
+        operations_of,
+    )
+    from kradle_providers.store import (
+        open_state_store,
+    )
+    from kradle_providers.sync.serve import (
+        ServeOptions,
+        SyncServer,
+    )
+    from kradle_providers.sync.worker import (
+        WriteWorker,
+    )
+    from kradle_providers.sync.check import (
+        BindingCheck,
+        check_binding,
+    )
+    from kradle_providers.sync.recover import (
+        RecoveryReport,
+        recover_missed,
+    )
+    from kradle_providers.metrics import (
+        Metrics,
+        RecordingMetrics,
+    )
     from kradle_providers.auth import (
         BASIC,
         BEARER,
@@ -228,6 +263,25 @@ if TYPE_CHECKING:
     )
 
 _WHERE: dict[str, str] = {
+    "Clock": "kradle_providers.clock",
+    "ManualClock": "kradle_providers.clock",
+    "SkippingClock": "kradle_providers.clock",
+    "StepClock": "kradle_providers.clock",
+    "SystemClock": "kradle_providers.clock",
+    "CATALOGUE": "kradle_providers.protocols.catalogue",
+    "OPERATIONS": "kradle_providers.protocols.catalogue",
+    "Operation": "kradle_providers.protocols.catalogue",
+    "operations_of": "kradle_providers.protocols.catalogue",
+    "open_state_store": "kradle_providers.store",
+    "ServeOptions": "kradle_providers.sync.serve",
+    "SyncServer": "kradle_providers.sync.serve",
+    "WriteWorker": "kradle_providers.sync.worker",
+    "BindingCheck": "kradle_providers.sync.check",
+    "check_binding": "kradle_providers.sync.check",
+    "RecoveryReport": "kradle_providers.sync.recover",
+    "recover_missed": "kradle_providers.sync.recover",
+    "Metrics": "kradle_providers.metrics",
+    "RecordingMetrics": "kradle_providers.metrics",
     "AuthenticationError": "kradle_providers.errors",
     "Conflict": "kradle_providers.errors",
     "InvalidInput": "kradle_providers.errors",
@@ -399,10 +453,7 @@ _WHERE: dict[str, str] = {
 }
 
 __all__ = [
-    "BASIC",
-    "BEARER",
-    "CANONICAL_KINDS",
-    "TOKEN",
+    "__version__",
     "Actor",
     "AnyCanonical",
     "Artifact",
@@ -410,6 +461,8 @@ __all__ = [
     "AuthForm",
     "AuthScheme",
     "AuthenticationError",
+    "BASIC",
+    "BEARER",
     "BackfillOptions",
     "BackfillPhase",
     "BackfillReport",
@@ -417,6 +470,7 @@ __all__ = [
     "BasicAuth",
     "BearerAuth",
     "Binding",
+    "BindingCheck",
     "BindingError",
     "BindingMode",
     "BindingPhase",
@@ -424,6 +478,8 @@ __all__ = [
     "BoundBinding",
     "BranchProtection",
     "BranchProtectionSpec",
+    "CANONICAL_KINDS",
+    "CATALOGUE",
     "CanonicalModel",
     "CanonicalObject",
     "ChainResolver",
@@ -432,6 +488,7 @@ __all__ = [
     "CheckInput",
     "CheckKind",
     "CiCd",
+    "Clock",
     "Collaborator",
     "Comment",
     "CommentInput",
@@ -473,8 +530,10 @@ __all__ = [
     "Manifest",
     "ManifestError",
     "ManifestFinding",
+    "ManualClock",
     "MappingResolver",
     "MergeMethod",
+    "Metrics",
     "Milestone",
     "MilestoneState",
     "NormalizeContext",
@@ -482,8 +541,10 @@ __all__ = [
     "NormalizeResult",
     "NormalizerRegistry",
     "NotFound",
+    "OPERATIONS",
     "ObjectRef",
     "OneOf",
+    "Operation",
     "Page",
     "Permission",
     "PermissionDenied",
@@ -509,6 +570,8 @@ __all__ = [
     "PullRequestUpdate",
     "RateLimited",
     "Reconciler",
+    "RecordingMetrics",
+    "RecoveryReport",
     "Ref",
     "RefKind",
     "Registry",
@@ -527,14 +590,20 @@ __all__ = [
     "SecretNotFound",
     "SecretRef",
     "SecretResolver",
+    "ServeOptions",
     "SharedToken",
     "SignatureScheme",
+    "SkippingClock",
     "SourceFormat",
     "SqliteStateStore",
     "StateStore",
     "StatusCategory",
+    "StepClock",
     "SyncEvent",
     "SyncResult",
+    "SyncServer",
+    "SystemClock",
+    "TOKEN",
     "TimestampedHmacSignature",
     "TokenAuth",
     "Tolerant",
@@ -553,7 +622,8 @@ __all__ = [
     "WriteIntentPhase",
     "WriteIntentService",
     "WritePolicy",
-    "__version__",
+    "WriteWorker",
+    "check_binding",
     "collect",
     "default_resolver",
     "hookimpl",
@@ -563,8 +633,11 @@ __all__ = [
     "load_manifest",
     "load_registry",
     "make_verifier",
+    "open_state_store",
+    "operations_of",
     "parse_binding",
     "plan_changes",
+    "recover_missed",
     "redact",
     "source_digest",
     "validate_manifest",
