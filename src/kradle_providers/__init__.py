@@ -20,41 +20,6 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from kradle_providers.clock import (
-        Clock,
-        ManualClock,
-        SkippingClock,
-        StepClock,
-        SystemClock,
-    )
-    from kradle_providers.protocols.catalogue import (
-        CATALOGUE,
-        OPERATIONS,
-        Operation,
-        operations_of,
-    )
-    from kradle_providers.store import (
-        open_state_store,
-    )
-    from kradle_providers.sync.serve import (
-        ServeOptions,
-        SyncServer,
-    )
-    from kradle_providers.sync.worker import (
-        WriteWorker,
-    )
-    from kradle_providers.sync.check import (
-        BindingCheck,
-        check_binding,
-    )
-    from kradle_providers.sync.recover import (
-        RecoveryReport,
-        recover_missed,
-    )
-    from kradle_providers.metrics import (
-        Metrics,
-        RecordingMetrics,
-    )
     from kradle_providers.auth import (
         BASIC,
         BEARER,
@@ -75,6 +40,13 @@ if TYPE_CHECKING:
         TokenAuth,
         default_resolver,
         redact,
+    )
+    from kradle_providers.clock import (
+        Clock,
+        ManualClock,
+        SkippingClock,
+        StepClock,
+        SystemClock,
     )
     from kradle_providers.errors import (
         AuthenticationError,
@@ -102,6 +74,10 @@ if TYPE_CHECKING:
         Manifest,
         load_manifest,
         validate_manifest,
+    )
+    from kradle_providers.metrics import (
+        Metrics,
+        RecordingMetrics,
     )
     from kradle_providers.models import (
         CANONICAL_KINDS,
@@ -204,9 +180,16 @@ if TYPE_CHECKING:
         collect,
         iterate_pages,
     )
+    from kradle_providers.protocols.catalogue import (
+        CATALOGUE,
+        OPERATIONS,
+        Operation,
+        operations_of,
+    )
     from kradle_providers.store import (
         SqliteStateStore,
         StateStore,
+        open_state_store,
     )
     from kradle_providers.sync.backfill import (
         Backfiller,
@@ -218,6 +201,10 @@ if TYPE_CHECKING:
         BindingError,
         load_binding,
         parse_binding,
+    )
+    from kradle_providers.sync.check import (
+        BindingCheck,
+        check_binding,
     )
     from kradle_providers.sync.conflicts import (
         ConflictResolver,
@@ -239,9 +226,20 @@ if TYPE_CHECKING:
     from kradle_providers.sync.reconciler import (
         Reconciler,
     )
+    from kradle_providers.sync.recover import (
+        RecoveryReport,
+        recover_missed,
+    )
     from kradle_providers.sync.runtime import (
         BoundBinding,
         ProviderOverride,
+    )
+    from kradle_providers.sync.serve import (
+        ServeOptions,
+        SyncServer,
+    )
+    from kradle_providers.sync.worker import (
+        WriteWorker,
     )
     from kradle_providers.webhooks import (
         HmacSignature,
@@ -453,7 +451,12 @@ _WHERE: dict[str, str] = {
 }
 
 __all__ = [
-    "__version__",
+    "BASIC",
+    "BEARER",
+    "CANONICAL_KINDS",
+    "CATALOGUE",
+    "OPERATIONS",
+    "TOKEN",
     "Actor",
     "AnyCanonical",
     "Artifact",
@@ -461,8 +464,6 @@ __all__ = [
     "AuthForm",
     "AuthScheme",
     "AuthenticationError",
-    "BASIC",
-    "BEARER",
     "BackfillOptions",
     "BackfillPhase",
     "BackfillReport",
@@ -478,8 +479,6 @@ __all__ = [
     "BoundBinding",
     "BranchProtection",
     "BranchProtectionSpec",
-    "CANONICAL_KINDS",
-    "CATALOGUE",
     "CanonicalModel",
     "CanonicalObject",
     "ChainResolver",
@@ -541,7 +540,6 @@ __all__ = [
     "NormalizeResult",
     "NormalizerRegistry",
     "NotFound",
-    "OPERATIONS",
     "ObjectRef",
     "OneOf",
     "Operation",
@@ -603,7 +601,6 @@ __all__ = [
     "SyncResult",
     "SyncServer",
     "SystemClock",
-    "TOKEN",
     "TimestampedHmacSignature",
     "TokenAuth",
     "Tolerant",
@@ -623,6 +620,7 @@ __all__ = [
     "WriteIntentService",
     "WritePolicy",
     "WriteWorker",
+    "__version__",
     "check_binding",
     "collect",
     "default_resolver",
