@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from kradle_providers.models import IssueCreate
+from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.store.postgres import PostgresStateStore
 from kradle_providers.sync.intents import WriteIntentService
 from kradle_providers.sync.phases import WriteIntentPhase as W
@@ -115,7 +116,7 @@ async def test_a_slow_send_keeps_its_claim_alive_so_no_other_sender_repeats_it(
     env = await make_env()
     policy = WritePolicy(sending_lease=timedelta(seconds=1))
     slow = _SlowAdapter(env.adapter, delay=2.5)
-    channel = replace(env.channel, adapter=slow)
+    channel = replace(env.channel, adapter=cast(ProviderAdapter, slow))
     stores = [PostgresStateStore(DSN, schema=pg_schema, max_size=3) for _ in range(2)]
     try:
         for store in stores:
