@@ -146,8 +146,8 @@ def _delivery(n: int, issues: list[dict[str, Any]]) -> tuple[str, bytes]:
 class _Replicas:
     """``sync serve`` processes on one store; kill and restart them one at a time."""
 
-    def __init__(self, n: int, config: Path, db: str, env: dict[str, str]) -> None:
-        self.config, self.db, self.env = config, db, env
+    def __init__(self, n: int, config: Path, db: str, env: dict[str, str], lease: float) -> None:
+        self.config, self.db, self.env, self.lease = config, db, env, lease
         self.procs: list[subprocess.Popen[str] | None] = [None] * n
         self.urls: list[str | None] = [None] * n
         for i in range(n):
@@ -170,6 +170,8 @@ class _Replicas:
             "0",
             "--write-interval",
             "0.5",
+            "--lease",
+            str(self.lease),
         ]
         proc = subprocess.Popen(
             argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
@@ -328,10 +330,15 @@ def run(
     replicas: int = 3,
     kill_every: float = 3.0,
     writes: int = 3,
+    lease: float = 5.0,
     workdir: Path,
     timeout: float = 600.0,
 ) -> Outcome:
-    """The acceptance run on store ``db`` (see the module docstring)."""
+    """The acceptance run on store ``db`` (see the module docstring).
+
+    ``lease`` (seconds) is each replica's claim lease: how soon the work a
+    killed replica held is taken over.
+    """
     outcome = Outcome()
     started = time.monotonic()
     config = workdir / "widgets.yaml"
@@ -348,7 +355,7 @@ def run(
         }
         os.environ.update(env)  # the binding reads its address and secrets from there
         intents = asyncio.run(_propose(db, writes, config)) if writes else []
-        serving = _Replicas(replicas, config, db, env)
+        serving = _Replicas(replicas, config, db, env, lease)
         stop = threading.Event()
         killer = threading.Thread(target=_killer, args=(serving, kill_every, stop, outcome))
         try:
