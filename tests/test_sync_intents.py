@@ -365,12 +365,14 @@ async def test_abandoned_send_is_retried_after_the_lease_with_the_same_key() -> 
             BINDING, IT, "createIssue", None, {"title": "crash"}, "u"
         )
         # A worker claimed it and died before calling the provider.
-        stuck = intent.advance(W.SENDING, at=env.clock.now)
+        lease = env.service.policy.sending_lease
+        [claimed] = await env.store.intents.claim("dead-worker", lease=lease)
+        stuck = claimed.advance(W.SENDING, at=env.clock.now)
         await env.store.intents.save(stuck, expected_phase=W.READY_TO_SEND)
-        assert await env.service.send_ready() == []
+        assert await env.service.send_ready() == []  # its claim still holds
         env.clock.advance(minutes=6)
         [sent] = await env.service.send_ready()
-        assert sent.phase is W.AWAITING_CONFIRMATION
+        assert sent.id == intent.id and sent.phase is W.AWAITING_CONFIRMATION
         assert len(env.issues_titled("crash")) == 1
     finally:
         await env.aclose()

@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,13 @@ from kradle_providers.auth.secret import Secret
 from kradle_providers.metrics import RecordingMetrics
 from kradle_providers.plugins.selection import BindingRefused
 from kradle_providers.store import SqliteStateStore
+from kradle_providers.store.claims import DEFAULT_LEASE
 from kradle_providers.sync import cli
 from kradle_providers.sync.binding import parse_binding
 from kradle_providers.sync.cli import status_report
 from kradle_providers.sync.phases import BindingPhase, DeliveryPhase
 from kradle_providers.sync.phases import WriteIntentPhase as W
+from kradle_providers.sync.policy import WritePolicy
 from kradle_providers.sync.recover import recover_missed
 from kradle_providers.sync.runtime import BoundBinding, ProviderOverride
 from kradle_providers.sync.serve import ServeOptions, SyncServer
@@ -343,3 +346,17 @@ async def test_paused_binding_holds_writes_but_keeps_taking_deliveries(
 
 async def _after(server: SyncServer, ticks: int) -> bool:
     return server.worker.ticks >= ticks
+
+
+async def test_serve_lease_sets_how_long_delivery_and_write_claims_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GH_TOKEN", GH_TOKEN)
+    monkeypatch.setenv("GH_WEBHOOK_SECRET", SECRET)
+    gh = gh_emulator.create_emulator(seed="demo", token=GH_TOKEN)
+    async with await opened(BINDING, "gh", gh) as bound, SqliteStateStore(":memory:") as store:
+        default = SyncServer(bound, store, options=ServeOptions(port=0))
+        assert default.receiver.lease == DEFAULT_LEASE
+        assert default.intents.policy.sending_lease == WritePolicy().sending_lease
+        short = SyncServer(bound, store, options=ServeOptions(port=0, lease=timedelta(seconds=5)))
+        assert short.receiver.lease == short.intents.policy.sending_lease == timedelta(seconds=5)

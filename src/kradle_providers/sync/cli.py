@@ -125,6 +125,14 @@ def register(subparsers: Any) -> None:
             help="seconds between read-backs of writes awaiting confirmation",
         )
         p.add_argument(
+            "--lease",
+            default=None,
+            type=float,
+            help="seconds a claim on a delivery or write lasts unless renewed: how soon another "
+            "replica takes over the work of one that died (default 60 for deliveries, 300 for "
+            "writes)",
+        )
+        p.add_argument(
             "--public-url",
             default=None,
             help="the receiver's address as providers reach it (registered webhooks point here)",
@@ -397,6 +405,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
+    import datetime
     import signal
 
     from kradle_providers.store import open_state_store
@@ -410,6 +419,7 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
         read_back_interval=args.read_back_interval,
         backfill_interval=args.backfill_interval,
         public_url=args.public_url,
+        lease=None if args.lease is None else datetime.timedelta(seconds=args.lease),
     )
     async with (
         await BoundBinding.open(binding, overrides=getattr(args, "overrides", None)) as bound,

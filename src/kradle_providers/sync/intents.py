@@ -11,15 +11,18 @@
   Nothing is sent to the provider.
 - :meth:`~WriteIntentService.approve` / :meth:`~WriteIntentService.reject`
   are the explicit, audited operator actions on a pending write.
-- :meth:`~WriteIntentService.send_ready` is the worker: it claims each due
-  ``ReadyToSend`` / ``Retrying`` intent with compare-and-set (two workers never
-  send one intent), re-reads the object and merges three-way when it can,
-  calls the adapter with the intent's idempotency key, and moves the intent to
-  ``AwaitingConfirmation`` (with the response digest and the provider's object
-  key), ``Retrying`` (transient error or rate limit, with backoff on the
-  injectable clock; the retry reuses the same key so it never duplicates),
-  ``Conflict`` (precondition failed, both sides changed, lossy rich text,
-  ownership forbids) or ``Failed`` (anything else, redacted).
+- :meth:`~WriteIntentService.send_ready` is the worker: it claims due
+  ``ReadyToSend`` / ``Retrying`` intents through the store's send claims (a
+  lease per intent, renewed while the request runs: two workers, or two
+  replicas on one database, never send one intent, and a crashed sender's
+  claim expires so another finishes it with the same key), re-reads the object
+  and merges three-way when it can, calls the adapter with the intent's
+  idempotency key, and moves the intent to ``AwaitingConfirmation`` (with the
+  response digest and the provider's object key), ``Retrying`` (transient
+  error or rate limit, with backoff on the injectable clock; the retry reuses
+  the same key so it never duplicates), ``Conflict`` (precondition failed,
+  both sides changed, lossy rich text, ownership forbids) or ``Failed``
+  (anything else, redacted).
 - :meth:`~WriteIntentService.confirm_from_event` (called by the reconciler for
   every sync event) and :meth:`~WriteIntentService.confirm_by_read_back` move
   confirmed writes to ``Succeeded``; :meth:`~WriteIntentService.expire_unconfirmed`
@@ -36,9 +39,11 @@ object the write changes, or whose child it creates, is ``object_id``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -68,6 +73,7 @@ from kradle_providers.models.events import SyncEvent
 from kradle_providers.plugins.selection import BindingMode
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.protocols.catalogue import CATALOGUE, OPERATIONS, Call, Effect, Shape
+from kradle_providers.store.claims import holder_id
 from kradle_providers.store.errors import DuplicateRecord, PhaseMismatch
 from kradle_providers.store.protocol import StateStore
 from kradle_providers.sync.conflicts import comparable_fields, detect, version_token
@@ -98,6 +104,7 @@ if TYPE_CHECKING:
     from kradle_providers.sync.runtime import BoundBinding
 
 __all__ = [
+    "CLAIM_BATCH",
     "ChannelResolver",
     "WriteChannel",
     "WriteIntentService",
@@ -107,6 +114,9 @@ __all__ = [
 ]
 
 _W = WriteIntentPhase
+
+CLAIM_BATCH = 50
+"""How many intents one :meth:`WriteIntentService.send_ready` pass claims at most."""
 
 
 # --------------------------------------------------------------------------- channels
@@ -318,7 +328,8 @@ class WriteIntentService:
     ``channels`` tells where each (binding, interface) writes: a list of
     :class:`WriteChannel`, a mapping, or a resolver callable. ``authorize`` is
     the host's permission check; ``clock`` drives timestamps, backoff and
-    timeouts (default: the store's clock).
+    timeouts (default: the store's clock); ``worker`` names this sender's
+    claims in the store (default: :func:`~kradle_providers.store.claims.holder_id`).
     """
 
     def __init__(
@@ -331,8 +342,10 @@ class WriteIntentService:
         authorize: Authorizer = allow_all,
         policy: WritePolicy | None = None,
         clock: Callable[[], datetime] | None = None,
+        worker: str | None = None,
     ) -> None:
         self.store = store
+        self.worker = worker or holder_id()
         self.channel = _resolver(channels)
         self.authorize = authorize
         self.policy = policy or WritePolicy()
@@ -611,48 +624,61 @@ class WriteIntentService:
     # ------------------------------------------------------------------ sending
 
     def _due(self, intent: WriteIntent, now: datetime) -> bool:
-        if intent.phase is _W.READY_TO_SEND:
-            return True
+        """Whether a claimed intent should be sent now (a claimed ``Sending`` one was abandoned)."""
         if intent.phase is _W.RETRYING:
             return intent.next_attempt_at is None or intent.next_attempt_at <= now
-        if intent.phase is _W.SENDING:
-            # A claim older than the lease: the worker that held it is gone.
-            return intent.updated_at + self.policy.sending_lease <= now
-        return False
+        return intent.phase in (_W.READY_TO_SEND, _W.SENDING)
+
+    @asynccontextmanager
+    async def _claims(self, binding: str | None, limit: int) -> AsyncIterator[list[WriteIntent]]:
+        """Claim up to ``limit`` sendable intents for this worker; release them all on exit.
+
+        The store hands each intent to one worker at a time (replicas included),
+        so no two workers send one intent; a worker that dies stops renewing and
+        its claims expire for another to finish.
+        """
+        lease = self.policy.sending_lease
+        claimed = await self.store.intents.claim(
+            self.worker, lease=lease, binding=binding, limit=limit
+        )
+        try:
+            yield claimed
+        finally:
+            for intent in claimed:
+                await self.store.intents.release(intent.id, self.worker)
 
     async def send_ready(
         self, *, binding: str | None = None, limit: int | None = None
     ) -> list[WriteIntent]:
         """Send every due intent (ready, retry due, or abandoned mid-send); returns them as moved.
 
-        Intents of paused channels stay where they are. An intent another
-        worker claimed first is skipped.
+        Intents are claimed from the store first (one pass of at most
+        ``limit``, default :data:`CLAIM_BATCH`). Intents of paused channels stay
+        where they are; an intent another worker holds is not seen.
         """
-        now = self.clock()
-        candidates: list[WriteIntent] = []
-        for phase in (_W.READY_TO_SEND, _W.RETRYING, _W.SENDING):
-            candidates += await self.store.intents.find(phase=phase, binding=binding)
-        candidates.sort(key=lambda i: i.created_at)
         done: list[WriteIntent] = []
-        for intent in candidates:
-            if limit is not None and len(done) >= limit:
-                break
-            if not self._due(intent, now):
-                continue
-            moved = await self._send_one(intent)
-            if moved is not None:
-                done.append(moved)
+        async with self._claims(binding, limit or CLAIM_BATCH) as claimed:
+            now = self.clock()
+            for intent in claimed:
+                if self._due(intent, now):
+                    moved = await self._send_one(intent)
+                    if moved is not None:
+                        done.append(moved)
         return done
 
     async def send(self, intent_id: str) -> WriteIntent:
-        """Send one intent now if it is due; returns it as it ends up."""
+        """Send one intent now if it is due and no other worker holds it; returns it as it ends."""
         intent = await self.store.intents.get(intent_id)
-        if not self._due(intent, self.clock()):
-            return intent
-        moved = await self._send_one(intent)
-        return moved if moved is not None else await self.store.intents.get(intent_id)
+        async with self._claims(intent.binding, CLAIM_BATCH) as claimed:
+            mine = next((i for i in claimed if i.id == intent_id), None)
+            if mine is not None and self._due(mine, self.clock()):
+                moved = await self._send_one(mine)
+                if moved is not None:
+                    return moved
+        return await self.store.intents.get(intent_id)
 
     async def _send_one(self, intent: WriteIntent) -> WriteIntent | None:
+        """Send a claimed intent (the caller holds its claim)."""
         channel = self.channel(intent.binding, intent.interface)
         if channel.is_paused():
             return None
@@ -666,7 +692,8 @@ class WriteIntentService:
                 return None
         claimed = intent
         if intent.phase is _W.SENDING:
-            # Re-claim an abandoned send as a retry first (same key: no duplicate).
+            # The claimer died mid-send: retry with the same key (the adapter's
+            # idempotency makes a request that did arrive not duplicate).
             retry = intent.advance(_W.RETRYING, at=self.clock(), note="sending lease expired")
             try:
                 claimed = await self._save(retry, _W.SENDING)
@@ -676,8 +703,32 @@ class WriteIntentService:
             sending = claimed.advance(_W.SENDING, at=self.clock(), next_attempt_at=None)
             claimed = await self._save(sending, claimed.phase)
         except PhaseMismatch:
-            return None  # another worker claimed it first
-        return await self._attempt(claimed, channel)
+            return None  # moved by an operator (reject, approve) since the claim
+        async with self._heartbeat(claimed.id) as lost:
+            if lost.is_set():
+                return None  # the claim expired before the request left: its new holder sends
+            return await self._attempt(claimed, channel)
+
+    @asynccontextmanager
+    async def _heartbeat(self, intent_id: str) -> AsyncIterator[asyncio.Event]:
+        """Renew this worker's claim while a send runs; the event is set once it was lost."""
+        lease = self.policy.sending_lease
+        lost = asyncio.Event()
+        if not await self.store.intents.renew(intent_id, self.worker, lease=lease):
+            lost.set()
+
+        async def beat() -> None:
+            while not lost.is_set():
+                await asyncio.sleep(max(lease.total_seconds() / 3, 0.05))
+                if not await self.store.intents.renew(intent_id, self.worker, lease=lease):
+                    lost.set()
+
+        task = asyncio.create_task(beat())
+        try:
+            yield lost
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _attempt(self, intent: WriteIntent, channel: WriteChannel) -> WriteIntent:
         payload = _parse(intent.operation, intent.payload, intent.object_id)

@@ -83,8 +83,9 @@ class WritePolicy:
     provider could not hold losslessly instead of raising a conflict;
     ``confirmation_timeout`` is how long a sent write may stay unconfirmed before
     it becomes a conflict; retries back off exponentially from ``backoff_base``
-    to ``backoff_max`` and stop after ``max_attempts`` sends; a ``Sending`` claim
-    older than ``sending_lease`` (a crashed worker) is retried.
+    to ``backoff_max`` and stop after ``max_attempts`` sends; ``sending_lease`` is how
+    long a sender's claim lasts unless renewed: a ``Sending`` intent whose
+    sender stopped renewing (it crashed) is retried once it expired.
     """
 
     needs_approval: ApprovalRule = _default_approval

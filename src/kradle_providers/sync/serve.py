@@ -31,7 +31,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from kradle_providers.auth.secret import redact
@@ -39,6 +40,7 @@ from kradle_providers.errors import InvalidInput
 from kradle_providers.metrics import NO_METRICS, Metrics, timed
 from kradle_providers.plugins.selection import BindingRefused
 from kradle_providers.protocols.hooks import HookRegistration
+from kradle_providers.store.claims import DEFAULT_LEASE
 from kradle_providers.store.protocol import StateStore
 from kradle_providers.sync.backfill import Backfiller, BackfillOptions, BackfillReport
 from kradle_providers.sync.check import check_binding
@@ -65,6 +67,10 @@ class ServeOptions:
     ``port=0`` picks a free port (read :attr:`SyncServer.url`);
     ``backfill_interval`` is the seconds between incremental backfills (the
     first runs at start); ``0`` runs only that first one, ``None`` none at all.
+    ``lease`` is how long this process's claims on deliveries and writes last
+    unless renewed: how soon another replica finishes the work of one that
+    died (default: :data:`~kradle_providers.store.claims.DEFAULT_LEASE` for
+    deliveries, the write policy's ``sending_lease`` for writes).
     """
 
     host: str = "127.0.0.1"
@@ -72,6 +78,7 @@ class ServeOptions:
     write_interval: float = 2.0
     read_back_interval: float = 30.0
     backfill_interval: float | None = 300.0
+    lease: timedelta | None = None
     public_url: str | None = None
     """The receiver's address as the provider reaches it (default: where it listens);
     registered webhooks point at ``{public_url}/{provider}/{instance}``."""
@@ -146,6 +153,9 @@ class SyncServer:
         self.store = store
         self.options = options or ServeOptions()
         self.metrics = metrics
+        lease = self.options.lease
+        if lease is not None:
+            policy = replace(policy or WritePolicy(), sending_lease=lease)
         # A paused binding keeps its intents (and approvals) but sends none.
         self.intents = WriteIntentService(
             store, channels_for(bound, paused=self.paused), policy=policy
@@ -160,6 +170,7 @@ class SyncServer:
             registry=registry if registry is not None else NormalizerRegistry.from_plugins(),
             store=store.deliveries,
             dedupe=store.dedupe,
+            lease=lease or DEFAULT_LEASE,
         )
         self.worker = WriteWorker(
             self.intents,

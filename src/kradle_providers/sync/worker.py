@@ -3,9 +3,11 @@
 :class:`WriteWorker` is the loop every host would otherwise write over a
 :class:`~kradle_providers.sync.intents.WriteIntentService`. One :meth:`~WriteWorker.tick`:
 
-1. sends every due intent (``ReadyToSend``, a ``Retrying`` whose time came, a
-   ``Sending`` whose worker died); ``PendingApproval`` is never sent: approval
-   is an operator action (:meth:`WriteIntentService.approve`);
+1. claims and sends every due intent (``ReadyToSend``, a ``Retrying`` whose
+   time came, a ``Sending`` whose worker died and whose claim expired): the
+   store's send claims let several workers, or replicas on one PostgreSQL,
+   run side by side without sending a write twice; ``PendingApproval`` is
+   never sent: approval is an operator action (:meth:`WriteIntentService.approve`);
 2. every ``read_back_interval`` seconds, re-reads awaiting writes and confirms
    those that show the written values (webhooks usually confirm first, through
    :meth:`Reconciler.for_binding(..., confirm=service.confirm_from_event)
