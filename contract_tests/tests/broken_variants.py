@@ -95,6 +95,13 @@ brokenunimpl_harness = harness(Unimplemented, "brokenunimpl")
 plain_harness = harness(MemoryAdapter, "plain")
 
 
+class EmulatorClass:
+    """``ProviderPlugin.emulator`` names an emulator class, not the factory the CLI calls."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
+
+
 def optioned_harness(**options: Any) -> MemoryHarness:
     if options != {"flavor": "datacenter"}:
         raise ValueError(f"expected flavor=datacenter, got {options}")
@@ -109,7 +116,9 @@ PROVIDERS = [
     ("brokenleak", (), None, "MemoryAdapter", "plain_harness", "LEAKY_NORMALIZERS"),
     ("brokenshape", (), _no_ci, "MemoryAdapter", "plain_harness", None),
     ("optioned", (), None, "MemoryAdapter", "optioned_harness", None),
+    ("brokenemu", (), None, "MemoryAdapter", "plain_harness", None),
 ]
+EMULATORS = {"brokenemu": "EmulatorClass"}
 
 
 @hookimpl
@@ -124,5 +133,6 @@ def kradle_register_providers(register: Callable[[ProviderPlugin], None]) -> Non
                 if normalizers
                 else "kradle_providers.testing.memory_events:NORMALIZERS",
                 harness=f"{__name__}:{make}",
+                emulator=f"{__name__}:{EMULATORS[name]}" if name in EMULATORS else None,
             )
         )

@@ -52,6 +52,10 @@ def test_memory_passes_every_generated_check_of_all_three_interfaces(
                                            "memory")  # fmt: skip
     seen = outcomes(result)
     assert result.ret == 0, result.stdout.str()[-3000:]
+    # memory is in-process: it ships no emulator to serve, and says so (the only skip)
+    assert "memory ships no emulator (ProviderPlugin.emulator is None)" in result.stdout.str()
+    seen = {name: outcome for name, outcome in seen.items() if outcome != "SKIPPED"}
+    result.assert_outcomes(skipped=1, passed=len(seen))
     assert seen and set(seen.values()) == {"PASSED"}
     assert not any("test_not_collected" in name for name in seen)  # only the suite runs
     for prefix in ("manifest::", "webhooks::", "issueTracking::", "cicd::", "gitForge::",
@@ -74,11 +78,11 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
         "(brokenpages and listLabels) or (brokenidem and createIssue) or "
         "(brokenunimpl and (implemented or listMilestones)) or "
         "(brokenundeclared and listMilestones) or (brokenleak and (noLeak or webhooks)) or "
-        "(brokenshape and (suite or listPipelines))"
+        "(brokenshape and (suite or listPipelines)) or (brokenemu and emulator)"
     )
     args = ["-p", "no:cacheprovider", "-rA", "-k", selection]
     for name in ("brokenpages", "brokenidem", "brokenunimpl", "brokenundeclared", "brokenleak",
-                 "brokenshape"):  # fmt: skip
+                 "brokenshape", "brokenemu"):  # fmt: skip
         args += ["--kradle-provider", name]
     result = broken.runpytest_subprocess(*args)
     seen = outcomes(result)
@@ -95,6 +99,7 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
         "webhooks::issue::fixtures[brokenleak]": "PASSED",
         # cicd is undeclared but the memory adapter implements it: refused by the suite
         "cicd::listPipelines::unsupported[brokenshape]": "FAILED",
+        "emulator::serve::starts[brokenemu]": "FAILED",
     }
     for name, outcome in expected.items():
         assert seen.get(name) == outcome, f"{name}: {seen.get(name)}\n{text[-4000:]}"
@@ -108,6 +113,8 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
     assert "SKIPPED [1]" in text
     assert "cicd is not supported by brokenshape: no CI here, use Buildkite" in text
     assert "How to fix:" in text
+    assert "cannot be called as emulator serve calls it: got an unexpected keyword argument" in text
+    assert "point ProviderPlugin.emulator at a function `def create_emulator(*, seed" in text
 
 
 def test_harness_options_reach_the_factory(broken: pytest.Pytester) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from kradle_contract_tests import scenarios as sc
 from kradle_contract_tests.calls import GETTERS, LISTINGS
 from kradle_contract_tests.context import Ctx
+from kradle_contract_tests.emulator_contract import emulator_serves
 from kradle_contract_tests.webhook_security import webhook_security
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import Interface
@@ -17,7 +18,7 @@ from kradle_providers.protocols.catalogue import CATALOGUE, Effect, operations_o
 
 __all__ = ["GROUPS", "Check", "checks_for"]
 
-GROUPS = ("manifest", "webhooks", "noLeak")
+GROUPS = ("manifest", "emulator", "webhooks", "noLeak")
 """Check groups that are not one interface's."""
 
 
@@ -108,6 +109,7 @@ def checks_for(manifest: Manifest) -> list[Check]:
     checks = [
         _check("manifest::schema::valid", "manifest", sc.manifest_valid),
         _check("manifest::operations::implemented", "manifest", sc.manifest_implemented),
+        _check("emulator::serve::starts", "emulator", emulator_serves),
     ]
     if any(s.supported and s.webhook_entries() for _, s in manifest.spec.interfaces.items()):
         checks.append(_check("webhooks::security::signatures", "webhooks", webhook_security))
