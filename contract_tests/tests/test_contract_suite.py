@@ -196,3 +196,20 @@ def test_the_example_plugin_passes_exactly_its_declared_parts(pytester: pytest.P
     assert not any("createIssue::roundtrip" in name for name in seen)
     assert "cicd is not supported by acme: Acme is a ticket tracker; it has no CI/CD" in text
     assert "gitForge is not supported by acme" in text
+
+
+def test_ids_are_selectable_as_printed_and_summaries_carry_the_reason(
+    broken: pytest.Pytester,
+) -> None:
+    check = "issueTracking::listLabels::pages[brokenpages]"
+    result = broken.runpytest_subprocess("-p", "no:cacheprovider", "-rA", check)
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    # the short summary line gives the reason, not the id a second time
+    assert re.search(rf"^FAILED {re.escape(check)} - listLabels returned \d+", text, re.M)
+    assert f"Rerun: pytest --kradle-provider brokenpages '{check}'" in text
+    typo = check.replace("::pages[", "::pagez[")
+    unknown = broken.runpytest_subprocess("-p", "no:cacheprovider", typo)
+    assert "--kradle-check: no check named issueTracking::listLabels::pagez[brokenpages]" in (
+        unknown.stderr.str()
+    )

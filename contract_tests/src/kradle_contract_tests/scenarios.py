@@ -16,6 +16,7 @@ import secrets
 import traceback
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -61,10 +62,14 @@ from kradle_providers.testing.harness import Fault, Limitation, WebhookFixture, 
 from kradle_providers.webhooks.normalizer import NormalizeContext
 from kradle_providers.webhooks.registry import find_normalizer
 
-__all__ = ["READERS", "UPDATE_GOLDENS_ENV", "same_markdown"]
+__all__ = ["GOLDENS_DIR_ENV", "READERS", "UPDATE_GOLDENS_ENV", "golden_differences",
+           "same_markdown"]  # fmt: skip
 
 UPDATE_GOLDENS_ENV = "KRADLE_UPDATE_GOLDENS"
 """Set to 1 to (re)write golden files from the current normalizer output."""
+GOLDENS_DIR_ENV = "KRADLE_GOLDENS_DIR"
+"""The plugin's source ``fixtures/goldens`` folder: goldens are read from and written there."""
+_INSTALLED = {"site-packages", "dist-packages"}
 
 MAX_PAGES = 500
 RICH_MARKDOWN = "Contract **bold**, _italic_ and `code`.\n\n- one\n- two"
@@ -214,28 +219,43 @@ def _normalize(
     return result
 
 
-def _first_difference(expected: Any, actual: Any, path: str = "$") -> str | None:
+def golden_differences(expected: Any, actual: Any, path: str = "$") -> list[str]:
+    """Every difference between a golden and the actual output, one line each."""
     if isinstance(expected, dict) and isinstance(actual, dict):
+        out: list[str] = []
         for key in sorted(set(expected) | set(actual), key=str):
             if key not in actual:
-                return f"{path}.{key} is missing (golden: {expected[key]!r})"
-            if key not in expected:
-                return f"{path}.{key} is new: {actual[key]!r}"
-            found = _first_difference(expected[key], actual[key], f"{path}.{key}")
-            if found:
-                return found
-        return None
+                out.append(f"{path}.{key} is missing (golden: {expected[key]!r})")
+            elif key not in expected:
+                out.append(f"{path}.{key} is new: {actual[key]!r}")
+            else:
+                out += golden_differences(expected[key], actual[key], f"{path}.{key}")
+        return out
     if isinstance(expected, list) and isinstance(actual, list):
-        if len(expected) != len(actual):
-            return f"{path} has {len(actual)} items, golden has {len(expected)}"
-        for index, (e, a) in enumerate(zip(expected, actual, strict=True)):
-            found = _first_difference(e, a, f"{path}[{index}]")
-            if found:
-                return found
-        return None
-    if expected != actual:
-        return f"{path} is {actual!r}, golden has {expected!r}"
-    return None
+        out = [] if len(expected) == len(actual) else [
+            f"{path} has {len(actual)} items, golden has {len(expected)}"
+        ]  # fmt: skip
+        for index, (e, a) in enumerate(zip(expected, actual, strict=False)):
+            out += golden_differences(e, a, f"{path}[{index}]")
+        return out
+    return [] if expected == actual else [f"{path} is {actual!r}, golden has {expected!r}"]
+
+
+def _golden_path(golden: Path) -> Path:
+    root = os.environ.get(GOLDENS_DIR_ENV)
+    return Path(root) / golden.parent.name / golden.name if root else golden
+
+
+def _write_golden(golden: Path, actual: Any) -> None:
+    if _INSTALLED & set(golden.resolve().parts):
+        violation(
+            f"{UPDATE_GOLDENS_ENV}=1 would write {golden} into an installed package, where "
+            "the change is lost on the next install",
+            f"install the plugin editable (pip install -e .) or set {GOLDENS_DIR_ENV} to the "
+            "fixtures/goldens folder of the plugin's source tree",
+        )
+    golden.parent.mkdir(parents=True, exist_ok=True)
+    golden.write_text(json.dumps(actual, indent=2, sort_keys=True) + "\n")
 
 
 async def webhook_fixtures(ctx: Ctx, event: str, informational: bool) -> None:
@@ -282,19 +302,20 @@ async def webhook_fixtures(ctx: Ctx, event: str, informational: bool) -> None:
         actual = result.model_dump(mode="json")
         if fixture.golden is None:
             continue
+        golden = _golden_path(fixture.golden)
         if os.environ.get(UPDATE_GOLDENS_ENV) == "1":
-            fixture.golden.write_text(json.dumps(actual, indent=2, sort_keys=True) + "\n")
+            _write_golden(golden, actual)
             continue
-        if not fixture.golden.exists():
+        if not golden.exists():
             violation(
-                f"golden file {fixture.golden} of the {where} does not exist",
+                f"golden file {golden} of the {where} does not exist",
                 f"run once with {UPDATE_GOLDENS_ENV}=1 and review the written file",
             )
-        expected = json.loads(fixture.golden.read_text())
-        difference = _first_difference(expected, actual)
-        if difference is not None:
+        differences = golden_differences(json.loads(golden.read_text()), actual)
+        if differences:
+            listed = "".join(f"\n    {d}" for d in differences)
             violation(
-                f"the {where} no longer matches {fixture.golden.name}: {difference}",
+                f"the {where} differs from {golden.name} in {len(differences)} place(s):{listed}",
                 "fix the normalizer, or if the change is intended re-run with "
                 f"{UPDATE_GOLDENS_ENV}=1 and review the diff",
             )
