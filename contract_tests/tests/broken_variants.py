@@ -75,7 +75,15 @@ def leaky_issue(context: NormalizeContext, payload: Mapping[str, Any]) -> Normal
     return result.model_copy(update={"reason": f"headers: {dict(context.headers)}"})
 
 
+def leaky_hook(context: NormalizeContext, payload: Mapping[str, Any]) -> NormalizeResult:
+    """Copies the delivery's own headers (a token scheme's secret among them) into the result."""
+    result = NORMALIZERS["issue"](context, payload)
+    hook = {k: v for k, v in context.headers.items() if k.lower() != "authorization"}
+    return result.model_copy(update={"reason": f"delivery: {hook}"})
+
+
 LEAKY_NORMALIZERS = {**NORMALIZERS, "issue": leaky_issue}
+HOOK_LEAKY_NORMALIZERS = {**NORMALIZERS, "issue": leaky_hook}
 
 
 def _no_ci(interfaces: dict[str, Any]) -> None:
@@ -117,6 +125,7 @@ PROVIDERS = [
     ("brokenshape", (), _no_ci, "MemoryAdapter", "plain_harness", None),
     ("optioned", (), None, "MemoryAdapter", "optioned_harness", None),
     ("brokenemu", (), None, "MemoryAdapter", "plain_harness", None),
+    ("brokenhookleak", (), None, "MemoryAdapter", "plain_harness", "HOOK_LEAKY_NORMALIZERS"),
 ]
 EMULATORS = {"brokenemu": "EmulatorClass"}
 
@@ -134,5 +143,6 @@ def kradle_register_providers(register: Callable[[ProviderPlugin], None]) -> Non
                 else "kradle_providers.testing.memory_events:NORMALIZERS",
                 harness=f"{__name__}:{make}",
                 emulator=f"{__name__}:{EMULATORS[name]}" if name in EMULATORS else None,
+                webhooks="kradle_providers.testing.memory_webhooks:WEBHOOKS",
             )
         )

@@ -78,11 +78,12 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
         "(brokenpages and listLabels) or (brokenidem and createIssue) or "
         "(brokenunimpl and (implemented or listMilestones)) or "
         "(brokenundeclared and listMilestones) or (brokenleak and (noLeak or webhooks)) or "
-        "(brokenshape and (suite or listPipelines)) or (brokenemu and emulator)"
+        "(brokenshape and (suite or listPipelines)) or (brokenemu and emulator) or "
+        "(brokenhookleak and noLeak)"
     )
     args = ["-p", "no:cacheprovider", "-rA", "-k", selection]
     for name in ("brokenpages", "brokenidem", "brokenunimpl", "brokenundeclared", "brokenleak",
-                 "brokenshape", "brokenemu"):  # fmt: skip
+                 "brokenshape", "brokenemu", "brokenhookleak"):  # fmt: skip
         args += ["--kradle-provider", name]
     result = broken.runpytest_subprocess(*args)
     seen = outcomes(result)
@@ -100,6 +101,7 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
         # cicd is undeclared but the memory adapter implements it: refused by the suite
         "cicd::listPipelines::unsupported[brokenshape]": "FAILED",
         "emulator::serve::starts[brokenemu]": "FAILED",
+        "noLeak::credential::canary[brokenhookleak]": "FAILED",
     }
     for name, outcome in expected.items():
         assert seen.get(name) == outcome, f"{name}: {seen.get(name)}\n{text[-4000:]}"
@@ -109,6 +111,8 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
     assert "list_milestones() is the protocol's default" in text
     assert "sent 1 request(s) to the backend (GET /listMilestones)" in text
     assert "the credential appeared in: issue normalized event" in text
+    assert "FAILED noLeak::credential::canary[brokenhookleak] - the webhook secret" in text
+    assert "the webhook secret appeared in: issue normalized event" in text
     # the undeclared interface is skipped with the manifest's reason
     assert "SKIPPED [1]" in text
     assert "cicd is not supported by brokenshape: no CI here, use Buildkite" in text

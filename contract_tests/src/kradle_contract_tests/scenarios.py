@@ -1046,9 +1046,23 @@ def _dump(value: Any) -> str:
     return "\n".join(parts)
 
 
+def _webhook_headers(ctx: Ctx, fixture: WebhookFixture, secret: str) -> dict[str, str]:
+    """Headers of a delivery of ``fixture`` signed with ``secret`` under the plugin's scheme."""
+    from kradle_providers.plugins.registry import load_registry
+
+    registry = load_registry()
+    spec = registry.webhook_spec(ctx.provider) if ctx.provider in registry else None
+    # A token-style header carries the secret itself: what a header-copying normalizer leaks.
+    headers = {"x-kradle-webhook-token": secret}
+    if spec is not None:
+        headers |= spec.headers_for(fixture.payload.read_bytes(), secret, event=fixture.event)
+    return headers
+
+
 async def no_leak(ctx: Ctx) -> None:
-    """The canary credential never appears in output, logs, errors, events or model dumps."""
+    """No canary secret (API token, webhook secret) appears in output, logs, errors or events."""
     canary = ctx.harness.credential
+    webhook_canary = f"kradle-webhook-canary-{secrets.token_hex(8)}"
     seen: list[tuple[str, str]] = []
     with _capture() as (out, logs):
         adapter = await ctx.adapter()
@@ -1077,18 +1091,27 @@ async def no_leak(ctx: Ctx) -> None:
                 except Exception as exc:
                     text = "".join(traceback.format_exception(exc))
                     seen.append((f"{reads[0]} error", f"{exc!r} {exc} {text}"))
-        secret_headers = {"authorization": f"Bearer {canary}", "x-kradle-webhook-token": canary}
         for fixture in ctx.harness.webhook_fixtures():
             if not has_normalizer(fixture.event, ctx.normalizers):
                 continue
-            result = _normalize(ctx, fixture, secret_headers)
+            headers = {
+                "authorization": f"Bearer {canary}",
+                **_webhook_headers(ctx, fixture, webhook_canary),
+            }
+            result = _normalize(ctx, fixture, headers)
+            # what KRADLE_UPDATE_GOLDENS=1 would write for this delivery
             seen.append((f"{fixture.event} normalized event", result.model_dump_json()))
     seen.append(("captured output", out.getvalue()))
     seen += [("log record", text) for text in logs.texts]
-    leaks = [where for where, text in seen if canary in text]
-    if leaks:
+    found = [
+        f"the {what} appeared in: " + ", ".join(dict.fromkeys(leaks))
+        for what, secret in (("credential", canary), ("webhook secret", webhook_canary))
+        if (leaks := [where for where, text in seen if secret in text])
+    ]
+    if found:
         violation(
-            "the credential appeared in: " + ", ".join(dict.fromkeys(leaks)),
-            "keep credentials in kradle_providers.auth.Secret, never put request headers or "
-            "tokens into models, events, errors or logs (use redact())",
+            "; ".join(found),
+            "keep credentials and webhook secrets in kradle_providers.auth.Secret, never put "
+            "request or delivery headers, tokens or secrets into models, events, errors or "
+            "logs (use redact())",
         )
