@@ -13,7 +13,14 @@ from typing import Any
 import yaml
 
 import kradle_providers.testing
-from kradle_providers.models import ExternalRef, IssueCreate, Label, NormalizeResult
+from kradle_providers.models import (
+    ExternalRef,
+    Issue,
+    IssueCreate,
+    IssueState,
+    Label,
+    NormalizeResult,
+)
 from kradle_providers.plugins.hookspecs import hookimpl
 from kradle_providers.plugins.spec import ProviderPlugin
 from kradle_providers.protocols.adapter import ProviderAdapter
@@ -63,6 +70,16 @@ class NotIdempotent(MemoryAdapter):
         return await super().create_issue(ref, data)
 
 
+class NeverCloses(MemoryAdapter):
+    """closeIssue answers with a closed issue but never closes it on the backend."""
+
+    async def close_issue(
+        self, ref: ExternalRef, issue_id: str, *, reason: str | None = None
+    ) -> Issue:
+        issue = await self.get_issue(ref, issue_id)
+        return issue.model_copy(update={"state": IssueState.CLOSED})
+
+
 class Unimplemented(MemoryAdapter):
     """listMilestones is declared but left to the protocol default."""
 
@@ -100,6 +117,7 @@ def harness(adapter_class: type[MemoryAdapter], name: str) -> Callable[..., Memo
 brokenpages_harness = harness(DropsLastPage, "brokenpages")
 brokenidem_harness = harness(NotIdempotent, "brokenidem")
 brokenunimpl_harness = harness(Unimplemented, "brokenunimpl")
+brokenclose_harness = harness(NeverCloses, "brokenclose")
 plain_harness = harness(MemoryAdapter, "plain")
 
 
@@ -125,6 +143,7 @@ PROVIDERS = [
     ("brokenshape", (), _no_ci, "MemoryAdapter", "plain_harness", None),
     ("optioned", (), None, "MemoryAdapter", "optioned_harness", None),
     ("brokenemu", (), None, "MemoryAdapter", "plain_harness", None),
+    ("brokenclose", (), None, "NeverCloses", "brokenclose_harness", None),
     ("brokenhookleak", (), None, "MemoryAdapter", "plain_harness", "HOOK_LEAKY_NORMALIZERS"),
 ]
 EMULATORS = {"brokenemu": "EmulatorClass"}

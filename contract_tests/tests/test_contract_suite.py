@@ -79,11 +79,11 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
         "(brokenunimpl and (implemented or listMilestones)) or "
         "(brokenundeclared and listMilestones) or (brokenleak and (noLeak or webhooks)) or "
         "(brokenshape and (suite or listPipelines)) or (brokenemu and emulator) or "
-        "(brokenhookleak and noLeak)"
+        "(brokenhookleak and noLeak) or (brokenclose and closeIssue)"
     )
     args = ["-p", "no:cacheprovider", "-rA", "-k", selection]
     for name in ("brokenpages", "brokenidem", "brokenunimpl", "brokenundeclared", "brokenleak",
-                 "brokenshape", "brokenemu", "brokenhookleak"):  # fmt: skip
+                 "brokenshape", "brokenemu", "brokenhookleak", "brokenclose"):  # fmt: skip
         args += ["--kradle-provider", name]
     result = broken.runpytest_subprocess(*args)
     seen = outcomes(result)
@@ -102,6 +102,8 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
         "cicd::listPipelines::unsupported[brokenshape]": "FAILED",
         "emulator::serve::starts[brokenemu]": "FAILED",
         "noLeak::credential::canary[brokenhookleak]": "FAILED",
+        "issueTracking::closeIssue::readBack[brokenclose]": "FAILED",
+        "issueTracking::closeIssue::call[brokenclose]": "PASSED",
     }
     for name, outcome in expected.items():
         assert seen.get(name) == outcome, f"{name}: {seen.get(name)}\n{text[-4000:]}"
@@ -113,6 +115,8 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
     assert "the credential appeared in: issue normalized event" in text
     assert "FAILED noLeak::credential::canary[brokenhookleak] - the webhook secret" in text
     assert "the webhook secret appeared in: issue normalized event" in text
+    assert re.search(r"closeIssue returned success, but Issue '\d+' reads back with "
+                     r"state='open' \(expected 'closed'\)", text)  # fmt: skip
     # the undeclared interface is skipped with the manifest's reason
     assert "SKIPPED [1]" in text
     assert "cicd is not supported by brokenshape: no CI here, use Buildkite" in text

@@ -54,6 +54,7 @@ _LOST_RESPONSE = {op.name for op in CATALOGUE if op.effect is Effect.CREATE}
 _CREATES = {op.name for op in CATALOGUE if op.effect is Effect.CREATE and op.args is not None}
 _UPDATES = {op.name for op in CATALOGUE if op.effect is Effect.UPDATE}
 _SYNCS = {op.name for op in CATALOGUE if op.effect is Effect.CONVERGE}
+_ACTIONS = {op.name for op in CATALOGUE if op.effect is Effect.ACTION and op.sets}
 
 
 def _interface_checks(manifest: Manifest, interface: Interface) -> list[Check]:
@@ -86,6 +87,8 @@ def _interface_checks(manifest: Manifest, interface: Interface) -> list[Check]:
             out.append(_check(f"{base}::roundtrip", iface, sc.create_roundtrip, op))
         if op in _UPDATES:
             out.append(_check(f"{base}::roundtrip", iface, sc.update_roundtrip, op))
+        if op in _ACTIONS:
+            out.append(_check(f"{base}::readBack", iface, sc.action_readback, op))
         if op in _LOST_RESPONSE:
             out.append(_check(f"{base}::lostResponse", iface, sc.lost_response, op))
         if op in _SYNCS:

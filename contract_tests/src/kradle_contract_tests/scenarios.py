@@ -58,6 +58,7 @@ from kradle_providers.plugins.installed import has_normalizer
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.protocols.catalogue import OPERATIONS
 from kradle_providers.protocols.interfaces import is_implemented
+from kradle_providers.sync.conflicts import comparable_fields
 from kradle_providers.testing.harness import Fault, Limitation, WebhookFixture, limitation
 from kradle_providers.webhooks.normalizer import NormalizeContext
 from kradle_providers.webhooks.registry import find_normalizer
@@ -782,6 +783,31 @@ async def update_roundtrip(ctx: Ctx, operation: str) -> None:
         violation(
             f"after {operation}, {kind} {ids[kind]!r} reads back as {again_value!r}",
             "send the update to the provider (not only to the returned model)",
+        )
+
+
+async def action_readback(ctx: Ctx, operation: str) -> None:
+    """A state change that returns success shows its effect when the object is read back."""
+    op = OPERATIONS[operation]
+    kind = str(op.target)
+    adapter = await ctx.adapter()
+    ids = prepare(operation, ctx)
+    undo = {"reopenIssue": "closeIssue"}.get(operation)
+    if undo is not None and ctx.manifest.supports(undo):
+        await call(undo, adapter, ctx.scope, ids)  # reopen something closed, not a no-op
+    await call(operation, adapter, ctx.scope, ids)
+    again = await _read(ctx, adapter, kind, ids[kind])
+    if again is None:
+        not_applicable(f"no declared operation reads a {kind} back")
+    # compared as the write-intent engine confirms a write (state lives under status)
+    seen = comparable_fields(again.model_dump(mode="json"), op.sets)
+    wrong = [f"{f}={seen[f]!r} (expected {v!r})" for f, v in op.sets.items() if seen[f] != v]
+    if wrong:
+        violation(
+            f"{operation} returned success, but {kind} {ids[kind]!r} reads back with "
+            + ", ".join(wrong),
+            f"send the change to the provider and return what it reports; a {operation} "
+            "that changes nothing must not succeed",
         )
 
 
