@@ -20,6 +20,8 @@ from kradle_providers.models import (
     IssueState,
     Label,
     NormalizeResult,
+    Pipeline,
+    PipelineState,
 )
 from kradle_providers.plugins.hookspecs import hookimpl
 from kradle_providers.plugins.spec import ProviderPlugin
@@ -71,13 +73,19 @@ class NotIdempotent(MemoryAdapter):
 
 
 class NeverCloses(MemoryAdapter):
-    """closeIssue answers with a closed issue but never closes it on the backend."""
+    """closeIssue and cancelPipeline answer with the new state but change nothing."""
+
+    async def cancel_pipeline(self, ref: ExternalRef, pipeline_id: str) -> Pipeline:
+        pipeline = await self.get_pipeline(ref, pipeline_id)
+        status = pipeline.status.model_copy(update={"state": PipelineState.CANCELLED})
+        return pipeline.model_copy(update={"status": status})
 
     async def close_issue(
         self, ref: ExternalRef, issue_id: str, *, reason: str | None = None
     ) -> Issue:
         issue = await self.get_issue(ref, issue_id)
-        return issue.model_copy(update={"state": IssueState.CLOSED})
+        status = issue.status.model_copy(update={"state": IssueState.CLOSED})
+        return issue.model_copy(update={"status": status})
 
 
 class Unimplemented(MemoryAdapter):

@@ -79,7 +79,7 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
         "(brokenunimpl and (implemented or listMilestones)) or "
         "(brokenundeclared and listMilestones) or (brokenleak and (noLeak or webhooks)) or "
         "(brokenshape and (suite or listPipelines)) or (brokenemu and emulator) or "
-        "(brokenhookleak and noLeak) or (brokenclose and closeIssue)"
+        "(brokenhookleak and noLeak) or (brokenclose and (closeIssue or cancelPipeline))"
     )
     args = ["-p", "no:cacheprovider", "-rA", "-k", selection]
     for name in ("brokenpages", "brokenidem", "brokenunimpl", "brokenundeclared", "brokenleak",
@@ -104,6 +104,8 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
         "noLeak::credential::canary[brokenhookleak]": "FAILED",
         "issueTracking::closeIssue::readBack[brokenclose]": "FAILED",
         "issueTracking::closeIssue::call[brokenclose]": "PASSED",
+        "cicd::cancelPipeline::readBack[brokenclose]": "FAILED",
+        "cicd::cancelPipeline::call[brokenclose]": "PASSED",
     }
     for name, outcome in expected.items():
         assert seen.get(name) == outcome, f"{name}: {seen.get(name)}\n{text[-4000:]}"
@@ -117,6 +119,8 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
     assert "the webhook secret appeared in: issue normalized event" in text
     assert re.search(r"closeIssue returned success, but Issue '\d+' reads back with "
                      r"state='open' \(expected 'closed'\)", text)  # fmt: skip
+    assert re.search(r"cancelPipeline returned success, but Pipeline '\d+' reads back with "
+                     r"state='running' \(expected 'cancelled'\)", text)  # fmt: skip
     # the undeclared interface is skipped with the manifest's reason
     assert "SKIPPED [1]" in text
     assert "cicd is not supported by brokenshape: no CI here, use Buildkite" in text

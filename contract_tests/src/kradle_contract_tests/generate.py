@@ -54,7 +54,11 @@ _LOST_RESPONSE = {op.name for op in CATALOGUE if op.effect is Effect.CREATE}
 _CREATES = {op.name for op in CATALOGUE if op.effect is Effect.CREATE and op.args is not None}
 _UPDATES = {op.name for op in CATALOGUE if op.effect is Effect.UPDATE}
 _SYNCS = {op.name for op in CATALOGUE if op.effect is Effect.CONVERGE}
-_ACTIONS = {op.name for op in CATALOGUE if op.effect is Effect.ACTION and op.sets}
+_ACTIONS = {
+    op.name
+    for op in CATALOGUE
+    if op.effect is Effect.ACTION and (op.sets or op.name in sc.ACTION_EFFECTS)
+}
 
 
 def _interface_checks(manifest: Manifest, interface: Interface) -> list[Check]:

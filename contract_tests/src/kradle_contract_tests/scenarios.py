@@ -786,9 +786,17 @@ async def update_roundtrip(ctx: Ctx, operation: str) -> None:
         )
 
 
+ACTION_EFFECTS: dict[str, dict[str, str]] = {
+    "cancelPipeline": {"state": "cancelled"},
+    "mergePullRequest": {"state": "merged"},
+}
+"""Effects a state change must show on read-back beyond the catalogue's ``Operation.sets``."""
+
+
 async def action_readback(ctx: Ctx, operation: str) -> None:
     """A state change that returns success shows its effect when the object is read back."""
     op = OPERATIONS[operation]
+    effects = {**op.sets, **ACTION_EFFECTS.get(operation, {})}
     kind = str(op.target)
     adapter = await ctx.adapter()
     ids = prepare(operation, ctx)
@@ -800,8 +808,8 @@ async def action_readback(ctx: Ctx, operation: str) -> None:
     if again is None:
         not_applicable(f"no declared operation reads a {kind} back")
     # compared as the write-intent engine confirms a write (state lives under status)
-    seen = comparable_fields(again.model_dump(mode="json"), op.sets)
-    wrong = [f"{f}={seen[f]!r} (expected {v!r})" for f, v in op.sets.items() if seen[f] != v]
+    seen = comparable_fields(again.model_dump(mode="json"), effects)
+    wrong = [f"{f}={seen[f]!r} (expected {v!r})" for f, v in effects.items() if seen[f] != v]
     if wrong:
         violation(
             f"{operation} returned success, but {kind} {ids[kind]!r} reads back with "
