@@ -27,7 +27,7 @@ ROOT = WORKER.parents[1]
 # work lasts >= 8 s even on a fast machine: several kills land mid-processing.
 DELIVERIES = 400
 REPLICAS = 3
-KILL_EVERY = 1.0  # seconds a replica runs (once ready) before the next kill
+KILL_EVERY = 0.5  # seconds a replica runs (once ready) before the next kill
 
 
 def start(url: str) -> subprocess.Popen[str]:
@@ -39,7 +39,7 @@ def start(url: str) -> subprocess.Popen[str]:
             "deliveries",
             url,
             "--handle-ms",
-            "30",
+            "60",
             "--lease",
             "1",
             "--count-handled",

@@ -41,6 +41,13 @@ if TYPE_CHECKING:
         default_resolver,
         redact,
     )
+    from kradle_providers.clock import (
+        Clock,
+        ManualClock,
+        SkippingClock,
+        StepClock,
+        SystemClock,
+    )
     from kradle_providers.errors import (
         AuthenticationError,
         Conflict,
@@ -67,6 +74,10 @@ if TYPE_CHECKING:
         Manifest,
         load_manifest,
         validate_manifest,
+    )
+    from kradle_providers.metrics import (
+        Metrics,
+        RecordingMetrics,
     )
     from kradle_providers.models import (
         CANONICAL_KINDS,
@@ -169,9 +180,16 @@ if TYPE_CHECKING:
         collect,
         iterate_pages,
     )
+    from kradle_providers.protocols.catalogue import (
+        CATALOGUE,
+        OPERATIONS,
+        Operation,
+        operations_of,
+    )
     from kradle_providers.store import (
         SqliteStateStore,
         StateStore,
+        open_state_store,
     )
     from kradle_providers.sync.backfill import (
         Backfiller,
@@ -183,6 +201,10 @@ if TYPE_CHECKING:
         BindingError,
         load_binding,
         parse_binding,
+    )
+    from kradle_providers.sync.check import (
+        BindingCheck,
+        check_binding,
     )
     from kradle_providers.sync.conflicts import (
         ConflictResolver,
@@ -204,9 +226,20 @@ if TYPE_CHECKING:
     from kradle_providers.sync.reconciler import (
         Reconciler,
     )
+    from kradle_providers.sync.recover import (
+        RecoveryReport,
+        recover_missed,
+    )
     from kradle_providers.sync.runtime import (
         BoundBinding,
         ProviderOverride,
+    )
+    from kradle_providers.sync.serve import (
+        ServeOptions,
+        SyncServer,
+    )
+    from kradle_providers.sync.worker import (
+        WriteWorker,
     )
     from kradle_providers.webhooks import (
         HmacSignature,
@@ -228,6 +261,25 @@ if TYPE_CHECKING:
     )
 
 _WHERE: dict[str, str] = {
+    "Clock": "kradle_providers.clock",
+    "ManualClock": "kradle_providers.clock",
+    "SkippingClock": "kradle_providers.clock",
+    "StepClock": "kradle_providers.clock",
+    "SystemClock": "kradle_providers.clock",
+    "CATALOGUE": "kradle_providers.protocols.catalogue",
+    "OPERATIONS": "kradle_providers.protocols.catalogue",
+    "Operation": "kradle_providers.protocols.catalogue",
+    "operations_of": "kradle_providers.protocols.catalogue",
+    "open_state_store": "kradle_providers.store",
+    "ServeOptions": "kradle_providers.sync.serve",
+    "SyncServer": "kradle_providers.sync.serve",
+    "WriteWorker": "kradle_providers.sync.worker",
+    "BindingCheck": "kradle_providers.sync.check",
+    "check_binding": "kradle_providers.sync.check",
+    "RecoveryReport": "kradle_providers.sync.recover",
+    "recover_missed": "kradle_providers.sync.recover",
+    "Metrics": "kradle_providers.metrics",
+    "RecordingMetrics": "kradle_providers.metrics",
     "AuthenticationError": "kradle_providers.errors",
     "Conflict": "kradle_providers.errors",
     "InvalidInput": "kradle_providers.errors",
@@ -402,6 +454,8 @@ __all__ = [
     "BASIC",
     "BEARER",
     "CANONICAL_KINDS",
+    "CATALOGUE",
+    "OPERATIONS",
     "TOKEN",
     "Actor",
     "AnyCanonical",
@@ -417,6 +471,7 @@ __all__ = [
     "BasicAuth",
     "BearerAuth",
     "Binding",
+    "BindingCheck",
     "BindingError",
     "BindingMode",
     "BindingPhase",
@@ -432,6 +487,7 @@ __all__ = [
     "CheckInput",
     "CheckKind",
     "CiCd",
+    "Clock",
     "Collaborator",
     "Comment",
     "CommentInput",
@@ -473,8 +529,10 @@ __all__ = [
     "Manifest",
     "ManifestError",
     "ManifestFinding",
+    "ManualClock",
     "MappingResolver",
     "MergeMethod",
+    "Metrics",
     "Milestone",
     "MilestoneState",
     "NormalizeContext",
@@ -484,6 +542,7 @@ __all__ = [
     "NotFound",
     "ObjectRef",
     "OneOf",
+    "Operation",
     "Page",
     "Permission",
     "PermissionDenied",
@@ -509,6 +568,8 @@ __all__ = [
     "PullRequestUpdate",
     "RateLimited",
     "Reconciler",
+    "RecordingMetrics",
+    "RecoveryReport",
     "Ref",
     "RefKind",
     "Registry",
@@ -527,14 +588,19 @@ __all__ = [
     "SecretNotFound",
     "SecretRef",
     "SecretResolver",
+    "ServeOptions",
     "SharedToken",
     "SignatureScheme",
+    "SkippingClock",
     "SourceFormat",
     "SqliteStateStore",
     "StateStore",
     "StatusCategory",
+    "StepClock",
     "SyncEvent",
     "SyncResult",
+    "SyncServer",
+    "SystemClock",
     "TimestampedHmacSignature",
     "TokenAuth",
     "Tolerant",
@@ -553,7 +619,9 @@ __all__ = [
     "WriteIntentPhase",
     "WriteIntentService",
     "WritePolicy",
+    "WriteWorker",
     "__version__",
+    "check_binding",
     "collect",
     "default_resolver",
     "hookimpl",
@@ -563,8 +631,11 @@ __all__ = [
     "load_manifest",
     "load_registry",
     "make_verifier",
+    "open_state_store",
+    "operations_of",
     "parse_binding",
     "plan_changes",
+    "recover_missed",
     "redact",
     "source_digest",
     "validate_manifest",

@@ -23,7 +23,7 @@ spec:
   target: {kind: Repository, name: widgets}
   providers:
     gh:   {type: github, apiBaseUrl: "${GH_API}", auth: {token: {env: GH_TOKEN}}, webhookSecret: {env: GH_WEBHOOK_SECRET}}
-    jira: {type: jira, apiBaseUrl: "${JIRA_API}", auth: {basic: {username: {env: JIRA_USER}, password: {env: JIRA_TOKEN}}}}
+    jira: {type: jira, apiBaseUrl: "${JIRA_API}", auth: {basic: {username: {env: JIRA_USER}, password: {env: JIRA_TOKEN}}}, webhookSecret: {env: JIRA_WEBHOOK_SECRET}}
   interfaces:
     gitForge:      {provider: gh,   mode: bidirectional,  externalRef: {owner: acme, repository: widgets}}
     cicd:          {provider: gh,   mode: external-owned, externalRef: {owner: acme, repository: widgets}}
@@ -37,6 +37,7 @@ ENV = {
     "JIRA_API": "http://127.0.0.1:2",
     "JIRA_USER": "u",
     "JIRA_TOKEN": "jira-token-value",
+    "JIRA_WEBHOOK_SECRET": "jira-hook-secret",
 }
 
 

@@ -90,6 +90,7 @@ def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulators]:
             "JIRA_API": j.url,
             "JIRA_USER": "e2e@acme.test",
             "JIRA_TOKEN": JIRA_TOKEN,
+            "JIRA_WEBHOOK_SECRET": "whsec-jira-e2e",
         }
         yield Emulators(gh, jira, env, config)
 

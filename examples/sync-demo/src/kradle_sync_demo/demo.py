@@ -5,7 +5,8 @@ the sync engine the way a host would, against the GitHub and Jira emulators
 served on loopback ports:
 
 1. start both emulators (seed ``demo``) and point ``GH_API``/``GH_TOKEN``/
-   ``GH_WEBHOOK_SECRET``/``JIRA_API``/``JIRA_USER``/``JIRA_TOKEN`` at them;
+   ``GH_WEBHOOK_SECRET``/``JIRA_API``/``JIRA_USER``/``JIRA_TOKEN``/
+   ``JIRA_WEBHOOK_SECRET`` at them;
 2. load the ``widgets`` binding (``demo_config/widgets.yaml``, verbatim from
    the issue: git forge bidirectional and CI/CD external-owned on GitHub
    ``acme/widgets``, issue tracking reviewed-write on Jira ``WID``);
@@ -433,12 +434,13 @@ async def run_demo(
             "JIRA_API": jira_server.url,
             "JIRA_USER": "demo@acme.test",
             "JIRA_TOKEN": jira_token,
+            "JIRA_WEBHOOK_SECRET": "whsec-jira-" + secrets.token_hex(12),
         }
         saved = {name: os.environ.get(name) for name in demo.env}
         os.environ.update(demo.env)
         out.line(
-            "GH_API, GH_TOKEN, GH_WEBHOOK_SECRET, JIRA_API, JIRA_USER and JIRA_TOKEN are "
-            "set in the environment; the binding reads them from there."
+            "GH_API, GH_TOKEN, GH_WEBHOOK_SECRET, JIRA_API, JIRA_USER, JIRA_TOKEN and "
+            "JIRA_WEBHOOK_SECRET are set in the environment; the binding reads them from there."
         )
         try:
             async with SqliteStateStore(db) as store:
@@ -538,23 +540,17 @@ async def _start_receiver(demo: _Demo) -> Any:
     from kradle_providers.sync.intents import WriteIntentService, channels_for
     from kradle_providers.sync.reconciler import Reconciler
     from kradle_providers.testing.emulator.server import LoopbackServer
-    from kradle_providers.webhooks.receiver import WebhookEndpoint, WebhookReceiver
+    from kradle_providers.webhooks.receiver import WebhookReceiver
     from kradle_providers.webhooks.registry import NormalizerRegistry
 
     out, store, bound = demo.out, demo.store, demo.bound
     out.heading("Start the webhook receiver and subscribe both emulators")
     demo.intents = WriteIntentService(store, channels_for(bound))
-    # Every event that changes a projection may confirm a write awaiting it.
-    reconciler = Reconciler(
-        store, bound.name, routes=bound.routes(), confirm=demo.intents.confirm_from_event
-    )
-
-    jira_secret = "whsec-jira-" + secrets.token_hex(12)
-    endpoints = [ep for ep in bound.webhook_endpoints() if ep.secret is not None]
-    # The binding as written gives Jira no webhook secret; the host configures its endpoint.
-    endpoints.append(WebhookEndpoint(provider="jira", instance="jira", secret=Secret(jira_secret)))
+    # Every event that changes a projection may confirm a write awaiting it; deliveries
+    # about other repositories or projects are recorded and never projected (scope).
+    reconciler = Reconciler.for_binding(store, bound, confirm=demo.intents.confirm_from_event)
     demo.receiver = WebhookReceiver(
-        endpoints,
+        bound.webhook_endpoints(),
         handle=reconciler,
         registry=NormalizerRegistry.from_plugins(),
         store=store.deliveries,
@@ -565,14 +561,10 @@ async def _start_receiver(demo: _Demo) -> Any:
     gh_url = f"{server.url}/github/gh"
     jira_url = f"{server.url}/jira/jira"
     demo.gh.webhooks.subscribe(gh_url, demo.env["GH_WEBHOOK_SECRET"])
-    demo.jira.webhooks.subscribe(jira_url, jira_secret)
+    demo.jira.webhooks.subscribe(jira_url, demo.env["JIRA_WEBHOOK_SECRET"])
     out.line(
         f"POST {gh_url} and POST {jira_url}: each delivery is verified on its raw "
         "bytes, recorded, answered 202 and processed from a queue by the reconciler."
-    )
-    out.line(
-        "The binding gives Jira no webhook secret, so the host configures the Jira "
-        "endpoint's secret itself (an endpoint without one rejects everything)."
     )
     return server
 
