@@ -13,7 +13,16 @@ from typing import Any
 import yaml
 
 import kradle_providers.testing
-from kradle_providers.models import ExternalRef, IssueCreate, Label, NormalizeResult
+from kradle_providers.models import (
+    ExternalRef,
+    Issue,
+    IssueCreate,
+    IssueState,
+    Label,
+    NormalizeResult,
+    Pipeline,
+    PipelineState,
+)
 from kradle_providers.plugins.hookspecs import hookimpl
 from kradle_providers.plugins.spec import ProviderPlugin
 from kradle_providers.protocols.adapter import ProviderAdapter
@@ -63,6 +72,22 @@ class NotIdempotent(MemoryAdapter):
         return await super().create_issue(ref, data)
 
 
+class NeverCloses(MemoryAdapter):
+    """closeIssue and cancelPipeline answer with the new state but change nothing."""
+
+    async def cancel_pipeline(self, ref: ExternalRef, pipeline_id: str) -> Pipeline:
+        pipeline = await self.get_pipeline(ref, pipeline_id)
+        status = pipeline.status.model_copy(update={"state": PipelineState.CANCELLED})
+        return pipeline.model_copy(update={"status": status})
+
+    async def close_issue(
+        self, ref: ExternalRef, issue_id: str, *, reason: str | None = None
+    ) -> Issue:
+        issue = await self.get_issue(ref, issue_id)
+        status = issue.status.model_copy(update={"state": IssueState.CLOSED})
+        return issue.model_copy(update={"status": status})
+
+
 class Unimplemented(MemoryAdapter):
     """listMilestones is declared but left to the protocol default."""
 
@@ -75,7 +100,15 @@ def leaky_issue(context: NormalizeContext, payload: Mapping[str, Any]) -> Normal
     return result.model_copy(update={"reason": f"headers: {dict(context.headers)}"})
 
 
+def leaky_hook(context: NormalizeContext, payload: Mapping[str, Any]) -> NormalizeResult:
+    """Copies the delivery's own headers (a token scheme's secret among them) into the result."""
+    result = NORMALIZERS["issue"](context, payload)
+    hook = {k: v for k, v in context.headers.items() if k.lower() != "authorization"}
+    return result.model_copy(update={"reason": f"delivery: {hook}"})
+
+
 LEAKY_NORMALIZERS = {**NORMALIZERS, "issue": leaky_issue}
+HOOK_LEAKY_NORMALIZERS = {**NORMALIZERS, "issue": leaky_hook}
 
 
 def _no_ci(interfaces: dict[str, Any]) -> None:
@@ -92,7 +125,15 @@ def harness(adapter_class: type[MemoryAdapter], name: str) -> Callable[..., Memo
 brokenpages_harness = harness(DropsLastPage, "brokenpages")
 brokenidem_harness = harness(NotIdempotent, "brokenidem")
 brokenunimpl_harness = harness(Unimplemented, "brokenunimpl")
+brokenclose_harness = harness(NeverCloses, "brokenclose")
 plain_harness = harness(MemoryAdapter, "plain")
+
+
+class EmulatorClass:
+    """``ProviderPlugin.emulator`` names an emulator class, not the factory the CLI calls."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
 
 
 def optioned_harness(**options: Any) -> MemoryHarness:
@@ -109,7 +150,11 @@ PROVIDERS = [
     ("brokenleak", (), None, "MemoryAdapter", "plain_harness", "LEAKY_NORMALIZERS"),
     ("brokenshape", (), _no_ci, "MemoryAdapter", "plain_harness", None),
     ("optioned", (), None, "MemoryAdapter", "optioned_harness", None),
+    ("brokenemu", (), None, "MemoryAdapter", "plain_harness", None),
+    ("brokenclose", (), None, "NeverCloses", "brokenclose_harness", None),
+    ("brokenhookleak", (), None, "MemoryAdapter", "plain_harness", "HOOK_LEAKY_NORMALIZERS"),
 ]
+EMULATORS = {"brokenemu": "EmulatorClass"}
 
 
 @hookimpl
@@ -124,5 +169,7 @@ def kradle_register_providers(register: Callable[[ProviderPlugin], None]) -> Non
                 if normalizers
                 else "kradle_providers.testing.memory_events:NORMALIZERS",
                 harness=f"{__name__}:{make}",
+                emulator=f"{__name__}:{EMULATORS[name]}" if name in EMULATORS else None,
+                webhooks="kradle_providers.testing.memory_webhooks:WEBHOOKS",
             )
         )

@@ -52,6 +52,10 @@ def test_memory_passes_every_generated_check_of_all_three_interfaces(
                                            "memory")  # fmt: skip
     seen = outcomes(result)
     assert result.ret == 0, result.stdout.str()[-3000:]
+    # memory is in-process: it ships no emulator to serve, and says so (the only skip)
+    assert "memory ships no emulator (ProviderPlugin.emulator is None)" in result.stdout.str()
+    seen = {name: outcome for name, outcome in seen.items() if outcome != "SKIPPED"}
+    result.assert_outcomes(skipped=1, passed=len(seen))
     assert seen and set(seen.values()) == {"PASSED"}
     assert not any("test_not_collected" in name for name in seen)  # only the suite runs
     for prefix in ("manifest::", "webhooks::", "issueTracking::", "cicd::", "gitForge::",
@@ -74,11 +78,12 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
         "(brokenpages and listLabels) or (brokenidem and createIssue) or "
         "(brokenunimpl and (implemented or listMilestones)) or "
         "(brokenundeclared and listMilestones) or (brokenleak and (noLeak or webhooks)) or "
-        "(brokenshape and (suite or listPipelines))"
+        "(brokenshape and (suite or listPipelines)) or (brokenemu and emulator) or "
+        "(brokenhookleak and noLeak) or (brokenclose and (closeIssue or cancelPipeline))"
     )
     args = ["-p", "no:cacheprovider", "-rA", "-k", selection]
     for name in ("brokenpages", "brokenidem", "brokenunimpl", "brokenundeclared", "brokenleak",
-                 "brokenshape"):  # fmt: skip
+                 "brokenshape", "brokenemu", "brokenhookleak", "brokenclose"):  # fmt: skip
         args += ["--kradle-provider", name]
     result = broken.runpytest_subprocess(*args)
     seen = outcomes(result)
@@ -95,6 +100,12 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
         "webhooks::issue::fixtures[brokenleak]": "PASSED",
         # cicd is undeclared but the memory adapter implements it: refused by the suite
         "cicd::listPipelines::unsupported[brokenshape]": "FAILED",
+        "emulator::serve::starts[brokenemu]": "FAILED",
+        "noLeak::credential::canary[brokenhookleak]": "FAILED",
+        "issueTracking::closeIssue::readBack[brokenclose]": "FAILED",
+        "issueTracking::closeIssue::call[brokenclose]": "PASSED",
+        "cicd::cancelPipeline::readBack[brokenclose]": "FAILED",
+        "cicd::cancelPipeline::call[brokenclose]": "PASSED",
     }
     for name, outcome in expected.items():
         assert seen.get(name) == outcome, f"{name}: {seen.get(name)}\n{text[-4000:]}"
@@ -104,10 +115,18 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
     assert "list_milestones() is the protocol's default" in text
     assert "sent 1 request(s) to the backend (GET /listMilestones)" in text
     assert "the credential appeared in: issue normalized event" in text
+    assert "FAILED noLeak::credential::canary[brokenhookleak] - the webhook secret" in text
+    assert "the webhook secret appeared in: issue normalized event" in text
+    assert re.search(r"closeIssue returned success, but Issue '\d+' reads back with "
+                     r"state='open' \(expected 'closed'\)", text)  # fmt: skip
+    assert re.search(r"cancelPipeline returned success, but Pipeline '\d+' reads back with "
+                     r"state='running' \(expected 'cancelled'\)", text)  # fmt: skip
     # the undeclared interface is skipped with the manifest's reason
     assert "SKIPPED [1]" in text
     assert "cicd is not supported by brokenshape: no CI here, use Buildkite" in text
     assert "How to fix:" in text
+    assert "cannot be called as emulator serve calls it: got an unexpected keyword argument" in text
+    assert "point ProviderPlugin.emulator at a function `def create_emulator(*, seed" in text
 
 
 def test_harness_options_reach_the_factory(broken: pytest.Pytester) -> None:
@@ -189,3 +208,20 @@ def test_the_example_plugin_passes_exactly_its_declared_parts(pytester: pytest.P
     assert not any("createIssue::roundtrip" in name for name in seen)
     assert "cicd is not supported by acme: Acme is a ticket tracker; it has no CI/CD" in text
     assert "gitForge is not supported by acme" in text
+
+
+def test_ids_are_selectable_as_printed_and_summaries_carry_the_reason(
+    broken: pytest.Pytester,
+) -> None:
+    check = "issueTracking::listLabels::pages[brokenpages]"
+    result = broken.runpytest_subprocess("-p", "no:cacheprovider", "-rA", check)
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    # the short summary line gives the reason, not the id a second time
+    assert re.search(rf"^FAILED {re.escape(check)} - listLabels returned \d+", text, re.M)
+    assert f"Rerun: pytest --kradle-provider brokenpages '{check}'" in text
+    typo = check.replace("::pages[", "::pagez[")
+    unknown = broken.runpytest_subprocess("-p", "no:cacheprovider", typo)
+    assert "--kradle-check: no check named issueTracking::listLabels::pagez[brokenpages]" in (
+        unknown.stderr.str()
+    )

@@ -39,8 +39,7 @@ class ContractSuite:
     """The whole suite for ``provider``; subclasses narrow it with ``groups``."""
 
     provider: ClassVar[str] = ""
-    groups: ClassVar[tuple[str, ...]] = ("manifest", "webhooks", "issueTracking", "cicd",
-                                         "gitForge", "noLeak")  # fmt: skip
+    groups: ClassVar[tuple[str, ...]] = (*GROUPS, "issueTracking", "cicd", "gitForge")
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "kradle_check" not in metafunc.fixturenames:

@@ -10,6 +10,7 @@ from typing import Any
 from kradle_contract_tests import scenarios as sc
 from kradle_contract_tests.calls import GETTERS, LISTINGS
 from kradle_contract_tests.context import Ctx
+from kradle_contract_tests.emulator_contract import emulator_serves
 from kradle_contract_tests.webhook_security import webhook_security
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import Interface
@@ -17,7 +18,7 @@ from kradle_providers.protocols.catalogue import CATALOGUE, Effect, operations_o
 
 __all__ = ["GROUPS", "Check", "checks_for"]
 
-GROUPS = ("manifest", "webhooks", "noLeak")
+GROUPS = ("manifest", "emulator", "webhooks", "noLeak")
 """Check groups that are not one interface's."""
 
 
@@ -53,6 +54,11 @@ _LOST_RESPONSE = {op.name for op in CATALOGUE if op.effect is Effect.CREATE}
 _CREATES = {op.name for op in CATALOGUE if op.effect is Effect.CREATE and op.args is not None}
 _UPDATES = {op.name for op in CATALOGUE if op.effect is Effect.UPDATE}
 _SYNCS = {op.name for op in CATALOGUE if op.effect is Effect.CONVERGE}
+_ACTIONS = {
+    op.name
+    for op in CATALOGUE
+    if op.effect is Effect.ACTION and (op.sets or op.name in sc.ACTION_EFFECTS)
+}
 
 
 def _interface_checks(manifest: Manifest, interface: Interface) -> list[Check]:
@@ -85,6 +91,8 @@ def _interface_checks(manifest: Manifest, interface: Interface) -> list[Check]:
             out.append(_check(f"{base}::roundtrip", iface, sc.create_roundtrip, op))
         if op in _UPDATES:
             out.append(_check(f"{base}::roundtrip", iface, sc.update_roundtrip, op))
+        if op in _ACTIONS:
+            out.append(_check(f"{base}::readBack", iface, sc.action_readback, op))
         if op in _LOST_RESPONSE:
             out.append(_check(f"{base}::lostResponse", iface, sc.lost_response, op))
         if op in _SYNCS:
@@ -108,6 +116,7 @@ def checks_for(manifest: Manifest) -> list[Check]:
     checks = [
         _check("manifest::schema::valid", "manifest", sc.manifest_valid),
         _check("manifest::operations::implemented", "manifest", sc.manifest_implemented),
+        _check("emulator::serve::starts", "emulator", emulator_serves),
     ]
     if any(s.supported and s.webhook_entries() for _, s in manifest.spec.interfaces.items()):
         checks.append(_check("webhooks::security::signatures", "webhooks", webhook_security))

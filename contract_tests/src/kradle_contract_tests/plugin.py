@@ -3,10 +3,15 @@
 Inert unless asked: without ``--kradle-provider`` it adds no test. With it and
 no path arguments, only the generated suite is collected (the project's own
 tests are not); with paths, both run.
+
+Check ids are selectable as printed: ``pytest 'issueTracking::listIssues::pages[memory]'``
+is rewritten to ``--kradle-check`` (plus ``--kradle-provider memory``).
 """
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,7 @@ from kradle_providers.plugins.registry import Registry, load_registry
 __all__ = ["ContractItem", "parse_options", "requested_providers"]
 
 _NO_HARNESS = "no harness"
+_CHECK_ID = re.compile(r"^[A-Za-z]+::[A-Za-z]+::[A-Za-z]+\[([\w.-]+)\]$")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,6 +46,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="KEY=VALUE",
         help="pass KEY=VALUE to the provider's harness factory (repeatable)",
     )
+    group.addoption(
+        "--kradle-check",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only the check ID as printed, e.g. 'issueTracking::listIssues::pages[memory]' "
+        "(repeatable; a bare ID argument means the same)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    # A printed id is no path: turn it into --kradle-check so it can be pasted back.
+    providers: list[str] = []
+    for index, arg in enumerate(args):
+        match = _CHECK_ID.match(arg)
+        if match and not Path(arg.partition("::")[0]).exists():
+            args[index] = f"--kradle-check={arg}"
+            providers.append(match.group(1))
+    args += [f"--kradle-provider={name}" for name in dict.fromkeys(providers)]
 
 
 def parse_options(values: list[str]) -> dict[str, str]:
@@ -112,8 +140,16 @@ class ContractItem(pytest.Item):
         self, excinfo: ExceptionInfo[BaseException], style: Any = None
     ) -> str | TerminalRepr:
         if isinstance(excinfo.value, ContractViolation):
+            # The first line is the reason: pytest's short summary shows it after the id.
             doc = f" ({self.check.doc})" if self.check.doc else ""
-            return f"{self.name}{doc}\n  {excinfo.value}"
+            options = "".join(
+                f" --kradle-option {shlex.quote(o)}"
+                for o in self.config.getoption("kradle_option") or []
+            )
+            return (
+                f"{excinfo.value}\n  Check: {self.name}{doc}\n  Rerun: pytest "
+                f"--kradle-provider {self.provider}{options} {shlex.quote(self.name)}"
+            )
         return super().repr_failure(excinfo, style="short")
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
@@ -180,5 +216,14 @@ def pytest_collection_modifyitems(
             f"--kradle-provider: {', '.join(unknown)} not installed (installed: "
             f"{', '.join(registry.names()) or 'none'}; load errors: {errors})"
         )
-    for name in names:
-        items.extend(_items(session, registry, name))
+    generated = [item for name in names for item in _items(session, registry, name)]
+    wanted = config.getoption("kradle_check") or []
+    if wanted:
+        missing = sorted(set(wanted) - {item.name for item in generated})
+        if missing:
+            raise pytest.UsageError(
+                f"--kradle-check: no check named {', '.join(missing)} (list them with "
+                f"`pytest --kradle-provider {' --kradle-provider '.join(names)} --co -q`)"
+            )
+        generated = [item for item in generated if item.name in wanted]
+    items.extend(generated)

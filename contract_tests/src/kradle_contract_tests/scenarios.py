@@ -16,6 +16,7 @@ import secrets
 import traceback
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -57,14 +58,19 @@ from kradle_providers.plugins.installed import has_normalizer
 from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.protocols.catalogue import OPERATIONS
 from kradle_providers.protocols.interfaces import is_implemented
+from kradle_providers.sync.conflicts import comparable_fields
 from kradle_providers.testing.harness import Fault, Limitation, WebhookFixture, limitation
 from kradle_providers.webhooks.normalizer import NormalizeContext
 from kradle_providers.webhooks.registry import find_normalizer
 
-__all__ = ["READERS", "UPDATE_GOLDENS_ENV", "same_markdown"]
+__all__ = ["GOLDENS_DIR_ENV", "READERS", "UPDATE_GOLDENS_ENV", "golden_differences",
+           "same_markdown"]  # fmt: skip
 
 UPDATE_GOLDENS_ENV = "KRADLE_UPDATE_GOLDENS"
 """Set to 1 to (re)write golden files from the current normalizer output."""
+GOLDENS_DIR_ENV = "KRADLE_GOLDENS_DIR"
+"""The plugin's source ``fixtures/goldens`` folder: goldens are read from and written there."""
+_INSTALLED = {"site-packages", "dist-packages"}
 
 MAX_PAGES = 500
 RICH_MARKDOWN = "Contract **bold**, _italic_ and `code`.\n\n- one\n- two"
@@ -214,28 +220,43 @@ def _normalize(
     return result
 
 
-def _first_difference(expected: Any, actual: Any, path: str = "$") -> str | None:
+def golden_differences(expected: Any, actual: Any, path: str = "$") -> list[str]:
+    """Every difference between a golden and the actual output, one line each."""
     if isinstance(expected, dict) and isinstance(actual, dict):
+        out: list[str] = []
         for key in sorted(set(expected) | set(actual), key=str):
             if key not in actual:
-                return f"{path}.{key} is missing (golden: {expected[key]!r})"
-            if key not in expected:
-                return f"{path}.{key} is new: {actual[key]!r}"
-            found = _first_difference(expected[key], actual[key], f"{path}.{key}")
-            if found:
-                return found
-        return None
+                out.append(f"{path}.{key} is missing (golden: {expected[key]!r})")
+            elif key not in expected:
+                out.append(f"{path}.{key} is new: {actual[key]!r}")
+            else:
+                out += golden_differences(expected[key], actual[key], f"{path}.{key}")
+        return out
     if isinstance(expected, list) and isinstance(actual, list):
-        if len(expected) != len(actual):
-            return f"{path} has {len(actual)} items, golden has {len(expected)}"
-        for index, (e, a) in enumerate(zip(expected, actual, strict=True)):
-            found = _first_difference(e, a, f"{path}[{index}]")
-            if found:
-                return found
-        return None
-    if expected != actual:
-        return f"{path} is {actual!r}, golden has {expected!r}"
-    return None
+        out = [] if len(expected) == len(actual) else [
+            f"{path} has {len(actual)} items, golden has {len(expected)}"
+        ]  # fmt: skip
+        for index, (e, a) in enumerate(zip(expected, actual, strict=False)):
+            out += golden_differences(e, a, f"{path}[{index}]")
+        return out
+    return [] if expected == actual else [f"{path} is {actual!r}, golden has {expected!r}"]
+
+
+def _golden_path(golden: Path) -> Path:
+    root = os.environ.get(GOLDENS_DIR_ENV)
+    return Path(root) / golden.parent.name / golden.name if root else golden
+
+
+def _write_golden(golden: Path, actual: Any) -> None:
+    if _INSTALLED & set(golden.resolve().parts):
+        violation(
+            f"{UPDATE_GOLDENS_ENV}=1 would write {golden} into an installed package, where "
+            "the change is lost on the next install",
+            f"install the plugin editable (pip install -e .) or set {GOLDENS_DIR_ENV} to the "
+            "fixtures/goldens folder of the plugin's source tree",
+        )
+    golden.parent.mkdir(parents=True, exist_ok=True)
+    golden.write_text(json.dumps(actual, indent=2, sort_keys=True) + "\n")
 
 
 async def webhook_fixtures(ctx: Ctx, event: str, informational: bool) -> None:
@@ -282,19 +303,20 @@ async def webhook_fixtures(ctx: Ctx, event: str, informational: bool) -> None:
         actual = result.model_dump(mode="json")
         if fixture.golden is None:
             continue
+        golden = _golden_path(fixture.golden)
         if os.environ.get(UPDATE_GOLDENS_ENV) == "1":
-            fixture.golden.write_text(json.dumps(actual, indent=2, sort_keys=True) + "\n")
+            _write_golden(golden, actual)
             continue
-        if not fixture.golden.exists():
+        if not golden.exists():
             violation(
-                f"golden file {fixture.golden} of the {where} does not exist",
+                f"golden file {golden} of the {where} does not exist",
                 f"run once with {UPDATE_GOLDENS_ENV}=1 and review the written file",
             )
-        expected = json.loads(fixture.golden.read_text())
-        difference = _first_difference(expected, actual)
-        if difference is not None:
+        differences = golden_differences(json.loads(golden.read_text()), actual)
+        if differences:
+            listed = "".join(f"\n    {d}" for d in differences)
             violation(
-                f"the {where} no longer matches {fixture.golden.name}: {difference}",
+                f"the {where} differs from {golden.name} in {len(differences)} place(s):{listed}",
                 "fix the normalizer, or if the change is intended re-run with "
                 f"{UPDATE_GOLDENS_ENV}=1 and review the diff",
             )
@@ -764,6 +786,39 @@ async def update_roundtrip(ctx: Ctx, operation: str) -> None:
         )
 
 
+ACTION_EFFECTS: dict[str, dict[str, str]] = {
+    "cancelPipeline": {"state": "cancelled"},
+    "mergePullRequest": {"state": "merged"},
+}
+"""Effects a state change must show on read-back beyond the catalogue's ``Operation.sets``."""
+
+
+async def action_readback(ctx: Ctx, operation: str) -> None:
+    """A state change that returns success shows its effect when the object is read back."""
+    op = OPERATIONS[operation]
+    effects = {**op.sets, **ACTION_EFFECTS.get(operation, {})}
+    kind = str(op.target)
+    adapter = await ctx.adapter()
+    ids = prepare(operation, ctx)
+    undo = {"reopenIssue": "closeIssue"}.get(operation)
+    if undo is not None and ctx.manifest.supports(undo):
+        await call(undo, adapter, ctx.scope, ids)  # reopen something closed, not a no-op
+    await call(operation, adapter, ctx.scope, ids)
+    again = await _read(ctx, adapter, kind, ids[kind])
+    if again is None:
+        not_applicable(f"no declared operation reads a {kind} back")
+    # compared as the write-intent engine confirms a write (state lives under status)
+    seen = comparable_fields(again.model_dump(mode="json"), effects)
+    wrong = [f"{f}={seen[f]!r} (expected {v!r})" for f, v in effects.items() if seen[f] != v]
+    if wrong:
+        violation(
+            f"{operation} returned success, but {kind} {ids[kind]!r} reads back with "
+            + ", ".join(wrong),
+            f"send the change to the provider and return what it reports; a {operation} "
+            "that changes nothing must not succeed",
+        )
+
+
 async def call_smoke(ctx: Ctx, operation: str) -> None:
     """A representative call of a declared operation works and returns canonical models."""
     ids = prepare(operation, ctx)
@@ -1025,9 +1080,23 @@ def _dump(value: Any) -> str:
     return "\n".join(parts)
 
 
+def _webhook_headers(ctx: Ctx, fixture: WebhookFixture, secret: str) -> dict[str, str]:
+    """Headers of a delivery of ``fixture`` signed with ``secret`` under the plugin's scheme."""
+    from kradle_providers.plugins.registry import load_registry
+
+    registry = load_registry()
+    spec = registry.webhook_spec(ctx.provider) if ctx.provider in registry else None
+    # A token-style header carries the secret itself: what a header-copying normalizer leaks.
+    headers = {"x-kradle-webhook-token": secret}
+    if spec is not None:
+        headers |= spec.headers_for(fixture.payload.read_bytes(), secret, event=fixture.event)
+    return headers
+
+
 async def no_leak(ctx: Ctx) -> None:
-    """The canary credential never appears in output, logs, errors, events or model dumps."""
+    """No canary secret (API token, webhook secret) appears in output, logs, errors or events."""
     canary = ctx.harness.credential
+    webhook_canary = f"kradle-webhook-canary-{secrets.token_hex(8)}"
     seen: list[tuple[str, str]] = []
     with _capture() as (out, logs):
         adapter = await ctx.adapter()
@@ -1056,18 +1125,27 @@ async def no_leak(ctx: Ctx) -> None:
                 except Exception as exc:
                     text = "".join(traceback.format_exception(exc))
                     seen.append((f"{reads[0]} error", f"{exc!r} {exc} {text}"))
-        secret_headers = {"authorization": f"Bearer {canary}", "x-kradle-webhook-token": canary}
         for fixture in ctx.harness.webhook_fixtures():
             if not has_normalizer(fixture.event, ctx.normalizers):
                 continue
-            result = _normalize(ctx, fixture, secret_headers)
+            headers = {
+                "authorization": f"Bearer {canary}",
+                **_webhook_headers(ctx, fixture, webhook_canary),
+            }
+            result = _normalize(ctx, fixture, headers)
+            # what KRADLE_UPDATE_GOLDENS=1 would write for this delivery
             seen.append((f"{fixture.event} normalized event", result.model_dump_json()))
     seen.append(("captured output", out.getvalue()))
     seen += [("log record", text) for text in logs.texts]
-    leaks = [where for where, text in seen if canary in text]
-    if leaks:
+    found = [
+        f"the {what} appeared in: " + ", ".join(dict.fromkeys(leaks))
+        for what, secret in (("credential", canary), ("webhook secret", webhook_canary))
+        if (leaks := [where for where, text in seen if secret in text])
+    ]
+    if found:
         violation(
-            "the credential appeared in: " + ", ".join(dict.fromkeys(leaks)),
-            "keep credentials in kradle_providers.auth.Secret, never put request headers or "
-            "tokens into models, events, errors or logs (use redact())",
+            "; ".join(found),
+            "keep credentials and webhook secrets in kradle_providers.auth.Secret, never put "
+            "request or delivery headers, tokens or secrets into models, events, errors or "
+            "logs (use redact())",
         )

@@ -7,15 +7,22 @@ plugin registry), so any installed provider with an emulator can be served.
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from kradle_providers.errors import KradleError
+from kradle_providers.errors import KradleError, PluginLoadError
 
-__all__ = ["load_emulator_factory", "register"]
+__all__ = ["FACTORY_SIGNATURE", "build_emulator", "load_emulator_factory", "register"]
 
 EXIT_USAGE = 2
+
+FACTORY_SIGNATURE = (
+    "def create_emulator(*, seed: str | None = None, token: str | None = None, "
+    "flavor: str | None = None, options: Mapping[str, str] | None = None) -> EmulatorApp"
+)
+"""How ``emulator serve`` (and the contract suite) calls ``ProviderPlugin.emulator``."""
 
 
 def register(subparsers: Any) -> None:
@@ -61,6 +68,40 @@ def load_emulator_factory(provider: str) -> Callable[..., Any] | None:
     return factory
 
 
+def build_emulator(
+    provider: str,
+    factory: Callable[..., Any],
+    *,
+    seed: str | None = None,
+    token: str | None = None,
+    flavor: str | None = None,
+    options: Mapping[str, str] | None = None,
+) -> Any:
+    """Call ``factory`` exactly as ``emulator serve`` does; a wrong signature says the fix.
+
+    Raises :class:`PluginLoadError` when the factory does not accept the keyword
+    arguments of :data:`FACTORY_SIGNATURE` (e.g. ``ProviderPlugin.emulator`` names
+    the emulator class instead of a factory).
+    """
+    kwargs: dict[str, Any] = {
+        "seed": seed,
+        "token": token,
+        "flavor": flavor,
+        "options": dict(options or {}),
+    }
+    try:
+        inspect.signature(factory).bind(**kwargs)
+    except TypeError as exc:
+        raise PluginLoadError(
+            f"the {provider} emulator factory {getattr(factory, '__qualname__', factory)!r} "
+            f"cannot be called as emulator serve calls it: {exc}. How to fix: point "
+            f"ProviderPlugin.emulator at a function `{FACTORY_SIGNATURE}`"
+        ) from exc
+    except ValueError:
+        pass  # no introspectable signature (a C callable): let the call decide
+    return factory(**kwargs)
+
+
 def _parse_options(pairs: list[str]) -> dict[str, str] | str:
     options: dict[str, str] = {}
     for pair in pairs:
@@ -96,7 +137,18 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    app = factory(seed=args.seed, token=args.token, flavor=args.flavor, options=options)
+    try:
+        app = build_emulator(
+            args.provider,
+            factory,
+            seed=args.seed,
+            token=args.token,
+            flavor=args.flavor,
+            options=options,
+        )
+    except PluginLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.latency_ms:
         app.latency = args.latency_ms / 1000.0
 
