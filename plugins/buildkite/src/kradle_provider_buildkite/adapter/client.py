@@ -32,14 +32,13 @@ from kradle_providers.http import (
     ProviderRejectedInput,
     Response,
     map_error_response,
-    parse_link_header,
 )
+from kradle_providers.http.listing import link_list_page
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
-from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
-from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
+from kradle_providers.protocols.page import Page
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -195,15 +194,6 @@ def pipeline_path(ref: ExternalRef) -> str:
     return f"{org_path(ref)}/pipelines/{quote(ref.pipeline, safe='')}"
 
 
-def next_link(response: Response) -> str | None:
-    """The ``rel="next"`` URL of a listing response, if any."""
-    header = ", ".join(response.headers.get_list("link"))
-    for link in parse_link_header(header, base_url=response.url):
-        if "next" in link.rels:
-            return link.url
-    return None
-
-
 class BuildkiteBase(ProviderAdapter):
     """State and helpers the CI/CD operations share."""
 
@@ -253,33 +243,13 @@ class BuildkiteBase(ProviderAdapter):
         convert: Callable[[Any], T | None],
         updated: Callable[[T], datetime | None] | None = None,
     ) -> tuple[Page[T], str | None]:
-        """One page of a Link-paginated listing, and Buildkite's ``next`` URL.
-
-        The cursor carries the ``next`` URL, which already holds every parameter.
-        """
-        if cursor is not None:
-            url = decode_cursor(cursor).get("url")
-            if not isinstance(url, str) or not url.startswith(self.rest_url):
-                raise InvalidInput(
-                    "not a cursor this Buildkite adapter issued; pass back `next_cursor` unchanged",
-                    field="cursor",
-                )
-            response = await self.http.get(url)
-        else:
-            response = await self.http.get(
-                path, params={**params, "per_page": self._page_size(page_size)}
-            )
-        body = response.json()
-        if not isinstance(body, list):
-            raise KradleError(f"Buildkite returned an unexpected body for {path}: expected a list")
-        skipped: list[KradleError] = []
-        items = map_each(body, convert, skipped=skipped, what=f"Buildkite item of {path}")
-        nxt = next_link(response)
-        stamps = [s for s in (updated(i) for i in items) if s is not None] if updated else []
-        page = Page(
-            items=items,
-            next_cursor=encode_cursor({"url": nxt}) if nxt else None,
-            high_water_mark=max(stamps) if stamps else None,
-            extra={"etag": response.etag, "from_cache": response.from_cache, SKIPPED: skipped},
+        """One page of a Link-paginated listing, and Buildkite's ``next`` URL."""
+        return await link_list_page(
+            self.http,
+            path,
+            params,
+            cursor=cursor,
+            per_page=self._page_size(page_size),
+            convert=convert,
+            updated=updated,
         )
-        return page, nxt

@@ -38,14 +38,13 @@ from kradle_providers.http import (
     ProviderRejectedInput,
     Response,
     map_error_response,
-    parse_link_header,
 )
+from kradle_providers.http.listing import link_list_page, next_link
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
-from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.plugins.spec import ProviderConfig
 from kradle_providers.protocols.adapter import ProviderAdapter
-from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
+from kradle_providers.protocols.page import Page
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -189,15 +188,6 @@ class GitLabOptions:
         )
 
 
-def next_link(response: Response) -> str | None:
-    """The ``rel="next"`` URL of a listing response (offset or keyset), if any."""
-    header = ", ".join(response.headers.get_list("link"))
-    for link in parse_link_header(header, base_url=response.url):
-        if "next" in link.rels:
-            return link.url
-    return None
-
-
 def project_path(ref: ExternalRef) -> str:
     """``/projects/<encoded full path or id>`` for ``ref``."""
     if ref.project:
@@ -280,35 +270,17 @@ class GitLabBase(ProviderAdapter):
         extra: Mapping[str, Any] | None = None,
     ) -> Page[T]:
         """One page of a Link-paginated listing; the cursor carries GitLab's ``next`` URL."""
-        if cursor is not None:
-            state = decode_cursor(cursor)
-            url = state.get("url")
-            if not isinstance(url, str) or not url.startswith(self.rest_url):
-                raise InvalidInput(
-                    "not a cursor this GitLab adapter issued; pass back `next_cursor` unchanged",
-                    field="cursor",
-                )
-            response = await self.http.get(url)
-        else:
-            query = {**params, "per_page": self._page_size(page_size)}
-            response = await self.http.get(path, params=query)
-        raw = response.json()
-        if not isinstance(raw, list):
-            raise KradleError(f"GitLab returned an unexpected body for {path}: expected a list")
-        # One item that does not map is skipped (listed in extra["skipped"]), not the page.
-        skipped: list[KradleError] = []
-        items = map_each(raw, convert, skipped=skipped, what=f"GitLab item of {path}")
-        nxt = next_link(response)
-        hwm: datetime | None = None
-        if updated is not None:
-            stamps = [s for s in (updated(i) for i in items) if s is not None]
-            hwm = max(stamps) if stamps else None
-        return Page(
-            items=items,
-            next_cursor=encode_cursor({**(extra or {}), "url": nxt}) if nxt else None,
-            high_water_mark=hwm,
-            extra={"etag": response.etag, "from_cache": response.from_cache, SKIPPED: skipped},
+        page, _ = await link_list_page(
+            self.http,
+            path,
+            params,
+            cursor=cursor,
+            per_page=self._page_size(page_size),
+            convert=convert,
+            updated=updated,
+            extra=extra,
         )
+        return page
 
     async def _newest_with_marker(
         self, path: str, key: str, field: str, params: Mapping[str, Any] | None = None
