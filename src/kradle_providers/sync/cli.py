@@ -34,7 +34,6 @@ from :mod:`kradle_providers.sync.cli_writes` when it is installed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import importlib
 import json
@@ -195,6 +194,8 @@ def _backfill(args: argparse.Namespace) -> int:
     if args.interface is not None and args.interface not in {i.value for i in binding.interfaces}:
         bound = ", ".join(i.value for i in binding.interfaces)
         return _error(f"--interface {args.interface}: {binding.name!r} binds only {bound}")
+    import asyncio  # not at module level: `--help` stays fast
+
     try:
         return asyncio.run(_run_backfill(args, binding))
     except (BindingRefused, SecretNotFound) as exc:
@@ -246,6 +247,8 @@ def _with_binding(
     args: argparse.Namespace, run: Callable[[argparse.Namespace, Any], Coroutine[Any, Any, int]]
 ) -> int:
     """Load ``--config`` and run ``run(args, binding)``; configuration errors exit 2."""
+    import asyncio
+
     from kradle_providers.auth.refs import SecretNotFound
     from kradle_providers.plugins.selection import BindingRefused
     from kradle_providers.sync.binding import BindingError, load_binding
@@ -363,6 +366,8 @@ def _count_by_phase(records: Iterable[Any]) -> dict[str, int]:
 
 
 def _status(args: argparse.Namespace) -> int:
+    import asyncio
+
     from kradle_providers.store import open_state_store
     from kradle_providers.store.url import local_path
 
@@ -405,6 +410,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
+    import asyncio
     import datetime
     import signal
 

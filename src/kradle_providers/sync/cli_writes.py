@@ -13,7 +13,6 @@ failed), 2 usage (bad arguments, unreadable ``--value``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -99,6 +98,8 @@ def _err(message: str) -> None:
 
 
 def _run(coro: Any) -> int:
+    import asyncio  # not at module level: `--help` stays fast
+
     from kradle_providers.errors import KradleError
     from kradle_providers.store.errors import PhaseMismatch
 
