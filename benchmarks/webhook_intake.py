@@ -1,23 +1,36 @@
-"""Webhook intake throughput on real upstream payloads.
+"""Webhook intake per provider: verify + normalize + dedupe against the HMAC + json.loads floor.
 
-Loads every vendor payload under ``fixtures/upstream/<provider>/<event>/*.json``
-(REST API samples in ``rest_api_*`` folders are not webhook deliveries and are
-skipped), signs each as its provider would (the installed plugin's ``WebhookSpec``),
-then measures, in the same run and on the same payloads:
+For every installed provider plugin (or ``--providers a,b``) the payloads are:
 
-- intake: signature verification + normalization through the normalizer registry
-  of the installed plugins (payloads without an installed normalizer still go
-  through the lookup and count as unknown) + dedupe of the resulting events;
-- baseline: HMAC-SHA256 + ``json.loads`` alone.
+- the deliveries the plugin ships (``<package>/fixtures/webhooks``, read through its
+  contract harness, so each has the event name and headers the provider sends);
+- plus, when ``$KRADLE_UPSTREAM_FIXTURES`` is set, the vendor's own payloads under
+  ``<corpus>/<provider>/<folder>/*.json`` (``rest_api_*`` folders are API samples, not
+  deliveries; a folder's event name is the shipped folder of the same folded name).
 
-It prints the median deliveries/s over ``--repeat`` repetitions and the ratio.
+Each is signed as the provider signs it (the plugin's ``WebhookSpec``). A payload that
+the registry answers without normalizing (``ignored`` informational events,
+``unknown_event``) skips parsing, so it is counted and reported apart, never timed
+with the others. In one run, over the same bytes, per provider:
 
-    .venv/bin/python benchmarks/webhook_intake.py [--fixtures DIR] [--repeat 7] [--rounds 3]
+- **intake**: ``Verifier.verify`` (signature on the raw bytes) + ``NormalizerRegistry.normalize``
+  (the body parsed once: a verifier that had to read the event from the body hands its
+  parse on) + event dedupe;
+- **floor**: HMAC-SHA256 + constant-time compare + ``json.loads``;
+- **githubkit** (GitHub only): ``githubkit.webhooks.verify`` + its event model's
+  ``TypeAdapter.validate_json``, the adapter built once per event (githubkit's own
+  ``parse`` builds one per call).
+
+Printed: deliveries/s as the median of ``--repeat`` repetitions (each ``--rounds`` passes),
+the min-max spread, and the ratios intake/floor and intake/githubkit.
+
+    .venv/bin/python benchmarks/webhook_intake.py [--providers github,jira] [--repeat 7]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import hmac
 import json
@@ -25,158 +38,235 @@ import statistics
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from kradle_providers.models.base import ProviderRef
+from kradle_providers.models.events import NormalizeOutcome
+from kradle_providers.plugins.registry import Registry, load_registry
 from kradle_providers.testing.fixtures import upstream_corpus
 from kradle_providers.webhooks.dedupe import InMemoryDedupeStore, event_dedupe_key
 from kradle_providers.webhooks.normalizer import NormalizeContext
-from kradle_providers.webhooks.registry import NormalizerRegistry
-from kradle_providers.webhooks.verify import WebhookVerifier, make_verifier, webhook_spec
+from kradle_providers.webhooks.registry import NormalizerRegistry, event_key
+from kradle_providers.webhooks.verify import Verifier, make_verifier
 
 SECRET = "benchmark-webhook-secret"
 NOW = 1_700_000_000
-# The upstream corpus (``$KRADLE_UPSTREAM_FIXTURES``, which dev.py sets when ../shared is there).
-DEFAULT_FIXTURES = upstream_corpus()
 
 
 @dataclass(frozen=True)
 class Delivery:
-    provider: str
-    event: str | None
-    body: bytes
-    headers: dict[str, str]
+    source: str  # "shipped" or "upstream"
+    event: str
+    body: bytes = field(repr=False)
+    headers: dict[str, str] = field(repr=False)
 
 
-def native_event(provider: str, folder: str, body: bytes) -> str | None:
-    """The event name the provider would send for a payload in ``folder``."""
-    if provider == "gitlab":
-        return " ".join(w.capitalize() for w in folder.split("_"))  # issue_hook -> Issue Hook
-    if provider == "buildkite":
-        payload = json.loads(body)
-        event = payload.get("event") if isinstance(payload, dict) else None
-        return event if isinstance(event, str) else folder
-    if provider == "jira":
-        return None  # Jira sends no event header; the verifier reads webhookEvent
-    return folder
+@dataclass
+class Provider:
+    name: str
+    deliveries: list[Delivery]
+    verifier: Verifier
+    skipped: Counter[str] = field(default_factory=Counter)
 
 
-def load(fixtures: Path) -> list[Delivery]:
-    from kradle_providers.plugins.registry import load_registry
+def shipped(registry: Registry, name: str) -> list[tuple[str, str, bytes]]:
+    """(folder, event, body) of every delivery the plugin ships, through its harness."""
+    factory = registry.harness_factory(name)
+    if factory is None:
+        return []
+    harness = factory()
+    try:
+        return [
+            (f.payload.parent.name, f.event, f.payload.read_bytes())
+            for f in harness.webhook_fixtures()
+        ]
+    finally:
+        close = getattr(harness, "aclose", None)
+        if close is not None:
+            asyncio.run(close())
 
-    registry = load_registry()
-    specs = {n: webhook_spec(n) for n in registry.names() if registry.plugin(n).webhooks}
-    out: list[Delivery] = []
-    for path in sorted(fixtures.glob("*/*/*.json")):
-        provider, folder = path.parts[-3], path.parts[-2]
+
+def upstream(name: str, event_of_folder: dict[str, str]) -> list[tuple[str, str, bytes]]:
+    root = upstream_corpus(name)
+    if root is None:
+        return []
+    out = []
+    for path in sorted(root.glob("*/*.json")):
+        folder = path.parent.name
         if folder.startswith("rest_api_"):
             continue
-        body = path.read_bytes()
-        event = native_event(provider, folder, body)
-        if provider not in specs:
-            continue  # no installed plugin for this provider
-        headers = specs[provider].headers_for(
-            body, SECRET, event=event, timestamp=NOW, delivery_id=f"bench-{len(out)}"
-        )
-        out.append(Delivery(provider, event, body, headers))
+        out.append((folder, event_of_folder.get(event_key(folder), folder), path.read_bytes()))
     return out
 
 
-def intake_pass(
-    deliveries: list[Delivery],
-    verifiers: dict[str, WebhookVerifier],
-    registry: NormalizerRegistry,
-    dedupe: InMemoryDedupeStore,
-    outcomes: Counter[str] | None = None,
-) -> None:
-    for d in deliveries:
-        v = verifiers[d.provider].verify(d.body, d.headers)
-        ctx = NormalizeContext(
-            provider=ProviderRef(type=d.provider), event=v.event, delivery_id=v.delivery_id
-        )
-        result = registry.normalize(d.provider, v.event, v.body, ctx)
-        for event in result.events:
-            dedupe.check_and_mark(event_dedupe_key(event))
-        if outcomes is not None:
-            outcomes[f"{d.provider}:{result.outcome.value}"] += 1
+def load(registry: Registry, names: Sequence[str]) -> list[Provider]:
+    providers = []
+    for name in names:
+        spec = registry.webhook_spec(name)
+        if spec is None:
+            continue
+        ours = shipped(registry, name)
+        events = {event_key(folder): event for folder, event, _ in ours}
+        deliveries = []
+        for source, cases in (("shipped", ours), ("upstream", upstream(name, events))):
+            for _, event, body in cases:
+                headers = spec.headers_for(
+                    body, SECRET, event=event, timestamp=NOW, delivery_id=f"d-{len(deliveries)}"
+                )
+                deliveries.append(Delivery(source, event, body, headers))
+        if deliveries:
+            verifier = make_verifier(name, SECRET, spec=spec, clock=lambda: float(NOW))
+            providers.append(Provider(name, deliveries, verifier))
+    return providers
 
 
-def baseline_pass(deliveries: list[Delivery], key: bytes) -> None:
+def intake(provider: str, verifier: Verifier, registry: NormalizerRegistry) -> Callable[..., Any]:
+    ref = ProviderRef(type=provider)
+
+    def run(deliveries: list[Delivery], dedupe: InMemoryDedupeStore) -> None:
+        for d in deliveries:
+            v = verifier.verify(d.body, d.headers)
+            ctx = NormalizeContext(provider=ref, event=v.event, delivery_id=v.delivery_id)
+            result = registry.normalize(provider, v.event, v.payload(), ctx)
+            for event in result.events:
+                dedupe.check_and_mark(event_dedupe_key(event))
+
+    return run
+
+
+def floor(deliveries: list[Delivery], _: object) -> None:
+    key = SECRET.encode()
     for d in deliveries:
-        hmac.new(key, d.body, hashlib.sha256).hexdigest()
+        digest = hmac.new(key, d.body, hashlib.sha256).hexdigest()
+        hmac.compare_digest(digest, digest)
         json.loads(d.body)
 
 
+def githubkit_pipeline() -> tuple[Callable[[Delivery], bool], Callable[..., Any]] | None:
+    """(can parse, run) for githubkit with one TypeAdapter per event, or None if absent."""
+    try:
+        import importlib
+
+        from githubkit.webhooks import WebhookNamespace, verify
+        from pydantic import TypeAdapter
+    except ImportError:
+        return None
+    adapters: dict[str, Any] = {}
+    # Where githubkit's own ``parse`` finds each event's model.
+    package = sys.modules[WebhookNamespace.__module__].__package__
+
+    def adapter(event: str) -> Any:
+        if event not in adapters:
+            module = importlib.import_module(f".{event}", package)
+            adapters[event] = TypeAdapter(module.Event)
+        return adapters[event]
+
+    def parses(d: Delivery) -> bool:
+        try:
+            adapter(d.event).validate_json(d.body)
+        except Exception:
+            return False
+        return True
+
+    def run(deliveries: list[Delivery], _: object) -> None:
+        for d in deliveries:
+            if not verify(SECRET, d.body, d.headers["x-hub-signature-256"]):
+                raise AssertionError("githubkit refused a signature")
+            adapters[d.event].validate_json(d.body)
+
+    return parses, run
+
+
+def measure(
+    runs: dict[str, Callable[..., Any]], deliveries: list[Delivery], repeat: int, rounds: int
+) -> dict[str, list[float]]:
+    """deliveries/s of each pipeline per repetition, interleaved so they share the noise."""
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    n = len(deliveries) * rounds
+    for _ in range(repeat):
+        for name, run in runs.items():
+            dedupe = InMemoryDedupeStore()
+            t0 = time.perf_counter()
+            for _ in range(rounds):
+                run(deliveries, dedupe)
+            rates[name].append(n / (time.perf_counter() - t0))
+    return rates
+
+
+def fmt(rates: list[float]) -> str:
+    spread = f"({min(rates):,.0f}-{max(rates):,.0f})"
+    return f"{statistics.median(rates):>8,.0f} {spread:<18}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--providers", default=None, help="comma-separated (default: all)")
     parser.add_argument("--repeat", type=int, default=7, help="repetitions (median reported)")
     parser.add_argument("--rounds", type=int, default=3, help="passes over the payloads per rep")
     args = parser.parse_args(argv)
+    if args.repeat < 5:
+        parser.error("--repeat must be at least 5 (medians of >= 5 runs)")
 
-    if args.fixtures is None:
-        print(
-            "no upstream corpus: pass --fixtures DIR or set KRADLE_UPSTREAM_FIXTURES",
-            file=sys.stderr,
-        )
+    registry = load_registry()
+    names = args.providers.split(",") if args.providers else registry.names()
+    providers = load(registry, names)
+    if not providers:
+        print(f"no webhook payloads for {', '.join(names)}", file=sys.stderr)
         return 2
-    deliveries = load(args.fixtures)
-    if not deliveries:
-        print(f"no payloads under {args.fixtures}", file=sys.stderr)
-        return 2
-    verifiers: dict[str, WebhookVerifier] = {}
-    for provider in {d.provider for d in deliveries}:
-        verifiers[provider] = make_verifier(provider, SECRET, clock=lambda: float(NOW))
-    registry = NormalizerRegistry.from_plugins()
-    outcomes: Counter[str] = Counter()
-    # Warm-up (imports plugin normalizers lazily) and outcome census, untimed.
-    intake_pass(deliveries, verifiers, registry, InMemoryDedupeStore(), outcomes)
-
-    n = len(deliveries) * args.rounds
-    size = sum(len(d.body) for d in deliveries) * args.rounds
-    intake_rates: list[float] = []
-    base_rates: list[float] = []
-    key = SECRET.encode()
-    for _ in range(args.repeat):
-        dedupe = InMemoryDedupeStore()
-        t0 = time.perf_counter()
-        for _ in range(args.rounds):
-            intake_pass(deliveries, verifiers, registry, dedupe)
-        intake_rates.append(n / (time.perf_counter() - t0))
-        t0 = time.perf_counter()
-        for _ in range(args.rounds):
-            baseline_pass(deliveries, key)
-        base_rates.append(n / (time.perf_counter() - t0))
-
-    intake = statistics.median(intake_rates)
-    base = statistics.median(base_rates)
-    mib = size / args.rounds / 1024 / 1024
-    print(f"payloads: {len(deliveries)} ({mib:.2f} MiB) from {args.fixtures.resolve()}")
-    print(f"installed normalizers: {', '.join(registry.providers()) or 'none'}")
-    print("outcomes: " + ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
-    try:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=f"webhook intake, median of {args.repeat} x {args.rounds} passes")
-        for col in ("pipeline", "deliveries/s", "MiB/s"):
-            table.add_column(col, justify="right" if col != "pipeline" else "left")
-        for name, rate in (("verify+normalize+dedupe", intake), ("hmac+json.loads", base)):
-            table.add_row(name, f"{rate:,.0f}", f"{rate * size / n / 1024 / 1024:,.1f}")
-        Console().print(table)
-    except ImportError:  # pragma: no cover - rich is a core dependency
-        print(f"verify+normalize+dedupe: {intake:,.0f} deliveries/s")
-        print(f"hmac+json.loads:        {base:,.0f} deliveries/s")
-    print(f"ratio intake/baseline (deliveries/s): {intake / base:.2f}")
-    unknown = sum(v for k, v in outcomes.items() if k.endswith(":unknown_event"))
-    if unknown:
-        # Unknown events are answered from the lookup alone, before any JSON parse
-        # (Jira's is still parsed once by its verifier to read webhookEvent).
-        print(
-            f"note: {unknown}/{len(deliveries)} payloads have no installed normalizer and "
-            "skip parsing; install provider plugins to measure full normalization"
+    normalizers = NormalizerRegistry.from_plugins(registry)
+    kit = githubkit_pipeline()
+    corpus = upstream_corpus()
+    print(f"upstream corpus: {corpus if corpus else 'not set (KRADLE_UPSTREAM_FIXTURES)'}")
+    print(f"median deliveries/s of {args.repeat} x {args.rounds} passes (min-max)\n")
+    header = f"{'provider':<10} {'n':>4} {'intake':>27} {'floor':>27} {'ratio':>6}"
+    if kit:
+        header += f" {'githubkit':>27} {'ratio':>6}"
+    print(header)
+    notes = []
+    for p in providers:
+        run = intake(p.name, p.verifier, normalizers)
+        timed = []
+        for d in p.deliveries:  # untimed census: also imports the normalizers
+            v = p.verifier.verify(d.body, d.headers)
+            outcome = normalizers.normalize(p.name, v.event, v.payload()).outcome
+            if outcome is NormalizeOutcome.NORMALIZED:
+                timed.append(d)
+            else:
+                p.skipped[outcome.value] += 1
+        runs = {"intake": run, "floor": floor}
+        if kit and p.name == "github":
+            parses, kit_run = kit
+            failed = [d for d in timed if not parses(d)]
+            if failed:
+                notes.append(f"github: githubkit rejects {len(failed)} payloads (left out)")
+                timed = [d for d in timed if d not in failed]
+            runs["githubkit"] = kit_run
+        if not timed:
+            notes.append(f"{p.name}: no payload is normalized: {dict(p.skipped)}")
+            continue
+        rates = measure(runs, timed, args.repeat, args.rounds)
+        mid = {k: statistics.median(v) for k, v in rates.items()}
+        line = f"{p.name:<10} {len(timed):>4} {fmt(rates['intake'])} {fmt(rates['floor'])}"
+        line += f" {mid['intake'] / mid['floor']:>6.2f}"
+        if "githubkit" in rates:
+            line += f" {fmt(rates['githubkit'])} {mid['intake'] / mid['githubkit']:>6.2f}"
+        print(line, flush=True)
+        sources = Counter(d.source for d in timed)
+        notes.append(
+            f"{p.name}: timed {len(timed)} normalized payloads "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(sources.items()))}); "
+            + (
+                "not timed (answered without parsing): "
+                + ", ".join(f"{k} {v}" for k, v in sorted(p.skipped.items()))
+                if p.skipped
+                else "none skipped"
+            )
         )
+    print()
+    for note in notes:
+        print(note)
     return 0
 
 

@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SkipValidation,
+)
 
 __all__ = [
     "Actor",
@@ -35,6 +43,15 @@ def _to_utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[datetime, AfterValidator(_to_utc)]
 """A datetime normalized to UTC; naive input is taken to be UTC."""
+
+NativeJson = SkipValidation[JsonValue]
+"""A provider's JSON kept as it came (unmapped fields, change values, rich-text sources).
+
+A ``JsonValue`` in schemas and serialization, but not walked again on validation: it
+comes from a JSON parse (a payload, a response, the store), so it is JSON already, and
+re-checking every nested value was a tenth of webhook intake. Code that builds one by
+hand must pass JSON values (dicts, lists, str, int, float, bool, None).
+"""
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -123,7 +140,7 @@ class Extensions(CanonicalModel):
 
     provider_type: str
     schema_version: str = "1"
-    fields: dict[str, JsonValue] = Field(default_factory=dict)
+    fields: dict[str, NativeJson] = Field(default_factory=dict)
 
 
 class MappingWarning(CanonicalModel):

@@ -6,13 +6,14 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import Field, JsonValue
+from pydantic import Field
 
 from kradle_providers.models.base import (
     Actor,
     CanonicalModel,
     CanonicalObject,
     Interface,
+    NativeJson,
     ObjectRef,
     Tolerant,
     UtcDatetime,
@@ -130,8 +131,8 @@ class FieldChange(CanonicalModel):
     """One field's change: ``from_value`` -> ``to_value`` (native values kept)."""
 
     field: str
-    from_value: JsonValue = None
-    to_value: JsonValue = None
+    from_value: NativeJson = None
+    to_value: NativeJson = None
 
 
 class IssueEvent(CanonicalObject):

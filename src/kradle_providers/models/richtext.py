@@ -13,9 +13,9 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, JsonValue, model_validator
+from pydantic import Field, model_validator
 
-from kradle_providers.models.base import CanonicalModel, Tolerant
+from kradle_providers.models.base import CanonicalModel, NativeJson, Tolerant
 
 __all__ = ["RichText", "SourceFormat", "source_digest"]
 
@@ -45,7 +45,7 @@ class RichText(CanonicalModel):
 
     markdown: str
     source_format: Tolerant[SourceFormat] = SourceFormat.MARKDOWN
-    source: JsonValue = None
+    source: NativeJson = None
     source_digest: str = ""
     warnings: list[str] = Field(default_factory=list)
 

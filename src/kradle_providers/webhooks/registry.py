@@ -8,7 +8,13 @@ declares informational (a ping, a worklog) are ``ignored``.
 
 Event names match exactly, or after folding case and separators, so GitLab's
 ``Issue Hook`` finds a normalizer registered as ``issue_hook`` and Jira's
-``jira:issue_updated`` one registered as ``jira_issue_updated``.
+``jira:issue_updated`` one registered as ``jira_issue_updated``. What an event
+name resolves to is remembered per provider, so a delivery costs one dict lookup.
+
+Bodies are parsed once, with pydantic-core's JSON parser (about twice as fast as
+:func:`json.loads` on webhook payloads); whatever it refuses (a BOM, UTF-16, a lone
+surrogate) goes to :func:`json.loads`, so what parses and what the errors say are
+exactly :func:`json.loads`'s.
 """
 
 from __future__ import annotations
@@ -17,14 +23,16 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
+
+from pydantic_core import from_json
 
 from kradle_providers.auth.secret import redact
 from kradle_providers.models.base import ExternalRef, ProviderRef
 from kradle_providers.models.events import NormalizeOutcome, NormalizeResult
 from kradle_providers.webhooks.normalizer import EventNormalizer, NormalizeContext
 
-__all__ = ["NormalizerRegistry", "PluginSource", "event_key", "find_normalizer"]
+__all__ = ["NormalizerRegistry", "PluginSource", "event_key", "find_normalizer", "parse_json"]
 
 _MAX_REASON = 300
 
@@ -32,6 +40,15 @@ _MAX_REASON = 300
 def event_key(event: str) -> str:
     """The folded form of an event name used as the fallback lookup key."""
     return re.sub(r"[^a-z0-9]+", "_", event.lower()).strip("_")
+
+
+def parse_json(body: bytes | str) -> Any:
+    """``json.loads(body)``, faster: pydantic-core's parser, :func:`json.loads` for what it
+    refuses (so results and errors are :func:`json.loads`'s)."""
+    try:
+        return from_json(body)
+    except ValueError:
+        return json.loads(body)
 
 
 def find_normalizer(
@@ -55,14 +72,34 @@ class PluginSource(Protocol):
     def normalizers(self, name: str) -> Mapping[str, EventNormalizer]: ...
 
 
+class _Resolved(NamedTuple):
+    """What one native event name of a provider comes to."""
+
+    informational: bool
+    fn: EventNormalizer | None
+
+
 class _ProviderEntry:
-    __slots__ = ("exact", "folded", "informational", "target_of")
+    __slots__ = ("exact", "folded", "informational", "resolved", "target_of")
 
     def __init__(self) -> None:
         self.exact: dict[str, EventNormalizer] = {}
         self.folded: dict[str, EventNormalizer] = {}
         self.informational: set[str] = set()
         self.target_of: Callable[[Any], ExternalRef | None] | None = None
+        # event name -> resolution, filled on first use, cleared by every registration
+        self.resolved: dict[str, _Resolved] = {}
+
+    def resolve(self, event: str) -> _Resolved:
+        found = self.resolved.get(event)
+        if found is None:
+            key = event_key(event)
+            found = _Resolved(
+                event in self.informational or key in self.informational,
+                self.exact.get(event) or self.folded.get(key),
+            )
+            self.resolved[event] = found
+        return found
 
 
 class NormalizerRegistry:
@@ -87,6 +124,7 @@ class NormalizerRegistry:
         entry = self._entry(provider)
         entry.exact[event] = fn
         entry.folded[event_key(event)] = fn
+        entry.resolved.clear()
 
     def register_many(self, provider: str, mapping: Mapping[str, EventNormalizer]) -> None:
         """Register every ``event -> normalizer`` of ``mapping``."""
@@ -103,6 +141,7 @@ class NormalizerRegistry:
         for event in events:
             entry.informational.add(event)
             entry.informational.add(event_key(event))
+        entry.resolved.clear()
 
     @classmethod
     def from_plugins(cls, registry: PluginSource | None = None) -> NormalizerRegistry:
@@ -147,16 +186,12 @@ class NormalizerRegistry:
     def lookup(self, provider: str, event: str) -> EventNormalizer | None:
         """The normalizer for ``provider``/``event``, exact name first, then folded."""
         entry = self._load(provider)
-        if entry is None:
-            return None
-        return entry.exact.get(event) or entry.folded.get(event_key(event))
+        return None if entry is None else entry.resolve(event).fn
 
     def is_informational(self, provider: str, event: str) -> bool:
         """Whether ``event`` is declared informational for ``provider``."""
         entry = self._load(provider)
-        return entry is not None and (
-            event in entry.informational or event_key(event) in entry.informational
-        )
+        return entry is not None and entry.resolve(event).informational
 
     # -- normalize ------------------------------------------------------------------
 
@@ -188,12 +223,12 @@ class NormalizerRegistry:
                 f"no normalizers for provider {provider!r} (installed: {known}); "
                 "install its provider plugin",
             )
-        if self.is_informational(provider, event):
+        informational, fn = entry.resolve(event)
+        if informational:
             return result(
                 NormalizeOutcome.IGNORED,
                 f"{event!r} is declared informational in the {provider} manifest",
             )
-        fn = entry.exact.get(event) or entry.folded.get(event_key(event))
         if fn is None:
             return result(
                 NormalizeOutcome.UNKNOWN_EVENT,
@@ -204,7 +239,7 @@ class NormalizerRegistry:
             data: Any = payload
         else:
             try:
-                data = json.loads(payload)
+                data = parse_json(payload)
             except (ValueError, UnicodeDecodeError) as exc:
                 return result(NormalizeOutcome.MALFORMED, f"payload is not valid JSON: {exc}")
         if not isinstance(data, Mapping):
@@ -222,33 +257,31 @@ class NormalizerRegistry:
                 NormalizeOutcome.MALFORMED,
                 f"normalizer returned {type(out).__name__}, not a NormalizeResult",
             )
-        out = _stamp_target(out, entry, data)
-        if ctx.delivery_id and any(e.delivery_id is None for e in out.events):
-            # The dedupe key needs the delivery id; fill it where the normalizer did not.
-            out = out.model_copy(
-                update={
-                    "events": [
-                        e
-                        if e.delivery_id
-                        else e.model_copy(update={"delivery_id": ctx.delivery_id})
-                        for e in out.events
-                    ]
-                }
-            )
-        return out
+        return _stamp(out, entry, data, ctx.delivery_id)
 
 
-def _stamp_target(out: NormalizeResult, entry: _ProviderEntry, data: Any) -> NormalizeResult:
-    if entry.target_of is None or not out.events:
+def _stamp(
+    out: NormalizeResult, entry: _ProviderEntry, data: Any, delivery_id: str | None
+) -> NormalizeResult:
+    """Fill each event's ``target`` (from the plugin's reader) and ``delivery_id`` (the dedupe
+    key needs it) where the normalizer left them empty.
+
+    In place: the events were built by this call's normalizer, for this delivery alone.
+    """
+    if not out.events:
         return out
-    try:
-        target = entry.target_of(data)
-    except Exception:  # a broken reader leaves the target unknown, never crashes intake
-        target = None
-    if target is None:
-        return out
-    events = [e if e.target else e.model_copy(update={"target": target}) for e in out.events]
-    return out.model_copy(update={"events": events})
+    target = None
+    if entry.target_of is not None:
+        try:
+            target = entry.target_of(data)
+        except Exception:  # a broken reader leaves the target unknown, never crashes intake
+            target = None
+    for event in out.events:
+        if target is not None and not event.target:
+            event.target = target
+        if delivery_id and not event.delivery_id:
+            event.delivery_id = delivery_id
+    return out
 
 
 def _describe(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kradle_providers.auth.secret import Secret
 from kradle_providers.errors import InvalidInput, WebhookSignatureError
@@ -45,11 +45,18 @@ class VerifiedDelivery:
     delivery_id: str
     body: bytes = field(repr=False)
     signed_at: int | None = None
+    parsed: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    """The body as JSON when verification had to parse it (to read the event), else None."""
 
     @property
     def body_digest(self) -> str:
         """``sha256:<hex>`` of the raw body."""
         return body_digest(self.body)
+
+    def payload(self) -> bytes | Mapping[str, Any]:
+        """What to hand :meth:`NormalizerRegistry.normalize`: the parsed body when
+        verification parsed it already, else the raw bytes (so the body is parsed once)."""
+        return self.parsed if self.parsed is not None else self.body
 
 
 class WebhookVerifier(Protocol):
@@ -95,6 +102,7 @@ class Verifier:
         except WebhookSignatureError as exc:
             raise WebhookSignatureError(exc.reason, provider=self.provider) from None
         event: str | None = None
+        parsed: Any = None
         if spec.event_header is not None:
             event = h.get(spec.event_header)
             if not event:
@@ -104,7 +112,8 @@ class Verifier:
         elif spec.event_from_payload is not None:
             # Parsed only now, after the signature checked out.
             try:
-                event = spec.event_from_payload(json.loads(body))
+                parsed = json.loads(body)
+                event = spec.event_from_payload(parsed)
             except ValueError:
                 event = None
         return VerifiedDelivery(
@@ -113,6 +122,7 @@ class Verifier:
             spec.delivery_id(h, body),
             body,
             signed_at=signed_at,
+            parsed=parsed if isinstance(parsed, Mapping) else None,
         )
 
     def __repr__(self) -> str:
