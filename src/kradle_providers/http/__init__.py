@@ -7,53 +7,59 @@ checkpoints, typed errors, audit digests and redaction. Adapters stay thin:
 they build an :class:`HttpClient` and describe their provider's conventions.
 """
 
-from kradle_providers.clock import Clock, ManualClock, SystemClock
-from kradle_providers.http.audit import (
-    AuditHook,
-    AuditRecord,
-    canonical_request_digest,
-    response_digest,
-)
-from kradle_providers.http.client import DEFAULT_USER_AGENT, HttpClient, default_budget_registry
-from kradle_providers.http.conditional import CachedEntry, ConditionalCache
-from kradle_providers.http.errors import (
-    ErrorMapper,
-    ProviderRejectedInput,
-    map_error_response,
-    missing_scope_from,
-)
-from kradle_providers.http.pagination import (
-    Checkpoint,
-    ItemsExtractor,
-    Link,
-    LinkHeaderPagination,
-    OffsetPagination,
-    PageNumberPagination,
-    PageRequest,
-    PageResult,
-    PaginationStrategy,
-    TokenPagination,
-    extract_items,
-    fetch_page,
-    get_path,
-    paginate,
-    parse_link_header,
-)
-from kradle_providers.http.ratelimit import (
-    BudgetRegistry,
-    BudgetSnapshot,
-    OnExhausted,
-    RateLimitBudget,
-    RateLimitInfo,
-    is_rate_limit_refusal,
-    parse_rate_limit_headers,
-    parse_ratelimit_headers,
-    parse_reset,
-    parse_x_ratelimit_headers,
-)
-from kradle_providers.http.redaction import redact_url, safe_headers
-from kradle_providers.http.response import Response, StreamResponse
-from kradle_providers.http.retry import RetryPolicy, is_idempotent_method, parse_retry_after
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kradle_providers.clock import Clock, ManualClock, SystemClock
+    from kradle_providers.http.audit import (
+        AuditHook,
+        AuditRecord,
+        canonical_request_digest,
+        response_digest,
+    )
+    from kradle_providers.http.client import DEFAULT_USER_AGENT, HttpClient, default_budget_registry
+    from kradle_providers.http.conditional import CachedEntry, ConditionalCache
+    from kradle_providers.http.errors import (
+        ErrorMapper,
+        ProviderRejectedInput,
+        map_error_response,
+        missing_scope_from,
+    )
+    from kradle_providers.http.pagination import (
+        Checkpoint,
+        ItemsExtractor,
+        Link,
+        LinkHeaderPagination,
+        OffsetPagination,
+        PageNumberPagination,
+        PageRequest,
+        PageResult,
+        PaginationStrategy,
+        TokenPagination,
+        extract_items,
+        fetch_page,
+        get_path,
+        paginate,
+        parse_link_header,
+    )
+    from kradle_providers.http.ratelimit import (
+        BudgetRegistry,
+        BudgetSnapshot,
+        OnExhausted,
+        RateLimitBudget,
+        RateLimitInfo,
+        is_rate_limit_refusal,
+        parse_rate_limit_headers,
+        parse_ratelimit_headers,
+        parse_reset,
+        parse_x_ratelimit_headers,
+    )
+    from kradle_providers.http.redaction import redact_url, safe_headers
+    from kradle_providers.http.response import Response, StreamResponse
+    from kradle_providers.http.retry import RetryPolicy, is_idempotent_method, parse_retry_after
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -105,3 +111,64 @@ __all__ = [
     "response_digest",
     "safe_headers",
 ]
+
+# Each name's module, imported on first access so importing the package stays cheap.
+_HOMES = {
+    "Clock": "kradle_providers.clock",
+    "ManualClock": "kradle_providers.clock",
+    "SystemClock": "kradle_providers.clock",
+    "AuditHook": "kradle_providers.http.audit",
+    "AuditRecord": "kradle_providers.http.audit",
+    "canonical_request_digest": "kradle_providers.http.audit",
+    "response_digest": "kradle_providers.http.audit",
+    "DEFAULT_USER_AGENT": "kradle_providers.http.client",
+    "HttpClient": "kradle_providers.http.client",
+    "default_budget_registry": "kradle_providers.http.client",
+    "CachedEntry": "kradle_providers.http.conditional",
+    "ConditionalCache": "kradle_providers.http.conditional",
+    "ErrorMapper": "kradle_providers.http.errors",
+    "ProviderRejectedInput": "kradle_providers.http.errors",
+    "map_error_response": "kradle_providers.http.errors",
+    "missing_scope_from": "kradle_providers.http.errors",
+    "Checkpoint": "kradle_providers.http.pagination",
+    "ItemsExtractor": "kradle_providers.http.pagination",
+    "Link": "kradle_providers.http.pagination",
+    "LinkHeaderPagination": "kradle_providers.http.pagination",
+    "OffsetPagination": "kradle_providers.http.pagination",
+    "PageNumberPagination": "kradle_providers.http.pagination",
+    "PageRequest": "kradle_providers.http.pagination",
+    "PageResult": "kradle_providers.http.pagination",
+    "PaginationStrategy": "kradle_providers.http.pagination",
+    "TokenPagination": "kradle_providers.http.pagination",
+    "extract_items": "kradle_providers.http.pagination",
+    "fetch_page": "kradle_providers.http.pagination",
+    "get_path": "kradle_providers.http.pagination",
+    "paginate": "kradle_providers.http.pagination",
+    "parse_link_header": "kradle_providers.http.pagination",
+    "BudgetRegistry": "kradle_providers.http.ratelimit",
+    "BudgetSnapshot": "kradle_providers.http.ratelimit",
+    "OnExhausted": "kradle_providers.http.ratelimit",
+    "RateLimitBudget": "kradle_providers.http.ratelimit",
+    "RateLimitInfo": "kradle_providers.http.ratelimit",
+    "is_rate_limit_refusal": "kradle_providers.http.ratelimit",
+    "parse_rate_limit_headers": "kradle_providers.http.ratelimit",
+    "parse_ratelimit_headers": "kradle_providers.http.ratelimit",
+    "parse_reset": "kradle_providers.http.ratelimit",
+    "parse_x_ratelimit_headers": "kradle_providers.http.ratelimit",
+    "redact_url": "kradle_providers.http.redaction",
+    "safe_headers": "kradle_providers.http.redaction",
+    "Response": "kradle_providers.http.response",
+    "StreamResponse": "kradle_providers.http.response",
+    "RetryPolicy": "kradle_providers.http.retry",
+    "is_idempotent_method": "kradle_providers.http.retry",
+    "parse_retry_after": "kradle_providers.http.retry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value

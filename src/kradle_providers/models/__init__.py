@@ -1,125 +1,97 @@
 """The canonical model: every kind of SPEC §3 with its external envelope."""
 
-from kradle_providers.models.base import (
-    Actor,
-    CanonicalModel,
-    CanonicalObject,
-    Extensions,
-    ExternalEnvelope,
-    ExternalRef,
-    Interface,
-    MappingWarning,
-    ObjectRef,
-    ProviderRef,
-    Tolerant,
-    UtcDatetime,
-    Version,
-)
-from kradle_providers.models.cicd import (
-    Artifact,
-    Check,
-    CheckInput,
-    CheckKind,
-    Job,
-    JobStep,
-    LogRef,
-    Pipeline,
-    PipelineDefinition,
-    Runner,
-    RunnerRegistration,
-    RunnerState,
-)
-from kradle_providers.models.events import (
-    AnyCanonical,
-    ChangeAction,
-    NormalizeOutcome,
-    NormalizeResult,
-    SyncEvent,
-)
-from kradle_providers.models.forge import (
-    BranchProtection,
-    BranchProtectionSpec,
-    Collaborator,
-    Commit,
-    CommitPerson,
-    DeployKey,
-    DeployKeySpec,
-    MergeMethod,
-    Permission,
-    PullRequest,
-    PullRequestCreate,
-    PullRequestUpdate,
-    Ref,
-    RefKind,
-    Repository,
-    RepositoryCreate,
-    RepositoryUpdate,
-    Review,
-    ReviewState,
-    Visibility,
-)
-from kradle_providers.models.issues import (
-    Comment,
-    CommentInput,
-    FieldChange,
-    Issue,
-    IssueCreate,
-    IssueEvent,
-    IssueEventType,
-    IssueUpdate,
-    Label,
-    LabelSpec,
-    Milestone,
-    MilestoneState,
-    Transition,
-)
-from kradle_providers.models.plan import PlanAction, PlannedChange, SyncResult, plan_changes
-from kradle_providers.models.richtext import RichText, SourceFormat, source_digest
-from kradle_providers.models.status import (
-    IssueState,
-    IssueStatus,
-    PipelineState,
-    PipelineStatus,
-    PullRequestState,
-    PullRequestStatus,
-    StatusCategory,
-)
-from kradle_providers.models.tolerance import SKIPPED, map_each
+from __future__ import annotations
 
-CANONICAL_KINDS: dict[str, type[CanonicalObject]] = {
-    cls.__name__: cls
-    for cls in (
-        Issue,
-        Comment,
-        Label,
-        Milestone,
-        IssueEvent,
-        Transition,
-        PipelineDefinition,
-        Pipeline,
-        Job,
-        Check,
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kradle_providers.models.base import (
+        Actor,
+        CanonicalModel,
+        CanonicalObject,
+        Extensions,
+        ExternalEnvelope,
+        ExternalRef,
+        Interface,
+        MappingWarning,
+        ObjectRef,
+        ProviderRef,
+        Tolerant,
+        UtcDatetime,
+        Version,
+    )
+    from kradle_providers.models.cicd import (
         Artifact,
+        Check,
+        CheckInput,
+        CheckKind,
+        Job,
+        JobStep,
         LogRef,
+        Pipeline,
+        PipelineDefinition,
         Runner,
         RunnerRegistration,
-        Repository,
-        PullRequest,
-        Review,
-        Ref,
-        Commit,
-        DeployKey,
-        Collaborator,
-        BranchProtection,
+        RunnerState,
     )
-}
-"""Every canonical kind by name, in SPEC §3 order."""
-
-
-def kinds_of(interface: Interface) -> list[str]:
-    """The canonical kind names that belong to ``interface``."""
-    return [name for name, cls in CANONICAL_KINDS.items() if cls.interface is interface]
-
+    from kradle_providers.models.events import (
+        AnyCanonical,
+        ChangeAction,
+        NormalizeOutcome,
+        NormalizeResult,
+        SyncEvent,
+    )
+    from kradle_providers.models.forge import (
+        BranchProtection,
+        BranchProtectionSpec,
+        Collaborator,
+        Commit,
+        CommitPerson,
+        DeployKey,
+        DeployKeySpec,
+        MergeMethod,
+        Permission,
+        PullRequest,
+        PullRequestCreate,
+        PullRequestUpdate,
+        Ref,
+        RefKind,
+        Repository,
+        RepositoryCreate,
+        RepositoryUpdate,
+        Review,
+        ReviewState,
+        Visibility,
+    )
+    from kradle_providers.models.issues import (
+        Comment,
+        CommentInput,
+        FieldChange,
+        Issue,
+        IssueCreate,
+        IssueEvent,
+        IssueEventType,
+        IssueUpdate,
+        Label,
+        LabelSpec,
+        Milestone,
+        MilestoneState,
+        Transition,
+    )
+    from kradle_providers.models.kinds import CANONICAL_KINDS, kinds_of
+    from kradle_providers.models.plan import PlanAction, PlannedChange, SyncResult, plan_changes
+    from kradle_providers.models.richtext import RichText, SourceFormat, source_digest
+    from kradle_providers.models.status import (
+        IssueState,
+        IssueStatus,
+        PipelineState,
+        PipelineStatus,
+        PullRequestState,
+        PullRequestStatus,
+        StatusCategory,
+    )
+    from kradle_providers.models.tolerance import SKIPPED, map_each
 
 __all__ = [
     "CANONICAL_KINDS",
@@ -204,3 +176,97 @@ __all__ = [
     "plan_changes",
     "source_digest",
 ]
+
+# Each name's module, imported on first access so importing the package stays cheap.
+_HOMES = {
+    "Actor": "kradle_providers.models.base",
+    "CanonicalModel": "kradle_providers.models.base",
+    "CanonicalObject": "kradle_providers.models.base",
+    "Extensions": "kradle_providers.models.base",
+    "ExternalEnvelope": "kradle_providers.models.base",
+    "ExternalRef": "kradle_providers.models.base",
+    "Interface": "kradle_providers.models.base",
+    "MappingWarning": "kradle_providers.models.base",
+    "ObjectRef": "kradle_providers.models.base",
+    "ProviderRef": "kradle_providers.models.base",
+    "Tolerant": "kradle_providers.models.base",
+    "UtcDatetime": "kradle_providers.models.base",
+    "Version": "kradle_providers.models.base",
+    "Artifact": "kradle_providers.models.cicd",
+    "Check": "kradle_providers.models.cicd",
+    "CheckInput": "kradle_providers.models.cicd",
+    "CheckKind": "kradle_providers.models.cicd",
+    "Job": "kradle_providers.models.cicd",
+    "JobStep": "kradle_providers.models.cicd",
+    "LogRef": "kradle_providers.models.cicd",
+    "Pipeline": "kradle_providers.models.cicd",
+    "PipelineDefinition": "kradle_providers.models.cicd",
+    "Runner": "kradle_providers.models.cicd",
+    "RunnerRegistration": "kradle_providers.models.cicd",
+    "RunnerState": "kradle_providers.models.cicd",
+    "AnyCanonical": "kradle_providers.models.events",
+    "ChangeAction": "kradle_providers.models.events",
+    "NormalizeOutcome": "kradle_providers.models.events",
+    "NormalizeResult": "kradle_providers.models.events",
+    "SyncEvent": "kradle_providers.models.events",
+    "BranchProtection": "kradle_providers.models.forge",
+    "BranchProtectionSpec": "kradle_providers.models.forge",
+    "Collaborator": "kradle_providers.models.forge",
+    "Commit": "kradle_providers.models.forge",
+    "CommitPerson": "kradle_providers.models.forge",
+    "DeployKey": "kradle_providers.models.forge",
+    "DeployKeySpec": "kradle_providers.models.forge",
+    "MergeMethod": "kradle_providers.models.forge",
+    "Permission": "kradle_providers.models.forge",
+    "PullRequest": "kradle_providers.models.forge",
+    "PullRequestCreate": "kradle_providers.models.forge",
+    "PullRequestUpdate": "kradle_providers.models.forge",
+    "Ref": "kradle_providers.models.forge",
+    "RefKind": "kradle_providers.models.forge",
+    "Repository": "kradle_providers.models.forge",
+    "RepositoryCreate": "kradle_providers.models.forge",
+    "RepositoryUpdate": "kradle_providers.models.forge",
+    "Review": "kradle_providers.models.forge",
+    "ReviewState": "kradle_providers.models.forge",
+    "Visibility": "kradle_providers.models.forge",
+    "Comment": "kradle_providers.models.issues",
+    "CommentInput": "kradle_providers.models.issues",
+    "FieldChange": "kradle_providers.models.issues",
+    "Issue": "kradle_providers.models.issues",
+    "IssueCreate": "kradle_providers.models.issues",
+    "IssueEvent": "kradle_providers.models.issues",
+    "IssueEventType": "kradle_providers.models.issues",
+    "IssueUpdate": "kradle_providers.models.issues",
+    "Label": "kradle_providers.models.issues",
+    "LabelSpec": "kradle_providers.models.issues",
+    "Milestone": "kradle_providers.models.issues",
+    "MilestoneState": "kradle_providers.models.issues",
+    "Transition": "kradle_providers.models.issues",
+    "PlanAction": "kradle_providers.models.plan",
+    "PlannedChange": "kradle_providers.models.plan",
+    "SyncResult": "kradle_providers.models.plan",
+    "plan_changes": "kradle_providers.models.plan",
+    "RichText": "kradle_providers.models.richtext",
+    "SourceFormat": "kradle_providers.models.richtext",
+    "source_digest": "kradle_providers.models.richtext",
+    "IssueState": "kradle_providers.models.status",
+    "IssueStatus": "kradle_providers.models.status",
+    "PipelineState": "kradle_providers.models.status",
+    "PipelineStatus": "kradle_providers.models.status",
+    "PullRequestState": "kradle_providers.models.status",
+    "PullRequestStatus": "kradle_providers.models.status",
+    "StatusCategory": "kradle_providers.models.status",
+    "SKIPPED": "kradle_providers.models.tolerance",
+    "map_each": "kradle_providers.models.tolerance",
+    "CANONICAL_KINDS": "kradle_providers.models.kinds",
+    "kinds_of": "kradle_providers.models.kinds",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value

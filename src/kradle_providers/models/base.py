@@ -16,6 +16,8 @@ from pydantic import (
     SkipValidation,
 )
 
+from kradle_providers.models.interface import Interface
+
 __all__ = [
     "Actor",
     "CanonicalModel",
@@ -86,14 +88,6 @@ else:
 
         def __class_getitem__(cls, enum_cls: type[StrEnum]) -> Any:
             return Annotated[enum_cls, _tolerant(enum_cls)]
-
-
-class Interface(StrEnum):
-    """The three capability interfaces."""
-
-    ISSUE_TRACKING = "issueTracking"
-    CICD = "cicd"
-    GIT_FORGE = "gitForge"
 
 
 class CanonicalModel(BaseModel):

@@ -1,8 +1,11 @@
 """The plugin registry: discovers provider plugins through entry points and pluggy.
 
 Discovery imports each entry-point module (kept light by convention), calls its
-``kradle_register_providers`` hook and reads each provider's manifest as package
-data. Adapters, normalizers, emulators and harnesses are imported only when a
+``kradle_register_providers`` hook and checks each provider's manifest (package
+data): a manifest whose text validated before is known from its cached summary
+(:class:`~kradle_providers.plugins.manifest_source.SummaryCache`) and its model is
+built on first use, so listing plugins imports neither pydantic nor the validator.
+Adapters, normalizers, emulators and harnesses are imported only when a
 provider is used. A plugin that fails (import error, raising hook, invalid
 manifest, duplicate name) becomes a :class:`LoadError`; the others still load.
 """
@@ -27,15 +30,20 @@ from kradle_providers.errors import (
     NotFound,
     PluginLoadError,
 )
-from kradle_providers.manifest.model import Manifest
-from kradle_providers.models.base import Interface
+from kradle_providers.models.interface import Interface
 from kradle_providers.plugins import hookspecs
 from kradle_providers.plugins.lazy import import_string
-from kradle_providers.plugins.manifest_source import read_manifest
+from kradle_providers.plugins.manifest_source import (
+    ManifestSummary,
+    SummaryCache,
+    manifest_text,
+    read_manifest,
+)
 from kradle_providers.plugins.spec import ProviderConfig, ProviderPlugin
 
 if TYPE_CHECKING:  # imported lazily at run time to keep discovery light
     from kradle_providers.auth.forms import AuthForm
+    from kradle_providers.manifest.model import Manifest
     from kradle_providers.plugins.guard import GuardedAdapter
     from kradle_providers.webhooks.normalizer import EventNormalizer
     from kradle_providers.webhooks.spec import WebhookSpec
@@ -109,13 +117,15 @@ class PluginInfo:
     version: str | None
     distribution: str | None
     entry_point: str
-    manifest: Manifest
+    display_name: str
     interfaces: list[Interface]
     operation_counts: dict[Interface, int]
+    _manifest: Callable[[], Manifest] = field(repr=False, compare=False)
 
     @property
-    def display_name(self) -> str:
-        return self.manifest.spec.display_name
+    def manifest(self) -> Manifest:
+        """The provider's manifest (its model is built on first use)."""
+        return self._manifest()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,12 +163,30 @@ class UnknownProvider(NotFound):
 @dataclass
 class _Entry:
     plugin: ProviderPlugin
-    manifest: Manifest
+    summary: ManifestSummary
     entry_point: str
     distribution: str | None
     version: str | None
+    loaded: Manifest | None = None
     normalizers: Mapping[str, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def manifest(self) -> Manifest:
+        """The validated manifest, built on first use when its summary came from the cache."""
+        with self.lock:
+            if self.loaded is None:
+                try:
+                    self.loaded = read_manifest(self.plugin.manifest)
+                except ManifestError as exc:  # it validated when discovered: edited since
+                    raise PluginLoadError(
+                        redact(
+                            f"the {self.summary.provider_type} manifest "
+                            f"{self.plugin.manifest!r} changed since discovery and is now "
+                            f"invalid: {exc}"
+                        )
+                    ) from exc
+            return self.loaded
 
 
 def _dist_of(ep: EntryPointLike) -> tuple[str | None, str | None]:
@@ -186,11 +214,13 @@ def _parse_only(only: Iterable[str] | str | None) -> set[str] | None:
 class Registry:
     """The installed provider plugins, their manifests and their load errors."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, summaries: SummaryCache | None = None) -> None:
         self._entries: dict[str, _Entry] = {}
         self._errors: list[LoadError] = []
         self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
+        # No cache unless given one: load_registry passes the user's.
+        self._summaries = summaries if summaries is not None else SummaryCache(enabled=False)
 
     # -- loading ---------------------------------------------------------------
 
@@ -206,6 +236,7 @@ class Registry:
             self.register_plugin_object(
                 module, entry_point=ep.name, distribution=dist_name, version=dist_version
             )
+        self._summaries.save()
 
     def register_plugin_object(
         self,
@@ -288,7 +319,7 @@ class Registry:
             )
             return False
         try:
-            manifest = read_manifest(provider.manifest)
+            manifest, summary = self._read_manifest(provider.manifest)
         except ManifestError as exc:
             self._record(entry_point, distribution, f"invalid manifest: {exc}", provider=name)
             return False
@@ -300,17 +331,36 @@ class Registry:
                 provider=name,
             )
             return False
-        if manifest.provider_type != name:
+        if summary.provider_type != name:
             self._record(
                 entry_point,
                 distribution,
-                f"manifest providerType {manifest.provider_type!r} differs from the "
+                f"manifest providerType {summary.provider_type!r} differs from the "
                 f"registered name {name!r}; make them equal",
                 provider=name,
             )
             return False
-        self._entries[name] = _Entry(provider, manifest, entry_point, distribution, version)
+        self._entries[name] = _Entry(
+            provider, summary, entry_point, distribution, version, loaded=manifest
+        )
         return True
+
+    def _read_manifest(self, ref: str) -> tuple[Manifest | None, ManifestSummary]:
+        """The manifest's summary: cached when this text validated before, else validated now
+        (then the model is returned too). Raises what :func:`read_manifest` raises."""
+        try:
+            key: str | None = SummaryCache.key(manifest_text(ref))
+        except Exception:  # unreadable: read_manifest explains it
+            key = None
+        if key is not None:
+            cached = self._summaries.get(key)
+            if cached is not None:
+                return None, cached
+        manifest = read_manifest(ref)
+        summary = ManifestSummary.of(manifest)
+        if key is not None:
+            self._summaries.put(key, summary)
+        return manifest, summary
 
     def _record(
         self, entry_point: str, distribution: str | None, error: str, provider: str | None = None
@@ -336,19 +386,17 @@ class Registry:
         infos: list[PluginInfo] = []
         for name in self.names():
             entry = self._entries[name]
-            manifest = entry.manifest
+            summary = entry.summary
             infos.append(
                 PluginInfo(
                     name=name,
                     version=entry.version,
                     distribution=entry.distribution,
                     entry_point=entry.entry_point,
-                    manifest=manifest,
-                    interfaces=manifest.supported_interfaces(),
-                    operation_counts={
-                        iface: len(spec.supported_operations())
-                        for iface, spec in manifest.spec.interfaces.items()
-                    },
+                    display_name=summary.display_name,
+                    interfaces=[Interface(i) for i in summary.interfaces],
+                    operation_counts={Interface(i): n for i, n in summary.operation_counts.items()},
+                    _manifest=lambda entry=entry: entry.manifest,  # type: ignore[misc]
                 )
             )
         return infos
@@ -516,7 +564,7 @@ def load_registry(
             cached = _default.get(key)
             if cached is not None:
                 return cached
-    registry = Registry()
+    registry = Registry(summaries=SummaryCache() if cacheable else None)
     registry.load_entry_points(_select(entry_points, selected))
     if cacheable:
         with _default_lock:

@@ -6,30 +6,36 @@ SQLite file) is the default implementation and
 several replicas; :func:`open_state_store` picks one by URL.
 """
 
-from kradle_providers.store.errors import (
-    DuplicateRecord,
-    LeaseLost,
-    PhaseMismatch,
-    SchemaTooNew,
-    StoreClosed,
-    StoreError,
-)
-from kradle_providers.store.migrations import MIGRATIONS, SCHEMA_VERSION, Migration
-from kradle_providers.store.ordering import ApplyOutcome
-from kradle_providers.store.protocol import (
-    AuditLog,
-    ConflictRepository,
-    DeliveryClaims,
-    DeliveryRepository,
-    ExpiringDedupeStore,
-    LeaseRepository,
-    ProjectionRepository,
-    StateStore,
-    SyncStateRepository,
-    WriteIntentRepository,
-)
-from kradle_providers.store.sqlite import SqliteStateStore
-from kradle_providers.store.url import open_state_store
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kradle_providers.store.errors import (
+        DuplicateRecord,
+        LeaseLost,
+        PhaseMismatch,
+        SchemaTooNew,
+        StoreClosed,
+        StoreError,
+    )
+    from kradle_providers.store.migrations import MIGRATIONS, SCHEMA_VERSION, Migration
+    from kradle_providers.store.ordering import ApplyOutcome
+    from kradle_providers.store.protocol import (
+        AuditLog,
+        ConflictRepository,
+        DeliveryClaims,
+        DeliveryRepository,
+        ExpiringDedupeStore,
+        LeaseRepository,
+        ProjectionRepository,
+        StateStore,
+        SyncStateRepository,
+        WriteIntentRepository,
+    )
+    from kradle_providers.store.sqlite import SqliteStateStore
+    from kradle_providers.store.url import open_state_store
 
 __all__ = [
     "MIGRATIONS",
@@ -55,3 +61,38 @@ __all__ = [
     "WriteIntentRepository",
     "open_state_store",
 ]
+
+# Each name's module, imported on first access so importing the package stays cheap.
+_HOMES = {
+    "DuplicateRecord": "kradle_providers.store.errors",
+    "LeaseLost": "kradle_providers.store.errors",
+    "PhaseMismatch": "kradle_providers.store.errors",
+    "SchemaTooNew": "kradle_providers.store.errors",
+    "StoreClosed": "kradle_providers.store.errors",
+    "StoreError": "kradle_providers.store.errors",
+    "MIGRATIONS": "kradle_providers.store.migrations",
+    "SCHEMA_VERSION": "kradle_providers.store.migrations",
+    "Migration": "kradle_providers.store.migrations",
+    "ApplyOutcome": "kradle_providers.store.ordering",
+    "AuditLog": "kradle_providers.store.protocol",
+    "ConflictRepository": "kradle_providers.store.protocol",
+    "DeliveryClaims": "kradle_providers.store.protocol",
+    "DeliveryRepository": "kradle_providers.store.protocol",
+    "ExpiringDedupeStore": "kradle_providers.store.protocol",
+    "LeaseRepository": "kradle_providers.store.protocol",
+    "ProjectionRepository": "kradle_providers.store.protocol",
+    "StateStore": "kradle_providers.store.protocol",
+    "SyncStateRepository": "kradle_providers.store.protocol",
+    "WriteIntentRepository": "kradle_providers.store.protocol",
+    "SqliteStateStore": "kradle_providers.store.sqlite",
+    "open_state_store": "kradle_providers.store.url",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value

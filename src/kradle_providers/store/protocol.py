@@ -18,9 +18,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
-from kradle_providers.http.ratelimit import BudgetBackend
 from kradle_providers.models.base import CanonicalObject, Interface, Version
 from kradle_providers.store.ordering import ApplyOutcome
 from kradle_providers.sync.phases import ConflictPhase, DeliveryPhase, WriteIntentPhase
@@ -36,6 +35,9 @@ from kradle_providers.sync.records import (
 )
 from kradle_providers.webhooks.dedupe import DedupeStore
 from kradle_providers.webhooks.deliveries import DeliveryRecord, DeliveryStore
+
+if TYPE_CHECKING:  # httpx stays out of commands that only read the store
+    from kradle_providers.http.ratelimit import BudgetBackend
 
 __all__ = [
     "AuditLog",
