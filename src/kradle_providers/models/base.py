@@ -93,7 +93,11 @@ else:
 class CanonicalModel(BaseModel):
     """Base of every canonical model: tolerant of extra keys, strict about types."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, validate_assignment=False)
+    # Schemas are built on first use, so importing the models (every CLI command, plugin
+    # discovery) does not build all of them.
+    model_config = ConfigDict(
+        extra="ignore", populate_by_name=True, validate_assignment=False, defer_build=True
+    )
 
 
 class ProviderRef(CanonicalModel):

@@ -118,7 +118,8 @@ def content_digest(data: Any) -> str:
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Schemas are built on first use: a command that reads one kind of record builds one.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 # --------------------------------------------------------------------------- sync state
