@@ -11,7 +11,6 @@ spec of any installed provider through the plugin registry.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kradle_providers.auth.secret import Secret
 from kradle_providers.errors import InvalidInput, WebhookSignatureError
+from kradle_providers.webhooks.registry import parse_json
 from kradle_providers.webhooks.schemes import SecretLike, body_digest
 from kradle_providers.webhooks.spec import WebhookSpec
 
@@ -112,7 +112,7 @@ class Verifier:
         elif spec.event_from_payload is not None:
             # Parsed only now, after the signature checked out.
             try:
-                parsed = json.loads(body)
+                parsed = parse_json(body)
                 event = spec.event_from_payload(parsed)
             except ValueError:
                 event = None

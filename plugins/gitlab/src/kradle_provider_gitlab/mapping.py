@@ -245,8 +245,15 @@ def gitlab_time(value: Any) -> datetime | None:
 
 
 def _parse_time(value: str) -> datetime | None:
+    text = value.replace("Z", "+00:00")
+    # Webhook forms in ISO shape first (strptime costs ten times as much):
+    # "... 03:04:05 UTC" -> "...03:04:05+00:00", "... 03:04:05 +0100" -> "...+0100".
+    if text.endswith(" UTC"):
+        text = text[:-4] + "+00:00"
+    elif len(text) > 6 and text[-6] == " " and text[-5] in "+-":
+        text = text[:-6] + text[-5:]
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(text)
     except ValueError:
         pass
     for fmt in _HOOK_FORMATS:
