@@ -73,6 +73,7 @@ from kradle_providers.models.issues import (
     MilestoneState,
     Transition,
 )
+from kradle_providers.models.native import MappingError, Native, NativeReader
 from kradle_providers.models.plan import PlanAction, PlannedChange, SyncResult, plan_changes
 from kradle_providers.models.richtext import RichText, SourceFormat, source_digest
 from kradle_providers.models.status import (
@@ -159,10 +160,13 @@ __all__ = [
     "Label",
     "LabelSpec",
     "LogRef",
+    "MappingError",
     "MappingWarning",
     "MergeMethod",
     "Milestone",
     "MilestoneState",
+    "Native",
+    "NativeReader",
     "NormalizeOutcome",
     "NormalizeResult",
     "ObjectRef",
