@@ -13,10 +13,11 @@ inside a mapper (an adapter's listing then skips that one item, see
 True
 >>> read.ident({"id": 7}, "ticket")
 '7'
->>> read.text({"title": 3}, "title", "ticket")
-Traceback (most recent call last):
-...
-kradle_providers.models.native.MappingError: Acme ticket.title: expected a string, got int
+>>> try:
+...     read.text({"title": 3}, "title", "ticket")
+... except MappingError as exc:
+...     print(exc)
+Acme ticket.title: expected a string, got int
 """
 
 from __future__ import annotations
