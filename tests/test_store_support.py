@@ -13,12 +13,10 @@ from kradle_providers.testing.store_objects import (
     issue_key,
     pipeline,
 )
-from kradle_providers.testing.store_objects import WallClock as FakeClock
 
 __all__ = [
     "BINDING",
     "T0",
-    "FakeClock",
     "conflict",
     "delivery",
     "envelope",

@@ -336,10 +336,10 @@ def test_plain_progress_lines() -> None:
 
 
 async def test_one_backfill_per_stream_taken_over_after_the_holder_stops() -> None:
+    from kradle_providers.clock import ManualClock
     from kradle_providers.store.claims import backfill_lease_name
-    from kradle_providers.testing.store_objects import WallClock
 
-    clock = WallClock(datetime.now(UTC))  # the store's: leases expire by it
+    clock = ManualClock(datetime.now(UTC))  # the store's: leases expire by it
     async with await bind(seeded()) as bound, SqliteStateStore(clock=clock) as store:
         plan = next(p for p in bound.streams("issueTracking") if p.kind == "Issue")
         name = backfill_lease_name("mem", "issueTracking", "Issue", plan.ref.slug())
@@ -352,7 +352,7 @@ async def test_one_backfill_per_stream_taken_over_after_the_holder_stops() -> No
         assert report.ok  # skipped, not failed
         counts = await store.projections.count_by_kind("mem")
         assert "issueTracking/Issue" not in counts and counts["issueTracking/Label"] == 2
-        clock.advance(seconds=31)  # replica-b stopped renewing
+        clock.advance(31)  # replica-b stopped renewing
         again = await Backfiller(bound, store, options=options).run("issueTracking")
         assert again.ok and not any(r.held_by for r in again.results)
         assert (await store.projections.count_by_kind("mem"))["issueTracking/Issue"] == 3

@@ -62,11 +62,14 @@ def minting(request: httpx.Request) -> httpx.Response:
 
 
 def echoing(request: httpx.Request) -> httpx.Response:
-    # A hostile or buggy server that echoes the credential it was sent.
+    # A hostile or buggy server that echoes the credentials it was sent or minted (only
+    # those: a value the App never held cannot be known as secret; the test once passed
+    # only when another test had registered the bare canary first).
     return httpx.Response(
         500,
         json={
-            "message": f"bad request with {request.headers['Authorization']} and {CANARY}",
+            "message": f"bad request with {request.headers['Authorization']} and "
+            f"{INSTALLATION_CANARY}",
             "token": INSTALLATION_CANARY,
         },
     )

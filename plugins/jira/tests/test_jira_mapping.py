@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from kradle_provider_jira import mapping
 from kradle_provider_jira.harness import webhook_fixtures
-from kradle_provider_jira.mapping import JiraMappingError
+from kradle_provider_jira.mapping import MappingError
 
 from kradle_providers.errors import KradleError
 from kradle_providers.models import (
@@ -247,7 +247,7 @@ def test_issue_site_override_and_unreadable_dates_kept() -> None:
 
 @pytest.mark.parametrize("bad", [{"key": "WID-1"}, {"id": "1", "fields": "x"}, [], "issue"])
 def test_issue_without_shape_raises_mapping_error(bad: Any) -> None:
-    with pytest.raises(JiraMappingError):
+    with pytest.raises(MappingError):
         mapping.issue_from_jira(bad, P)
 
 
@@ -339,7 +339,7 @@ def test_comment_with_issue_ref_and_from_self_url() -> None:
 
 
 def test_comment_without_issue_is_a_mapping_error() -> None:
-    with pytest.raises(JiraMappingError, match="names no issue"):
+    with pytest.raises(MappingError, match="names no issue"):
         mapping.comment_from_jira({"id": "1", "body": "x"}, P)
 
 

@@ -80,6 +80,7 @@ if TYPE_CHECKING:
         Transition,
     )
     from kradle_providers.models.kinds import CANONICAL_KINDS, kinds_of
+    from kradle_providers.models.native import MappingError, Native, NativeReader
     from kradle_providers.models.plan import PlanAction, PlannedChange, SyncResult, plan_changes
     from kradle_providers.models.richtext import RichText, SourceFormat, source_digest
     from kradle_providers.models.status import (
@@ -131,10 +132,13 @@ __all__ = [
     "Label",
     "LabelSpec",
     "LogRef",
+    "MappingError",
     "MappingWarning",
     "MergeMethod",
     "Milestone",
     "MilestoneState",
+    "Native",
+    "NativeReader",
     "NormalizeOutcome",
     "NormalizeResult",
     "ObjectRef",
@@ -242,6 +246,9 @@ _HOMES = {
     "Milestone": "kradle_providers.models.issues",
     "MilestoneState": "kradle_providers.models.issues",
     "Transition": "kradle_providers.models.issues",
+    "MappingError": "kradle_providers.models.native",
+    "Native": "kradle_providers.models.native",
+    "NativeReader": "kradle_providers.models.native",
     "PlanAction": "kradle_providers.models.plan",
     "PlannedChange": "kradle_providers.models.plan",
     "SyncResult": "kradle_providers.models.plan",

@@ -68,7 +68,6 @@ from kradle_providers.sync.records import (
 from kradle_providers.testing.store_objects import (
     BINDING,
     T0,
-    WallClock,
     conflict,
     delivery,
     intent,
@@ -187,7 +186,7 @@ async def check_sequence_orders_equal_timestamps(make: StoreFactory) -> None:
 
 @check
 async def check_tombstone_ordering_and_resurrection(make: StoreFactory) -> None:
-    async with make(clock=WallClock()) as store:
+    async with make(clock=ManualClock(T0)) as store:
         p = store.projections
         await p.apply_object(BINDING, issue("1", minutes=10), source=WEB)
         old = Version(updated_at=T0 + timedelta(minutes=9))
@@ -220,14 +219,14 @@ async def check_deletion_seen_before_create_blocks_the_older_create(make: StoreF
 
 @check
 async def check_unversioned_deletion_is_ordered_at_observation_time(make: StoreFactory) -> None:
-    clock = WallClock(T0 + timedelta(hours=1))
+    clock = ManualClock(T0 + timedelta(hours=1))
     async with make(clock=clock) as store:
         p = store.projections
         await p.apply_object(BINDING, issue("1", minutes=5), source=WEB)
         assert await p.tombstone(BINDING, issue_key("1")) is Out.TOMBSTONED
         proj = await p.get(BINDING, issue_key("1"))
-        assert proj is not None and proj.version.updated_at == clock.now
-        assert proj.tombstoned_at == clock.now
+        assert proj is not None and proj.version.updated_at == clock()
+        assert proj.tombstoned_at == clock()
 
 
 @check
@@ -360,7 +359,7 @@ async def check_sync_states_get_put_find(make: StoreFactory) -> None:
 
 @check
 async def check_deliveries_store_bodies_enforce_phases_and_count(make: StoreFactory) -> None:
-    async with make(clock=WallClock()) as store:
+    async with make(clock=ManualClock(T0)) as store:
         first, second = delivery("d1", minutes=1), delivery("d2", minutes=0)
         await store.deliveries.add(first, b"raw-1")
         await store.deliveries.add(second)
@@ -411,7 +410,7 @@ async def _queued(store: StateStore, n: int, *, prefix: str = "d") -> list[Deliv
 
 @check
 async def check_delivery_claims_are_exclusive_until_the_lease_expires(make: StoreFactory) -> None:
-    clock = WallClock()
+    clock = ManualClock(T0)
     async with make(clock=clock) as store:
         deliveries = store.deliveries
         first, second = await _queued(store, 2)
@@ -425,9 +424,9 @@ async def check_delivery_claims_are_exclusive_until_the_lease_expires(make: Stor
             await deliveries.advance_claimed(first.id, "w2", D.PROCESSING)
         assert await deliveries.renew(first.id, "w1", lease=LEASE)
         assert not await deliveries.renew(first.id, "w2", lease=LEASE)
-        clock.advance(seconds=20)
+        clock.advance(timedelta(seconds=20))
         assert await deliveries.claim("w3", lease=LEASE) == []  # renewed at +0 for 30 s
-        clock.advance(seconds=11)
+        clock.advance(timedelta(seconds=11))
         # w1 died in Normalizing and w2 in Queued: both are taken over.
         taken = await deliveries.claim("w3", lease=LEASE, limit=5)
         assert [r.id for r in taken] == [first.id, second.id]
@@ -439,28 +438,28 @@ async def check_delivery_claims_are_exclusive_until_the_lease_expires(make: Stor
         for rec in taken:
             await deliveries.advance_claimed(rec.id, "w3", D.NORMALIZING)
             await deliveries.advance_claimed(rec.id, "w3", D.SUCCEEDED)
-        clock.advance(hours=1)
+        clock.advance(timedelta(hours=1))
         assert await deliveries.claim("w4", lease=LEASE, limit=5) == []  # finished for good
         assert (await deliveries.get(first.id)).attempts == 2
 
 
 @check
 async def check_retry_times_are_stored_not_slept(make: StoreFactory) -> None:
-    clock = WallClock()
+    clock = ManualClock(T0)
     async with make(clock=clock) as store:
         deliveries = store.deliveries
         (rec,) = await _queued(store, 1)
         await deliveries.claim("w1", lease=LEASE)
         await deliveries.advance_claimed(rec.id, "w1", D.NORMALIZING)
         await deliveries.advance_claimed(rec.id, "w1", D.PROCESSING)
-        retry_at = clock.now + timedelta(minutes=5)
+        retry_at = clock() + timedelta(minutes=5)
         retrying = await deliveries.advance_claimed(
             rec.id, "w1", D.RETRYING, error="handler raised", retry_at=retry_at
         )
         assert retrying.phase is D.RETRYING
-        clock.advance(minutes=4, seconds=59)
+        clock.advance(timedelta(minutes=4, seconds=59))
         assert await deliveries.claim("w2", lease=LEASE) == []
-        clock.advance(seconds=1)
+        clock.advance(timedelta(seconds=1))
         (again,) = await deliveries.claim("w2", lease=LEASE)
         assert again.phase is D.QUEUED and again.history[-1].note == "retry"
         assert again.error == "handler raised"
@@ -468,7 +467,7 @@ async def check_retry_times_are_stored_not_slept(make: StoreFactory) -> None:
 
 @check
 async def check_deliveries_left_in_flight_are_recovered(make: StoreFactory) -> None:
-    clock = WallClock()
+    clock = ManualClock(T0)
     async with make(clock=clock) as store:
         deliveries = store.deliveries
         never_queued = delivery("received", minutes=0)
@@ -480,7 +479,7 @@ async def check_deliveries_left_in_flight_are_recovered(make: StoreFactory) -> N
         await deliveries.add(rejected)
         await deliveries.update_phase(rejected.id, D.SIGNATURE_REJECTED)
         assert await deliveries.claim("w", lease=LEASE, limit=9) == []  # intake grace
-        clock.advance(minutes=5)
+        clock.advance(timedelta(minutes=5))
         got = {r.delivery_id: r for r in await deliveries.claim("w", lease=LEASE, limit=9)}
         assert set(got) == {"received", "p0"}
         assert got["received"].history[-1].note == "recovered: never queued"
@@ -512,18 +511,18 @@ async def check_replicas_claim_each_delivery_once(make: StoreFactory) -> None:
 
 @check
 async def check_dedupe_check_and_mark_with_ttl_and_forget(make: StoreFactory) -> None:
-    clock = WallClock()
+    clock = ManualClock(T0)
     async with make(clock=clock, dedupe_ttl=timedelta(hours=1)) as store:
         assert await store.dedupe.seen_before("k") is False
         assert await store.dedupe.seen_before("k") is True
         await store.dedupe.forget("k")
         assert await store.dedupe.seen_before("k") is False
-        clock.advance(minutes=59)
+        clock.advance(timedelta(minutes=59))
         assert await store.dedupe.seen_before("k") is True
-        clock.advance(minutes=2)
+        clock.advance(timedelta(minutes=2))
         assert await store.dedupe.seen_before("k") is False  # expired, marked afresh
         assert await store.dedupe.seen_before("other") is False
-        clock.advance(hours=2)
+        clock.advance(timedelta(hours=2))
         assert await store.dedupe.purge_expired() == 2
 
 
@@ -559,17 +558,17 @@ async def check_intent_create_get_find_and_idempotency_key(make: StoreFactory) -
 
 @check
 async def check_intent_lifecycle_through_the_store(make: StoreFactory) -> None:
-    clock = WallClock()
+    clock = ManualClock(T0)
     async with make(clock=clock) as store:
         w = await store.intents.create(intent())
         with pytest.raises(InvalidTransition, match="explicit"):
             await store.intents.advance(w.id, W.READY_TO_SEND)
         await store.intents.save(w.approve("bob", at=T0), expected_phase=W.PENDING_APPROVAL)
-        clock.advance(seconds=5)
+        clock.advance(timedelta(seconds=5))
         sending = await store.intents.advance(
             w.id, W.SENDING, expected_phase=W.READY_TO_SEND, request_digest="req"
         )
-        assert sending.attempts == 1 and sending.updated_at == clock.now
+        assert sending.attempts == 1 and sending.updated_at == clock()
         done = await store.intents.advance(w.id, W.SUCCEEDED, response_digest="resp")
         assert (await store.intents.get(w.id)) == done
         assert [h.phase for h in done.history] == [
@@ -660,7 +659,7 @@ async def check_intent_conflict_link_must_exist_and_conflicts_cycle(make: StoreF
 
 @check
 async def check_intent_send_claims_are_exclusive_and_expire(make: StoreFactory) -> None:
-    clock = WallClock()
+    clock = ManualClock(T0)
     async with make(clock=clock) as a, make(clock=clock) as b:
         pending = await a.intents.create(intent("pending"))
         ready = await a.intents.create(intent("ready"))
@@ -675,14 +674,14 @@ async def check_intent_send_claims_are_exclusive_and_expire(make: StoreFactory) 
         assert await b.intents.claim("late", lease=LEASE) == []
         assert await a.intents.renew(ready.id, holder, lease=LEASE)
         assert not await a.intents.renew(ready.id, "late", lease=LEASE)
-        clock.advance(seconds=31)
+        clock.advance(timedelta(seconds=31))
         # The holder died while Sending: another worker takes it to find out what happened.
         (taken,) = await b.intents.claim("rescuer", lease=LEASE)
         assert taken.id == ready.id and taken.phase is W.SENDING
         assert not await a.intents.renew(ready.id, holder, lease=LEASE)
         await b.intents.advance(ready.id, W.SUCCEEDED, response_digest="read-back")
         await b.intents.release(ready.id, "rescuer")
-        clock.advance(hours=1)
+        clock.advance(timedelta(hours=1))
         assert await a.intents.claim("any", lease=LEASE, limit=9) == []
         assert (await a.intents.get(pending.id)).phase is W.PENDING_APPROVAL
 
@@ -754,7 +753,7 @@ async def check_audit_re_redacts_secrets_at_storage_time(make: StoreFactory) -> 
 async def check_leases_have_one_holder_and_are_taken_over_after_expiry(
     make: StoreFactory,
 ) -> None:
-    clock = WallClock()
+    clock = ManualClock(T0)
     name = backfill_lease_name(BINDING, "issueTracking", "Issue")
     async with make(clock=clock) as a, make(clock=clock) as b:
         wins = await asyncio.gather(
@@ -764,11 +763,11 @@ async def check_leases_have_one_holder_and_are_taken_over_after_expiry(
         holder = f"r{wins.index(True)}"
         assert await b.leases.holder(name) == holder
         assert await a.leases.acquire(name, holder, ttl=LEASE)  # re-entrant
-        clock.advance(seconds=20)
+        clock.advance(timedelta(seconds=20))
         assert await a.leases.renew(name, holder, ttl=LEASE)  # heartbeat
-        clock.advance(seconds=20)
+        clock.advance(timedelta(seconds=20))
         assert not await b.leases.acquire(name, "other", ttl=LEASE)
-        clock.advance(seconds=11)
+        clock.advance(timedelta(seconds=11))
         assert await b.leases.holder(name) is None  # expired: the holder died
         assert await b.leases.acquire(name, "other", ttl=LEASE)
         assert not await a.leases.renew(name, holder, ttl=LEASE)

@@ -26,7 +26,6 @@ from kradle_providers.webhooks.deliveries import DeliveryRecord
 __all__ = [
     "BINDING",
     "T0",
-    "WallClock",
     "conflict",
     "delivery",
     "envelope",
@@ -142,17 +141,3 @@ def conflict(intent_id: str | None = None) -> Conflict:
         intent_id=intent_id,
         at=T0,
     )
-
-
-class WallClock:
-    """A settable wall clock for a store (``store(clock=WallClock())``)."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        """Move the clock forward (``advance(minutes=5)``)."""
-        self.now += timedelta(**kw)

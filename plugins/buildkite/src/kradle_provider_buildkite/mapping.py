@@ -38,12 +38,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any
 
 from kradle_providers.auth import Secret
-from kradle_providers.errors import KradleError
 from kradle_providers.models import (
     Actor,
     Artifact,
@@ -61,6 +58,7 @@ from kradle_providers.models import (
     RunnerState,
     Version,
 )
+from kradle_providers.models.native import MappingError, Native, NativeReader, type_name
 
 __all__ = [
     "PROVIDER_TYPE",
@@ -79,22 +77,8 @@ __all__ = [
 
 PROVIDER_TYPE = "buildkite"
 
-M = TypeVar("M", bound=BaseModel)
-Native = Mapping[str, Any]
-
-
-class MappingError(KradleError):
-    """A Buildkite object does not have the shape its kind requires.
-
-    A :class:`~kradle_providers.errors.KradleError`: a listing skips (and
-    reports) one object that fails to map instead of failing the page.
-    """
-
-    def __init__(self, kind: str, message: str, *, field: str | None = None) -> None:
-        self.kind = kind
-        self.field = field
-        where = f"{kind}.{field}" if field else kind
-        super().__init__(f"Buildkite {where}: {message}")
+read = NativeReader("Buildkite")
+"""Checked reads of Buildkite JSON; a wrong type is a :class:`MappingError`."""
 
 
 def buildkite_provider(instance: str = "default") -> ProviderRef:
@@ -105,49 +89,10 @@ def buildkite_provider(instance: str = "default") -> ProviderRef:
 # --- field readers ------------------------------------------------------------
 
 
-def _type(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _mapping(value: Any, kind: str, field: str | None = None) -> Native:
-    if not isinstance(value, Mapping):
-        raise MappingError(kind, f"expected a JSON object, got {_type(value)}", field=field)
-    return value
-
-
 def _id(native: Native, kind: str, key: str = "id") -> str:
     value = native.get(key)
     if not isinstance(value, str) or not value or value == "...":
-        raise MappingError(kind, f"expected an id string, got {_type(value)}", field=key)
-    return value
-
-
-def _opt_str(native: Native, key: str, kind: str) -> str | None:
-    value = native.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise MappingError(kind, f"expected a string or null, got {_type(value)}", field=key)
-    return value
-
-
-def _opt_int(native: Native, key: str, kind: str) -> int | None:
-    value = native.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MappingError(kind, f"expected an integer or null, got {_type(value)}", field=key)
-    return value
-
-
-def _bool(native: Native, key: str, kind: str) -> bool:
-    value = native.get(key)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise MappingError(kind, f"expected a boolean, got {_type(value)}", field=key)
+        raise read.error(kind, f"expected an id string, got {type_name(value)}", field=key)
     return value
 
 
@@ -157,31 +102,22 @@ def _time(native: Native, key: str, kind: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise MappingError(kind, f"expected a timestamp, got {_type(value)}", field=key)
+        raise read.error(kind, f"expected a timestamp, got {type_name(value)}", field=key)
     text = value.strip()
     if text.endswith(" UTC"):
         text = text[: -len(" UTC")].replace(" ", "T") + "+00:00"
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise MappingError(kind, f"{value!r} is not a timestamp", field=key) from None
+        raise read.error(kind, f"{value!r} is not a timestamp", field=key) from None
     if parsed.tzinfo is None:
-        raise MappingError(kind, f"{value!r} has no time zone", field=key)
+        raise read.error(kind, f"{value!r} has no time zone", field=key)
     return parsed
 
 
 def _latest(native: Native, kind: str, keys: Iterable[str]) -> datetime | None:
     stamps = [t for t in (_time(native, k, kind) for k in keys) if t is not None]
     return max(stamps) if stamps else None
-
-
-def _build_model(cls: type[M], kind: str, data: dict[str, Any]) -> M:
-    try:
-        return cls.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise MappingError(kind, f"{first['msg']} (at {loc})") from None
 
 
 def _envelope(
@@ -202,9 +138,9 @@ def _envelope(
         "native_kind": kind,
         "native_id": _id(native, kind),
         "native_number": native_number,
-        "node_id": _opt_str(native, "graphql_id", kind),
-        "url": _opt_str(native, "web_url", kind),
-        "api_url": _opt_str(native, "url", kind),
+        "node_id": read.opt_text(native, "graphql_id", kind),
+        "url": read.opt_text(native, "web_url", kind),
+        "api_url": read.opt_text(native, "url", kind),
         "version": Version(updated_at=updated_at, sha=sha, etag=etag),
         "extensions": Extensions(
             provider_type=PROVIDER_TYPE,
@@ -241,7 +177,7 @@ def pipeline(
     pipeline is inactive.
     """
     kind = "pipeline"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     created = _time(obj, "created_at", kind)
     archived = obj.get("archived_at") is not None
     data: dict[str, Any] = {
@@ -253,14 +189,14 @@ def pipeline(
             updated_at=created,
             etag=etag,
         ),
-        "name": _opt_str(obj, "name", kind) or _id(obj, kind, "slug"),
-        "path": _opt_str(obj, "slug", kind),
+        "name": read.opt_text(obj, "name", kind) or _id(obj, kind, "slug"),
+        "path": read.opt_text(obj, "slug", kind),
         "active": not archived,
         "native_state": "archived" if archived else "active",
         "created_at": created,
     }
     data["external"]["extensions"].fields["archived_at"] = obj.get("archived_at")
-    return _build_model(PipelineDefinition, kind, data)
+    return read.build(PipelineDefinition, kind, data)
 
 
 # --- builds ---------------------------------------------------------------------
@@ -322,9 +258,9 @@ def build(
     forge it built.
     """
     kind = "build"
-    obj = _mapping(native, kind)
-    number = _opt_int(obj, "number", kind)
-    commit = _opt_str(obj, "commit", kind)
+    obj = read.obj(native, kind)
+    number = read.opt_int(obj, "number", kind)
+    commit = read.opt_text(obj, "commit", kind)
     owner = obj.get("pipeline") if isinstance(obj.get("pipeline"), Mapping) else pipeline
     definition: ObjectRef | None = None
     if isinstance(owner, Mapping) and isinstance(owner.get("id"), str) and owner["id"] != "...":
@@ -351,18 +287,18 @@ def build(
     data: dict[str, Any] = {
         "external": envelope,
         "definition": definition,
-        "name": _opt_str(obj, "message", kind),
-        "status": build_state(obj.get("state"), blocked=_bool(obj, "blocked", kind)),
-        "ref": _opt_str(obj, "branch", kind),
+        "name": read.opt_text(obj, "message", kind),
+        "status": build_state(obj.get("state"), blocked=read.flag(obj, "blocked", kind)),
+        "ref": read.opt_text(obj, "branch", kind),
         "sha": commit,
-        "trigger": _opt_str(obj, "source", kind),
+        "trigger": read.opt_text(obj, "source", kind),
         "actor": actor(obj.get("creator")) or actor(obj.get("author")),
         "created_at": _time(obj, "created_at", kind),
         "started_at": _time(obj, "started_at", kind),
         "finished_at": _time(obj, "finished_at", kind),
         "updated_at": envelope["version"].updated_at,
     }
-    return _build_model(Pipeline, kind, data)
+    return read.build(Pipeline, kind, data)
 
 
 # --- jobs -----------------------------------------------------------------------
@@ -453,10 +389,10 @@ def job(
     A waiter has no name: it is named after its type. ``labels`` are the
     agent query rules (``queue=deploy``) the job asks for.
     """
-    obj = _mapping(native, "job")
+    obj = read.obj(native, "job")
     job_type = obj.get("type")
     kind = job_type if isinstance(job_type, str) and job_type in JOB_TYPES else "job"
-    name = _opt_str(obj, "name", kind) or _opt_str(obj, "label", kind)
+    name = read.opt_text(obj, "name", kind) or read.opt_text(obj, "label", kind)
     agent_obj = obj.get("agent")
     rules = obj.get("agent_query_rules")
     envelope = _envelope(
@@ -477,13 +413,13 @@ def job(
         "external": envelope,
         "pipeline": _build_ref(obj, build),
         "name": name or kind,
-        "status": job_state(obj.get("state"), soft_failed=_bool(obj, "soft_failed", kind)),
+        "status": job_state(obj.get("state"), soft_failed=read.flag(obj, "soft_failed", kind)),
         "runner_name": agent_obj.get("name") if isinstance(agent_obj, Mapping) else None,
         "labels": [str(r) for r in rules] if isinstance(rules, list) else [],
         "started_at": _time(obj, "started_at", kind),
         "finished_at": _time(obj, "finished_at", kind),
     }
-    return _build_model(Job, kind, data)
+    return read.build(Job, kind, data)
 
 
 # --- artifacts ------------------------------------------------------------------
@@ -501,25 +437,25 @@ def artifact(
 ) -> Artifact:
     """An artifact -> :class:`Artifact`; ``name`` is its path, ``pipeline`` the build."""
     kind = "artifact"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     envelope = _envelope(
         obj,
         kind=kind,
         provider=provider,
         mapped=_ARTIFACT_MAPPED,
-        sha=_opt_str(obj, "sha1sum", kind),
+        sha=read.opt_text(obj, "sha1sum", kind),
         etag=etag,
     )
     envelope["extensions"].fields["sha1sum"] = obj.get("sha1sum")
     data: dict[str, Any] = {
         "external": envelope,
         "pipeline": None if build is None else _build_ref(obj, build),
-        "name": _opt_str(obj, "path", kind) or _id(obj, kind, "filename"),
-        "size_bytes": _opt_int(obj, "file_size", kind),
+        "name": read.opt_text(obj, "path", kind) or _id(obj, kind, "filename"),
+        "size_bytes": read.opt_int(obj, "file_size", kind),
         "expired": obj.get("state") == "expired",
-        "download_url": _opt_str(obj, "download_url", kind),
+        "download_url": read.opt_text(obj, "download_url", kind),
     }
-    return _build_model(Artifact, kind, data)
+    return read.build(Artifact, kind, data)
 
 
 # --- agents ---------------------------------------------------------------------
@@ -540,8 +476,8 @@ _OFFLINE = {"disconnected", "lost", "stopped", "never_connected"}
 def agent(native: Any, *, provider: ProviderRef | None = None, etag: str | None = None) -> Runner:
     """An agent -> :class:`Runner`; busy while it runs a job, labelled by its tags."""
     kind = "agent"
-    obj = _mapping(native, kind)
-    connection = _opt_str(obj, "connection_state", kind)
+    obj = read.obj(native, kind)
+    connection = read.opt_text(obj, "connection_state", kind)
     current = obj.get("job")
     busy = isinstance(current, Mapping) and current.get("state") in ("running", "assigned")
     if connection == "connected":
@@ -566,14 +502,14 @@ def agent(native: Any, *, provider: ProviderRef | None = None, etag: str | None 
     tags = obj.get("meta_data")
     data: dict[str, Any] = {
         "external": envelope,
-        "name": _opt_str(obj, "name", kind) or _id(obj, kind),
-        "os": _opt_str(obj, "os_id", kind),
+        "name": read.opt_text(obj, "name", kind) or _id(obj, kind),
+        "os": read.opt_text(obj, "os_id", kind),
         "state": state,
         "native_state": connection,
         "busy": busy,
         "labels": [str(t) for t in tags] if isinstance(tags, list) else [],
     }
-    return _build_model(Runner, kind, data)
+    return read.build(Runner, kind, data)
 
 
 def cluster_token(native: Any, *, provider: ProviderRef | None = None) -> RunnerRegistration:
@@ -583,10 +519,10 @@ def cluster_token(native: Any, *, provider: ProviderRef | None = None) -> Runner
     never copied into ``extensions``.
     """
     kind = "cluster_token"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     token = obj.get("token")
     if not isinstance(token, str) or not token:
-        raise MappingError(kind, "the created token carries no `token` value", field="token")
+        raise read.error(kind, "the created token carries no `token` value", field="token")
     safe = {k: v for k, v in obj.items() if k != "token"}
     envelope = _envelope(safe, kind=kind, provider=provider, mapped=("expires_at",))
     data: dict[str, Any] = {
@@ -594,4 +530,4 @@ def cluster_token(native: Any, *, provider: ProviderRef | None = None) -> Runner
         "token": Secret(token),
         "expires_at": _time(obj, "expires_at", kind),
     }
-    return _build_model(RunnerRegistration, kind, data)
+    return read.build(RunnerRegistration, kind, data)

@@ -45,11 +45,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from kradle_providers.errors import KradleError
 from kradle_providers.models import (
     Actor,
     Artifact,
@@ -98,6 +97,7 @@ from kradle_providers.models import (
     Version,
     Visibility,
 )
+from kradle_providers.models.native import MappingError, Native, NativeReader, rest, type_name
 
 __all__ = [
     "PROVIDER_TYPE",
@@ -140,21 +140,8 @@ __all__ = [
 
 PROVIDER_TYPE = "github"
 
-M = TypeVar("M", bound=BaseModel)
-Native = Mapping[str, Any]
-
-
-class MappingError(KradleError):
-    """A GitHub object does not have the shape its kind requires.
-
-    ``kind`` is the native kind being mapped, ``field`` the offending field.
-    """
-
-    def __init__(self, kind: str, message: str, *, field: str | None = None) -> None:
-        self.kind = kind
-        self.field = field
-        where = f"{kind}.{field}" if field else kind
-        super().__init__(f"GitHub {where}: {message}")
+read = NativeReader("GitHub")
+"""Checked reads of GitHub JSON; a wrong type is a :class:`MappingError`."""
 
 
 def github_provider(instance: str = "default") -> ProviderRef:
@@ -167,90 +154,12 @@ def github_provider(instance: str = "default") -> ProviderRef:
 # AttributeError deep inside.
 
 
-def _mapping(value: Any, kind: str, field: str | None = None) -> Native:
-    if not isinstance(value, Mapping):
-        raise MappingError(kind, f"expected a JSON object, got {_type(value)}", field=field)
-    return value
-
-
-def _opt_mapping(native: Native, key: str, kind: str) -> Native | None:
-    value = native.get(key)
-    if value is None:
-        return None
-    return _mapping(value, kind, key)
-
-
-def _type(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _id(native: Native, kind: str, key: str = "id") -> str:
-    value = native.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
-        raise MappingError(
-            kind, f"expected an id (integer or string), got {_type(value)}", field=key
-        )
-    return str(value)
-
-
-def _opt_id(native: Native, key: str) -> str | None:
-    value = native.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
-        return None
-    return str(value)
-
-
-def _str(native: Native, key: str, kind: str) -> str:
-    value = native.get(key)
-    if not isinstance(value, str):
-        raise MappingError(kind, f"expected a string, got {_type(value)}", field=key)
-    return value
-
-
-def _opt_str(native: Native, key: str, kind: str) -> str | None:
-    value = native.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise MappingError(kind, f"expected a string or null, got {_type(value)}", field=key)
-    return value
-
-
-def _opt_int(native: Native, key: str, kind: str) -> int | None:
-    value = native.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MappingError(kind, f"expected an integer or null, got {_type(value)}", field=key)
-    return value
-
-
-def _bool(native: Native, key: str, kind: str, default: bool = False) -> bool:
-    value = native.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise MappingError(kind, f"expected a boolean, got {_type(value)}", field=key)
-    return value
-
-
-def _list(native: Native, key: str, kind: str) -> list[Any]:
-    value = native.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MappingError(kind, f"expected an array, got {_type(value)}", field=key)
-    return value
-
-
 def _time(native: Native, key: str, kind: str) -> Any:
     # ISO strings, and unix seconds in push payloads' repository; pydantic parses both.
     value = native.get(key)
     if value is None or (isinstance(value, str | int) and not isinstance(value, bool)):
         return value
-    raise MappingError(kind, f"expected a timestamp, got {_type(value)}", field=key)
+    raise read.error(kind, f"expected a timestamp, got {type_name(value)}", field=key)
 
 
 def _latest(*values: Any) -> Any:
@@ -268,26 +177,11 @@ def _latest(*values: Any) -> Any:
     return max(parsed, key=lambda p: p[0])[1] if parsed else None
 
 
-def _build(cls: type[M], kind: str, data: dict[str, Any]) -> M:
-    try:
-        return cls.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise MappingError(kind, f"{first['msg']} (at {loc})") from None
-
-
-def _rest(native: Native, mapped: Iterable[str]) -> dict[str, Any]:
-    """The fields of ``native`` not in ``mapped``: what goes to extensions."""
-    skip = set(mapped)
-    return {k: v for k, v in native.items() if k not in skip}
-
-
 def _partial(native: Native, key: str, used: Iterable[str], fields: dict[str, Any]) -> None:
     """Keep what is left of a partly mapped sub-object under its own key."""
     sub = native.get(key)
     if isinstance(sub, Mapping):
-        left = _rest(sub, used)
+        left = rest(sub, used)
         if left:
             fields[key] = left
     elif key in native:
@@ -316,23 +210,23 @@ def _envelope(
     ``url``/``api_url`` default to the object's ``html_url``/``url`` unless
     ``native_addresses`` is false (objects whose ``url`` means something else).
     """
-    fields = _rest(native, [*mapped, *(partial or {})])
+    fields = rest(native, [*mapped, *(partial or {})])
     for key, used in (partial or {}).items():
         _partial(native, key, used, fields)
     return {
         "provider": provider or github_provider(),
         "interface": interface,
         "native_kind": kind,
-        "native_id": native_id if native_id is not None else _id(native, kind),
+        "native_id": native_id if native_id is not None else read.ident(native, kind),
         "native_number": native_number,
-        "node_id": _opt_str(native, "node_id", kind),
+        "node_id": read.opt_text(native, "node_id", kind),
         "url": url
         if url is not None or not native_addresses
-        else _opt_str(native, "html_url", kind),
+        else read.opt_text(native, "html_url", kind),
         "api_url": (
             api_url
             if api_url is not None or not native_addresses
-            else _opt_str(native, "url", kind)
+            else read.opt_text(native, "url", kind)
         ),
         "version": {"updated_at": updated_at, "sha": sha, "etag": etag},
         "extensions": Extensions(provider_type=PROVIDER_TYPE, fields=fields),
@@ -349,7 +243,7 @@ def actor(user: Any) -> Actor | None:
     """A GitHub user/bot/app object -> :class:`Actor` (None for null)."""
     if user is None:
         return None
-    native = _mapping(user, "user")
+    native = read.obj(user, "user")
     login = native.get("login")
     if not isinstance(login, str):
         # Apps and push authors use ``name``/``slug`` instead of ``login``.
@@ -357,7 +251,7 @@ def actor(user: Any) -> Actor | None:
     return Actor(
         username=login if isinstance(login, str) else None,
         display_name=native.get("name") if isinstance(native.get("name"), str) else None,
-        native_id=_opt_id(native, "id"),
+        native_id=read.opt_ident(native, "id"),
         email=native.get("email") if isinstance(native.get("email"), str) else None,
         is_bot=native.get("type") == "Bot" or (isinstance(login, str) and login.endswith("[bot]")),
     )
@@ -365,7 +259,7 @@ def actor(user: Any) -> Actor | None:
 
 def _actors(native: Native, key: str, kind: str) -> list[Actor]:
     out: list[Actor] = []
-    for item in _list(native, key, kind):
+    for item in read.array(native, key, kind):
         who = actor(item)
         if who is not None:
             out.append(who)
@@ -374,12 +268,12 @@ def _actors(native: Native, key: str, kind: str) -> list[Actor]:
 
 def _label_names(native: Native, kind: str) -> list[str]:
     names: list[str] = []
-    for item in _list(native, "labels", kind):
+    for item in read.array(native, "labels", kind):
         # REST accepts and sometimes returns bare label names.
         if isinstance(item, str):
             names.append(item)
         else:
-            names.append(_str(_mapping(item, kind, "labels"), "name", kind))
+            names.append(read.text(read.obj(item, kind, "labels"), "name", kind))
     return names
 
 
@@ -391,7 +285,7 @@ _KEY_MARKER = re.compile(
 
 
 def _body(native: Native, kind: str) -> RichText | None:
-    text = _opt_str(native, "body", kind)
+    text = read.opt_text(native, "body", kind)
     if text is None:
         return None
     shown = _KEY_MARKER.sub("", text)
@@ -401,7 +295,7 @@ def _body(native: Native, kind: str) -> RichText | None:
 
 
 def _number(native: Native, kind: str) -> str | None:
-    value = _opt_int(native, "number", kind)
+    value = read.opt_int(native, "number", kind)
     return None if value is None else str(value)
 
 
@@ -419,11 +313,11 @@ def is_pull_request_backed(native: Any) -> bool:
 
 
 def _pr_link_of_issue(native: Native, kind: str) -> ObjectRef:
-    pr = _mapping(native.get("pull_request"), kind, "pull_request")
+    pr = read.obj(native.get("pull_request"), kind, "pull_request")
     return ObjectRef(
         kind="PullRequest",
         native_number=_number(native, kind),
-        url=_opt_str(pr, "html_url", kind) or _opt_str(native, "html_url", kind),
+        url=read.opt_text(pr, "html_url", kind) or read.opt_text(native, "html_url", kind),
     )
 
 
@@ -433,18 +327,18 @@ def _issue_ref(native: Native, kind: str) -> ObjectRef:
         return _pr_link_of_issue(native, kind)
     return ObjectRef(
         kind="Issue",
-        native_id=_id(native, kind),
+        native_id=read.ident(native, kind),
         native_number=_number(native, kind),
-        url=_opt_str(native, "html_url", kind),
+        url=read.opt_text(native, "html_url", kind),
     )
 
 
 def _pr_ref(native: Native, kind: str) -> ObjectRef:
     return ObjectRef(
         kind="PullRequest",
-        native_id=_opt_id(native, "id"),
+        native_id=read.opt_ident(native, "id"),
         native_number=_number(native, kind),
-        url=_opt_str(native, "html_url", kind),
+        url=read.opt_text(native, "html_url", kind),
     )
 
 
@@ -477,10 +371,10 @@ def issue(native: Any, *, provider: ProviderRef | None = None, etag: str | None 
     A PR-backed issue keeps ``pull_request`` linking its pull request.
     """
     kind = "issue"
-    obj = _mapping(native, kind)
-    state = _opt_str(obj, "state", kind)
-    milestone_obj = _opt_mapping(obj, "milestone", kind)
-    issue_type = _opt_mapping(obj, "type", kind)
+    obj = read.obj(native, kind)
+    state = read.opt_text(obj, "state", kind)
+    milestone_obj = read.opt_obj(obj, "milestone", kind)
+    issue_type = read.opt_obj(obj, "type", kind)
     assignees = _actors(obj, "assignees", kind)
     if not assignees and obj.get("assignee") is not None:
         single = actor(obj.get("assignee"))
@@ -498,11 +392,11 @@ def issue(native: Any, *, provider: ProviderRef | None = None, etag: str | None 
             etag=etag,
             partial={"pull_request": ("url", "html_url")},
         ),
-        "title": _str(obj, "title", kind),
+        "title": read.text(obj, "title", kind),
         "body": _body(obj, kind),
         "status": IssueStatus(
             state=state or IssueState.UNKNOWN,
-            reason=_opt_str(obj, "state_reason", kind),
+            reason=read.opt_text(obj, "state_reason", kind),
             category=(
                 StatusCategory.TODO
                 if state == "open"
@@ -516,27 +410,27 @@ def issue(native: Any, *, provider: ProviderRef | None = None, etag: str | None 
         "assignees": assignees,
         "author": actor(obj.get("user")),
         "milestone": None if milestone_obj is None else _milestone_ref(milestone_obj),
-        "issue_type": None if issue_type is None else _opt_str(issue_type, "name", kind),
+        "issue_type": None if issue_type is None else read.opt_text(issue_type, "name", kind),
         "pull_request": pr_link,
-        "comments_count": _opt_int(obj, "comments", kind),
-        "locked": _bool(obj, "locked", kind),
+        "comments_count": read.opt_int(obj, "comments", kind),
+        "locked": read.flag(obj, "locked", kind),
         "created_at": _time(obj, "created_at", kind),
         "updated_at": _time(obj, "updated_at", kind),
         "closed_at": _time(obj, "closed_at", kind),
     }
     if issue_type is not None and len(issue_type) > 1:
         # Only the type's name has a canonical place.
-        data["external"]["extensions"].fields["type"] = _rest(issue_type, ("name",))
-    return _build(Issue, kind, data)
+        data["external"]["extensions"].fields["type"] = rest(issue_type, ("name",))
+    return read.build(Issue, kind, data)
 
 
 def _milestone_ref(native: Native) -> ObjectRef:
     kind = "milestone"
     return ObjectRef(
         kind="Milestone",
-        native_id=_opt_id(native, "id"),
+        native_id=read.opt_ident(native, "id"),
         native_number=_number(native, kind),
-        url=_opt_str(native, "html_url", kind),
+        url=read.opt_text(native, "html_url", kind),
     )
 
 
@@ -557,15 +451,15 @@ def issue_comment(
     on a pull request's conversation links ``ObjectRef(kind="PullRequest")``.
     """
     kind = "issue_comment"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     if issue is not None:
-        parent = _issue_ref(_mapping(issue, kind, "issue"), kind)
+        parent = _issue_ref(read.obj(issue, kind, "issue"), kind)
     else:
-        html = _opt_str(obj, "html_url", kind) or ""
+        html = read.opt_text(obj, "html_url", kind) or ""
         page = html.split("#", 1)[0] or None
         parent = ObjectRef(
             kind="PullRequest" if "/pull/" in html else "Issue",
-            native_number=_tail_number(_opt_str(obj, "issue_url", kind)),
+            native_number=_tail_number(read.opt_text(obj, "issue_url", kind)),
             url=page,
         )
     body = _body(obj, kind)
@@ -585,7 +479,7 @@ def issue_comment(
         "created_at": _time(obj, "created_at", kind),
         "updated_at": _time(obj, "updated_at", kind),
     }
-    return _build(Comment, kind, data)
+    return read.build(Comment, kind, data)
 
 
 _LABEL_MAPPED = ("id", "node_id", "url", "name", "color", "description")
@@ -594,10 +488,10 @@ _LABEL_MAPPED = ("id", "node_id", "url", "name", "color", "description")
 def label(native: Any, *, provider: ProviderRef | None = None, etag: str | None = None) -> Label:
     """A label -> :class:`Label` (labels have an API ``url`` but no page)."""
     kind = "label"
-    obj = _mapping(native, kind)
-    name = _str(obj, "name", kind)
+    obj = read.obj(native, kind)
+    name = read.text(obj, "name", kind)
     warnings: list[MappingWarning] = []
-    native_id = _opt_id(obj, "id")
+    native_id = read.opt_ident(obj, "id")
     if native_id is None:
         # Older payloads (and label events of some integrations) carry no id; a
         # label's name is unique in its repository, so it identifies it there.
@@ -617,10 +511,10 @@ def label(native: Any, *, provider: ProviderRef | None = None, etag: str | None 
         )
         | {"warnings": warnings},
         "name": name,
-        "color": _opt_str(obj, "color", kind),
-        "description": _opt_str(obj, "description", kind),
+        "color": read.opt_text(obj, "color", kind),
+        "description": read.opt_text(obj, "description", kind),
     }
-    return _build(Label, kind, data)
+    return read.build(Label, kind, data)
 
 
 _MILESTONE_MAPPED = (
@@ -642,11 +536,11 @@ def _due_date(value: Any, kind: str) -> date | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise MappingError(kind, f"expected a timestamp, got {_type(value)}", field="due_on")
+        raise read.error(kind, f"expected a timestamp, got {type_name(value)}", field="due_on")
     try:
         return date.fromisoformat(value[:10])
     except ValueError:
-        raise MappingError(kind, f"not a date: {value[:40]!r}", field="due_on") from None
+        raise read.error(kind, f"not a date: {value[:40]!r}", field="due_on") from None
 
 
 def milestone(
@@ -654,8 +548,8 @@ def milestone(
 ) -> Milestone:
     """A milestone -> :class:`Milestone`."""
     kind = "milestone"
-    obj = _mapping(native, kind)
-    state = _opt_str(obj, "state", kind)
+    obj = read.obj(native, kind)
+    state = read.opt_text(obj, "state", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -667,8 +561,8 @@ def milestone(
             updated_at=_time(obj, "updated_at", kind),
             etag=etag,
         ),
-        "title": _str(obj, "title", kind),
-        "description": _opt_str(obj, "description", kind),
+        "title": read.text(obj, "title", kind),
+        "description": read.opt_text(obj, "description", kind),
         "state": state or MilestoneState.UNKNOWN,
         "native_state": state,
         "due_on": _due_date(obj.get("due_on"), kind),
@@ -676,7 +570,7 @@ def milestone(
         "updated_at": _time(obj, "updated_at", kind),
         "closed_at": _time(obj, "closed_at", kind),
     }
-    return _build(Milestone, kind, data)
+    return read.build(Milestone, kind, data)
 
 
 _ISSUE_EVENT_TYPES = {t.value for t in IssueEventType} - {"unknown", "transitioned", "edited"}
@@ -708,16 +602,16 @@ def issue_event(
     ``changes`` says what moved: a label, an assignee, a milestone, a rename.
     """
     kind = "issue_event"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     parent = obj.get("issue") if obj.get("issue") is not None else issue
     if parent is None:
-        raise MappingError(kind, "the event embeds no issue; pass issue=", field="issue")
-    event = _str(obj, "event", kind)
+        raise read.error(kind, "the event embeds no issue; pass issue=", field="issue")
+    event = read.text(obj, "event", kind)
     changes: list[FieldChange] = []
-    lbl = _opt_mapping(obj, "label", kind)
-    assignee = _opt_mapping(obj, "assignee", kind)
-    ms = _opt_mapping(obj, "milestone", kind)
-    rename = _opt_mapping(obj, "rename", kind)
+    lbl = read.opt_obj(obj, "label", kind)
+    assignee = read.opt_obj(obj, "assignee", kind)
+    ms = read.opt_obj(obj, "milestone", kind)
+    rename = read.opt_obj(obj, "rename", kind)
     if lbl is not None:
         name = lbl.get("name")
         changes.append(
@@ -753,14 +647,14 @@ def issue_event(
             updated_at=_time(obj, "created_at", kind),
             etag=etag,
         ),
-        "issue": _issue_ref(_mapping(parent, kind, "issue"), kind),
+        "issue": _issue_ref(read.obj(parent, kind, "issue"), kind),
         "event_type": event if event in _ISSUE_EVENT_TYPES else IssueEventType.UNKNOWN,
         "native_event": event,
         "actor": actor(obj.get("actor")),
         "changes": changes,
         "created_at": _time(obj, "created_at", kind),
     }
-    return _build(IssueEvent, kind, data)
+    return read.build(IssueEvent, kind, data)
 
 
 # --- CI/CD ----------------------------------------------------------------------
@@ -812,8 +706,8 @@ def workflow(
 ) -> PipelineDefinition:
     """A workflow -> :class:`PipelineDefinition` (``active`` iff state is ``active``)."""
     kind = "workflow"
-    obj = _mapping(native, kind)
-    state = _opt_str(obj, "state", kind)
+    obj = read.obj(native, kind)
+    state = read.opt_text(obj, "state", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -824,14 +718,14 @@ def workflow(
             updated_at=_time(obj, "updated_at", kind),
             etag=etag,
         ),
-        "name": _str(obj, "name", kind),
-        "path": _opt_str(obj, "path", kind),
+        "name": read.text(obj, "name", kind),
+        "path": read.opt_text(obj, "path", kind),
         "active": state == "active",
         "native_state": state,
         "created_at": _time(obj, "created_at", kind),
         "updated_at": _time(obj, "updated_at", kind),
     }
-    return _build(PipelineDefinition, kind, data)
+    return read.build(PipelineDefinition, kind, data)
 
 
 _RUN_MAPPED = (
@@ -862,12 +756,12 @@ def workflow_run(
     ``updated_at`` (what GitHub's own UI shows).
     """
     kind = "workflow_run"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     status = pipeline_status(obj.get("status"), obj.get("conclusion"))
-    workflow_id = _opt_id(obj, "workflow_id")
-    run_number = _opt_int(obj, "run_number", kind)
+    workflow_id = read.opt_ident(obj, "workflow_id")
+    run_number = read.opt_int(obj, "run_number", kind)
     updated = _time(obj, "updated_at", kind)
-    head_sha = _opt_str(obj, "head_sha", kind)
+    head_sha = read.opt_text(obj, "head_sha", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -885,19 +779,19 @@ def workflow_run(
             if workflow_id is None
             else ObjectRef(kind="PipelineDefinition", native_id=workflow_id)
         ),
-        "name": _opt_str(obj, "name", kind),
+        "name": read.opt_text(obj, "name", kind),
         "status": status,
-        "ref": _opt_str(obj, "head_branch", kind),
+        "ref": read.opt_text(obj, "head_branch", kind),
         "sha": head_sha,
-        "trigger": _opt_str(obj, "event", kind),
-        "attempt": _opt_int(obj, "run_attempt", kind),
+        "trigger": read.opt_text(obj, "event", kind),
+        "attempt": read.opt_int(obj, "run_attempt", kind),
         "actor": actor(obj.get("actor")),
         "created_at": _time(obj, "created_at", kind),
         "started_at": _time(obj, "run_started_at", kind),
         "finished_at": updated if obj.get("status") == "completed" else None,
         "updated_at": updated,
     }
-    return _build(Pipeline, kind, data)
+    return read.build(Pipeline, kind, data)
 
 
 _JOB_MAPPED = (
@@ -920,27 +814,27 @@ def workflow_job(
 ) -> Job:
     """A workflow job -> :class:`Job` with its steps; ``pipeline`` is the run."""
     kind = "workflow_job"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     steps: list[JobStep] = []
     step_rest: list[Any] = []
-    for raw in _list(obj, "steps", kind):
-        step = _mapping(raw, kind, "steps")
+    for raw in read.array(obj, "steps", kind):
+        step = read.obj(raw, kind, "steps")
         steps.append(
-            _build(
+            read.build(
                 JobStep,
                 kind,
                 {
-                    "name": _str(step, "name", kind),
-                    "number": _opt_int(step, "number", kind),
+                    "name": read.text(step, "name", kind),
+                    "number": read.opt_int(step, "number", kind),
                     "status": pipeline_status(step.get("status"), step.get("conclusion")),
                     "started_at": _time(step, "started_at", kind),
                     "finished_at": _time(step, "completed_at", kind),
                 },
             )
         )
-        left = _rest(step, ("name", "number", "status", "conclusion", "started_at", "completed_at"))
+        left = rest(step, ("name", "number", "status", "conclusion", "started_at", "completed_at"))
         step_rest.append(left)
-    labels = [x for x in _list(obj, "labels", kind) if isinstance(x, str)]
+    labels = [x for x in read.array(obj, "labels", kind) if isinstance(x, str)]
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -951,13 +845,13 @@ def workflow_job(
             updated_at=_latest(
                 obj.get("created_at"), obj.get("started_at"), obj.get("completed_at")
             ),
-            sha=_opt_str(obj, "head_sha", kind),
+            sha=read.opt_text(obj, "head_sha", kind),
             etag=etag,
         ),
-        "pipeline": ObjectRef(kind="Pipeline", native_id=_id(obj, kind, "run_id")),
-        "name": _str(obj, "name", kind),
+        "pipeline": ObjectRef(kind="Pipeline", native_id=read.ident(obj, kind, "run_id")),
+        "name": read.text(obj, "name", kind),
         "status": pipeline_status(obj.get("status"), obj.get("conclusion")),
-        "runner_name": _opt_str(obj, "runner_name", kind),
+        "runner_name": read.opt_text(obj, "runner_name", kind),
         "labels": labels,
         "steps": steps,
         "started_at": _time(obj, "started_at", kind),
@@ -965,7 +859,7 @@ def workflow_job(
     }
     if any(step_rest):
         data["external"]["extensions"].fields["steps"] = step_rest
-    return _build(Job, kind, data)
+    return read.build(Job, kind, data)
 
 
 _CHECK_RUN_MAPPED = (
@@ -985,8 +879,8 @@ def check_run(
 ) -> Check:
     """A check run -> :class:`Check` (``summary`` from ``output.summary``)."""
     kind = "check_run"
-    obj = _mapping(native, kind)
-    output = _opt_mapping(obj, "output", kind)
+    obj = read.obj(native, kind)
+    output = read.opt_obj(obj, "output", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -995,20 +889,20 @@ def check_run(
             interface=Interface.CICD,
             mapped=_CHECK_RUN_MAPPED,
             updated_at=_latest(obj.get("started_at"), obj.get("completed_at")),
-            sha=_opt_str(obj, "head_sha", kind),
+            sha=read.opt_text(obj, "head_sha", kind),
             etag=etag,
             partial={"output": ("summary",)},
         ),
         "check_kind": CheckKind.CHECK_RUN,
-        "name": _str(obj, "name", kind),
-        "sha": _str(obj, "head_sha", kind),
+        "name": read.text(obj, "name", kind),
+        "sha": read.text(obj, "head_sha", kind),
         "status": pipeline_status(obj.get("status"), obj.get("conclusion")),
-        "details_url": _opt_str(obj, "details_url", kind),
-        "summary": None if output is None else _opt_str(output, "summary", kind),
+        "details_url": read.opt_text(obj, "details_url", kind),
+        "summary": None if output is None else read.opt_text(output, "summary", kind),
         "started_at": _time(obj, "started_at", kind),
         "finished_at": _time(obj, "completed_at", kind),
     }
-    return _build(Check, kind, data)
+    return read.build(Check, kind, data)
 
 
 _SUITE_MAPPED = (
@@ -1030,10 +924,10 @@ def check_suite(
     A suite is one app's run of checks on one commit; ``name`` is the app's name.
     """
     kind = "check_suite"
-    obj = _mapping(native, kind)
-    app = _opt_mapping(obj, "app", kind)
+    obj = read.obj(native, kind)
+    app = read.opt_obj(obj, "app", kind)
     updated = _time(obj, "updated_at", kind)
-    head_sha = _opt_str(obj, "head_sha", kind)
+    head_sha = read.opt_text(obj, "head_sha", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1045,15 +939,15 @@ def check_suite(
             sha=head_sha,
             etag=etag,
         ),
-        "name": None if app is None else _opt_str(app, "name", kind),
+        "name": None if app is None else read.opt_text(app, "name", kind),
         "status": pipeline_status(obj.get("status"), obj.get("conclusion")),
-        "ref": _opt_str(obj, "head_branch", kind),
+        "ref": read.opt_text(obj, "head_branch", kind),
         "sha": head_sha,
         "created_at": _time(obj, "created_at", kind),
         "finished_at": updated if obj.get("status") == "completed" else None,
         "updated_at": updated,
     }
-    return _build(Pipeline, kind, data)
+    return read.build(Pipeline, kind, data)
 
 
 _STATUS_STATES = {
@@ -1089,10 +983,10 @@ def commit_status(
     status object carries no sha, so pass ``sha=`` there.
     """
     kind = "status"
-    obj = _mapping(native, kind)
-    commit_sha = sha or _str(obj, "sha", kind)
-    context = _opt_str(obj, "context", kind) or "default"
-    state = _opt_str(obj, "state", kind)
+    obj = read.obj(native, kind)
+    commit_sha = sha or read.text(obj, "sha", kind)
+    context = read.opt_text(obj, "context", kind) or "default"
+    state = read.opt_text(obj, "state", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1101,7 +995,7 @@ def commit_status(
             interface=Interface.CICD,
             mapped=_STATUS_MAPPED,
             native_id=f"{commit_sha}:{context}",
-            url=_opt_str(obj, "target_url", kind),
+            url=read.opt_text(obj, "target_url", kind),
             updated_at=_time(obj, "updated_at", kind),
             sha=commit_sha,
             etag=etag,
@@ -1112,14 +1006,14 @@ def commit_status(
         "status": PipelineStatus(
             state=_STATUS_STATES.get(state or "", PipelineState.UNKNOWN), native=state
         ),
-        "details_url": _opt_str(obj, "target_url", kind),
-        "summary": _opt_str(obj, "description", kind),
+        "details_url": read.opt_text(obj, "target_url", kind),
+        "summary": read.opt_text(obj, "description", kind),
         "started_at": _time(obj, "created_at", kind),
         "finished_at": (
             _time(obj, "updated_at", kind) if state in ("success", "failure", "error") else None
         ),
     }
-    return _build(Check, kind, data)
+    return read.build(Check, kind, data)
 
 
 _RUNNER_MAPPED = ("id", "name", "os", "status", "busy", "labels")
@@ -1128,9 +1022,9 @@ _RUNNER_MAPPED = ("id", "name", "os", "status", "busy", "labels")
 def runner(native: Any, *, provider: ProviderRef | None = None, etag: str | None = None) -> Runner:
     """A self-hosted runner -> :class:`Runner` (busy online runners are ``busy``)."""
     kind = "runner"
-    obj = _mapping(native, kind)
-    status = _opt_str(obj, "status", kind)
-    busy = _bool(obj, "busy", kind)
+    obj = read.obj(native, kind)
+    status = read.opt_text(obj, "status", kind)
+    busy = read.flag(obj, "busy", kind)
     if status == "online":
         state = RunnerState.BUSY if busy else RunnerState.ONLINE
     elif status == "offline":
@@ -1138,8 +1032,10 @@ def runner(native: Any, *, provider: ProviderRef | None = None, etag: str | None
     else:
         state = RunnerState.UNKNOWN
     labels: list[str] = []
-    for item in _list(obj, "labels", kind):
-        labels.append(item if isinstance(item, str) else _str(_mapping(item, kind), "name", kind))
+    for item in read.array(obj, "labels", kind):
+        labels.append(
+            item if isinstance(item, str) else read.text(read.obj(item, kind), "name", kind)
+        )
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1149,17 +1045,17 @@ def runner(native: Any, *, provider: ProviderRef | None = None, etag: str | None
             mapped=_RUNNER_MAPPED,
             etag=etag,
         ),
-        "name": _str(obj, "name", kind),
-        "os": _opt_str(obj, "os", kind),
+        "name": read.text(obj, "name", kind),
+        "os": read.opt_text(obj, "os", kind),
         "state": state,
         "native_state": status,
         "busy": busy,
         "labels": labels,
     }
     # Label objects carry ids and types (self-hosted/custom) the model has no place for.
-    if any(isinstance(item, Mapping) for item in _list(obj, "labels", kind)):
+    if any(isinstance(item, Mapping) for item in read.array(obj, "labels", kind)):
         data["external"]["extensions"].fields["labels"] = obj["labels"]
-    return _build(Runner, kind, data)
+    return read.build(Runner, kind, data)
 
 
 _ARTIFACT_MAPPED = (
@@ -1179,9 +1075,9 @@ def artifact(
 ) -> Artifact:
     """An Actions artifact -> :class:`Artifact`; ``pipeline`` is its workflow run."""
     kind = "artifact"
-    obj = _mapping(native, kind)
-    run = _opt_mapping(obj, "workflow_run", kind)
-    run_id = None if run is None else _opt_id(run, "id")
+    obj = read.obj(native, kind)
+    run = read.opt_obj(obj, "workflow_run", kind)
+    run_id = None if run is None else read.opt_ident(run, "id")
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1194,14 +1090,14 @@ def artifact(
             partial={"workflow_run": ("id",)},
         ),
         "pipeline": None if run_id is None else ObjectRef(kind="Pipeline", native_id=run_id),
-        "name": _str(obj, "name", kind),
-        "size_bytes": _opt_int(obj, "size_in_bytes", kind),
-        "expired": _bool(obj, "expired", kind),
-        "download_url": _opt_str(obj, "archive_download_url", kind),
+        "name": read.text(obj, "name", kind),
+        "size_bytes": read.opt_int(obj, "size_in_bytes", kind),
+        "expired": read.flag(obj, "expired", kind),
+        "download_url": read.opt_text(obj, "archive_download_url", kind),
         "created_at": _time(obj, "created_at", kind),
         "expires_at": _time(obj, "expires_at", kind),
     }
-    return _build(Artifact, kind, data)
+    return read.build(Artifact, kind, data)
 
 
 # --- git forge ------------------------------------------------------------------
@@ -1234,26 +1130,26 @@ def repository(
     payloads) and never says ``public`` for a repository flagged ``private``.
     """
     kind = "repository"
-    obj = _mapping(native, kind)
-    owner = _opt_mapping(obj, "owner", kind)
-    name = _str(obj, "name", kind)
+    obj = read.obj(native, kind)
+    owner = read.opt_obj(obj, "owner", kind)
+    name = read.text(obj, "name", kind)
     owner_login = None if owner is None else (owner.get("login") or owner.get("name"))
     warnings: list[MappingWarning] = []
-    full_name = _opt_str(obj, "full_name", kind)
+    full_name = read.opt_text(obj, "full_name", kind)
     if full_name is None:
         if not isinstance(owner_login, str):
-            raise MappingError(kind, "neither full_name nor an owner login", field="full_name")
+            raise read.error(kind, "neither full_name nor an owner login", field="full_name")
         full_name = f"{owner_login}/{name}"
         warnings.append(
             MappingWarning(field="full_name", message="no full_name; built from owner and name")
         )
     if not isinstance(owner_login, str):
         owner_login = full_name.split("/", 1)[0]
-    native_id = _opt_id(obj, "id")
+    native_id = read.opt_ident(obj, "id")
     if native_id is None:
         native_id = full_name
         warnings.append(MappingWarning(field="id", message="no id; full_name identifies it"))
-    visibility = _opt_str(obj, "visibility", kind)
+    visibility = read.opt_text(obj, "visibility", kind)
     private = obj.get("private")
     if visibility is None and isinstance(private, bool):
         visibility = "private" if private else "public"
@@ -1276,20 +1172,20 @@ def repository(
         "owner": owner_login,
         "name": name,
         "full_name": full_name,
-        "description": _opt_str(obj, "description", kind),
-        "default_branch": _opt_str(obj, "default_branch", kind),
+        "description": read.opt_text(obj, "description", kind),
+        "default_branch": read.opt_text(obj, "default_branch", kind),
         "visibility": visibility or Visibility.UNKNOWN,
-        "archived": _bool(obj, "archived", kind),
-        "fork": _bool(obj, "fork", kind),
-        "clone_url": _opt_str(obj, "clone_url", kind),
-        "ssh_url": _opt_str(obj, "ssh_url", kind),
+        "archived": read.flag(obj, "archived", kind),
+        "fork": read.flag(obj, "fork", kind),
+        "clone_url": read.opt_text(obj, "clone_url", kind),
+        "ssh_url": read.opt_text(obj, "ssh_url", kind),
         "created_at": _time(obj, "created_at", kind),
         "updated_at": _time(obj, "updated_at", kind),
         "pushed_at": _time(obj, "pushed_at", kind),
     }
     if owner is not None and len(owner) > 1:
         data["external"]["extensions"].fields["owner"] = dict(owner)
-    return _build(Repository, kind, data)
+    return read.build(Repository, kind, data)
 
 
 _PR_MAPPED = (
@@ -1316,7 +1212,7 @@ _PR_MAPPED = (
 
 
 def _pr_state(obj: Native, kind: str) -> PullRequestStatus:
-    state = _opt_str(obj, "state", kind)
+    state = read.opt_text(obj, "state", kind)
     merged = obj.get("merged") is True or obj.get("merged_at") is not None
     if merged:
         value = PullRequestState.MERGED
@@ -1338,11 +1234,11 @@ def pull_request(
     else ``open``; ``native`` keeps GitHub's ``state``.
     """
     kind = "pull_request"
-    obj = _mapping(native, kind)
-    head = _opt_mapping(obj, "head", kind) or {}
-    base = _opt_mapping(obj, "base", kind) or {}
+    obj = read.obj(native, kind)
+    head = read.opt_obj(obj, "head", kind) or {}
+    base = read.opt_obj(obj, "base", kind) or {}
     number = _number(obj, kind)
-    head_sha = _opt_str(head, "sha", kind)
+    head_sha = read.opt_text(head, "sha", kind)
     mergeable = obj.get("mergeable")
     data: dict[str, Any] = {
         "external": _envelope(
@@ -1357,35 +1253,37 @@ def pull_request(
             etag=etag,
             partial={"head": ("ref", "sha"), "base": ("ref", "sha")},
         ),
-        "title": _str(obj, "title", kind),
+        "title": read.text(obj, "title", kind),
         "body": _body(obj, kind),
         "status": _pr_state(obj, kind),
-        "head_ref": _opt_str(head, "ref", kind),
+        "head_ref": read.opt_text(head, "ref", kind),
         "head_sha": head_sha,
-        "base_ref": _opt_str(base, "ref", kind),
-        "base_sha": _opt_str(base, "sha", kind),
+        "base_ref": read.opt_text(base, "ref", kind),
+        "base_sha": read.opt_text(base, "sha", kind),
         "author": actor(obj.get("user")),
         "labels": _label_names(obj, kind),
         "assignees": _actors(obj, "assignees", kind),
         "requested_reviewers": _actors(obj, "requested_reviewers", kind),
-        "draft": _bool(obj, "draft", kind),
+        "draft": read.flag(obj, "draft", kind),
         "mergeable": mergeable if isinstance(mergeable, bool) else None,
-        "merge_commit_sha": _opt_str(obj, "merge_commit_sha", kind),
+        "merge_commit_sha": read.opt_text(obj, "merge_commit_sha", kind),
         # Every GitHub pull request is also an issue with the same number.
-        "issue": ObjectRef(kind="Issue", native_number=number, url=_opt_str(obj, "html_url", kind)),
+        "issue": ObjectRef(
+            kind="Issue", native_number=number, url=read.opt_text(obj, "html_url", kind)
+        ),
         "created_at": _time(obj, "created_at", kind),
         "updated_at": _time(obj, "updated_at", kind),
         "closed_at": _time(obj, "closed_at", kind),
         "merged_at": _time(obj, "merged_at", kind),
     }
-    return _build(PullRequest, kind, data)
+    return read.build(PullRequest, kind, data)
 
 
 def _pr_parent(obj: Native, pull_request: Any, kind: str) -> ObjectRef:
     if pull_request is not None:
-        return _pr_ref(_mapping(pull_request, kind, "pull_request"), kind)
-    pr_url = _opt_str(obj, "pull_request_url", kind)
-    html = (_opt_str(obj, "html_url", kind) or "").split("#", 1)[0] or None
+        return _pr_ref(read.obj(pull_request, kind, "pull_request"), kind)
+    pr_url = read.opt_text(obj, "pull_request_url", kind)
+    html = (read.opt_text(obj, "html_url", kind) or "").split("#", 1)[0] or None
     return ObjectRef(kind="PullRequest", native_number=_tail_number(pr_url), url=html)
 
 
@@ -1414,12 +1312,12 @@ def review(
     Reviews have no ``updated_at``; the version orders by ``submitted_at``.
     """
     kind = "review"
-    obj = _mapping(native, kind)
-    state = _opt_str(obj, "state", kind)
-    commit_id = _opt_str(obj, "commit_id", kind)
-    pr_url = _opt_str(obj, "pull_request_url", kind)
+    obj = read.obj(native, kind)
+    state = read.opt_text(obj, "state", kind)
+    commit_id = read.opt_text(obj, "commit_id", kind)
+    pr_url = read.opt_text(obj, "pull_request_url", kind)
     # A review's REST address is under its pull request's (GET .../pulls/{n}/reviews/{id}).
-    api_url = f"{pr_url}/reviews/{_id(obj, kind)}" if pr_url else None
+    api_url = f"{pr_url}/reviews/{read.ident(obj, kind)}" if pr_url else None
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1430,7 +1328,7 @@ def review(
             api_url=api_url,
             updated_at=_time(obj, "submitted_at", kind),
             native_addresses=False,
-            url=_opt_str(obj, "html_url", kind),
+            url=read.opt_text(obj, "html_url", kind),
             sha=commit_id,
             etag=etag,
         ),
@@ -1442,7 +1340,7 @@ def review(
         "commit_sha": commit_id,
         "submitted_at": _time(obj, "submitted_at", kind),
     }
-    return _build(Review, kind, data)
+    return read.build(Review, kind, data)
 
 
 _REVIEW_COMMENT_MAPPED = (
@@ -1468,7 +1366,7 @@ def review_comment(
     review id) stays in ``extensions``.
     """
     kind = "pull_request_review_comment"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1480,12 +1378,12 @@ def review_comment(
             etag=etag,
         ),
         "issue": _pr_parent(obj, pull_request, kind),
-        "body": RichText.from_markdown(_opt_str(obj, "body", kind) or ""),
+        "body": RichText.from_markdown(read.opt_text(obj, "body", kind) or ""),
         "author": actor(obj.get("user")),
         "created_at": _time(obj, "created_at", kind),
         "updated_at": _time(obj, "updated_at", kind),
     }
-    return _build(Comment, kind, data)
+    return read.build(Comment, kind, data)
 
 
 def ref_kind(name: str) -> RefKind:
@@ -1526,10 +1424,10 @@ def ref(
     ``repository`` is ``"owner/repo"``: refs have no id of their own.
     """
     kind = "ref"
-    obj = _mapping(native, kind)
-    name = _str(obj, "ref", kind)
-    target = _mapping(obj.get("object"), kind, "object")
-    sha = _str(target, "sha", kind)
+    obj = read.obj(native, kind)
+    name = read.text(obj, "ref", kind)
+    target = read.obj(obj.get("object"), kind, "object")
+    sha = read.text(target, "sha", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1546,7 +1444,7 @@ def ref(
         "ref_kind": ref_kind(name),
         "sha": sha,
     }
-    return _build(Ref, kind, data)
+    return read.build(Ref, kind, data)
 
 
 def branch(
@@ -1558,10 +1456,10 @@ def branch(
 ) -> Ref:
     """A branch (``GET .../branches``) -> :class:`Ref` named ``refs/heads/{name}``."""
     kind = "branch"
-    obj = _mapping(native, kind)
-    name = full_ref(_str(obj, "name", kind), "branch")
-    commit_obj = _mapping(obj.get("commit"), kind, "commit")
-    sha = _str(commit_obj, "sha", kind)
+    obj = read.obj(native, kind)
+    name = full_ref(read.text(obj, "name", kind), "branch")
+    commit_obj = read.obj(obj.get("commit"), kind, "commit")
+    sha = read.text(commit_obj, "sha", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1579,23 +1477,23 @@ def branch(
         "ref_kind": RefKind.BRANCH,
         "sha": sha,
     }
-    return _build(Ref, kind, data)
+    return read.build(Ref, kind, data)
 
 
 def _person(native: Any, kind: str, *, user: Any = None) -> CommitPerson | None:
     if native is None:
         return None
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     who = actor(user)
     username = obj.get("username")
     if who is None and isinstance(username, str):
         who = Actor(username=username)
-    return _build(
+    return read.build(
         CommitPerson,
         kind,
         {
-            "name": _opt_str(obj, "name", kind),
-            "email": _opt_str(obj, "email", kind),
+            "name": read.opt_text(obj, "name", kind),
+            "email": read.opt_text(obj, "email", kind),
             "date": _time(obj, "date", kind),
             "actor": who,
         },
@@ -1608,12 +1506,12 @@ _COMMIT_MAPPED = (*_ENVELOPE_KEYS, "sha", "commit", "author", "committer", "pare
 def commit(native: Any, *, provider: ProviderRef | None = None, etag: str | None = None) -> Commit:
     """A REST commit (``GET .../commits/{ref}``) -> :class:`Commit`; ``native_id`` is the sha."""
     kind = "commit"
-    obj = _mapping(native, kind)
-    sha = _str(obj, "sha", kind)
-    git = _mapping(obj.get("commit"), kind, "commit")
+    obj = read.obj(native, kind)
+    sha = read.text(obj, "sha", kind)
+    git = read.obj(obj.get("commit"), kind, "commit")
     parents: list[str] = []
-    for item in _list(obj, "parents", kind):
-        parents.append(_str(_mapping(item, kind, "parents"), "sha", kind))
+    for item in read.array(obj, "parents", kind):
+        parents.append(read.text(read.obj(item, kind, "parents"), "sha", kind))
     author = _person(git.get("author"), kind, user=obj.get("author"))
     committer = _person(git.get("committer"), kind, user=obj.get("committer"))
     data: dict[str, Any] = {
@@ -1630,12 +1528,12 @@ def commit(native: Any, *, provider: ProviderRef | None = None, etag: str | None
             partial={"commit": ("message", "author", "committer")},
         ),
         "sha": sha,
-        "message": _str(git, "message", kind),
+        "message": read.text(git, "message", kind),
         "author": author,
         "committer": committer,
         "parents": parents,
     }
-    return _build(Commit, kind, data)
+    return read.build(Commit, kind, data)
 
 
 # ``timestamp`` stays in extensions too: GitHub does not say whether it is the
@@ -1651,8 +1549,8 @@ def push_commit(
     Push commits carry no parents; ``timestamp`` orders the version.
     """
     kind = "commit"
-    obj = _mapping(native, kind)
-    sha = _str(obj, "id", kind)
+    obj = read.obj(native, kind)
+    sha = read.text(obj, "id", kind)
     author = _person(obj.get("author"), kind)
     committer = _person(obj.get("committer"), kind)
     stamp = _time(obj, "timestamp", kind)
@@ -1664,18 +1562,18 @@ def push_commit(
             interface=Interface.GIT_FORGE,
             mapped=_PUSH_COMMIT_MAPPED,
             native_id=sha,
-            url=_opt_str(obj, "url", kind),
+            url=read.opt_text(obj, "url", kind),
             updated_at=stamp,
             sha=sha,
             etag=etag,
             native_addresses=False,
         ),
         "sha": sha,
-        "message": _str(obj, "message", kind),
+        "message": read.text(obj, "message", kind),
         "author": author,
         "committer": committer,
     }
-    return _build(Commit, kind, data)
+    return read.build(Commit, kind, data)
 
 
 _DEPLOY_KEY_MAPPED = ("id", "url", "title", "key", "read_only", "created_at")
@@ -1686,7 +1584,7 @@ def deploy_key(
 ) -> DeployKey:
     """A deploy key -> :class:`DeployKey` (the public key; GitHub never has the private one)."""
     kind = "deploy_key"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1697,12 +1595,12 @@ def deploy_key(
             updated_at=_time(obj, "created_at", kind),
             etag=etag,
         ),
-        "title": _str(obj, "title", kind),
-        "key": _str(obj, "key", kind),
-        "read_only": _bool(obj, "read_only", kind, default=True),
+        "title": read.text(obj, "title", kind),
+        "key": read.text(obj, "key", kind),
+        "read_only": read.flag(obj, "read_only", kind, default=True),
         "created_at": _time(obj, "created_at", kind),
     }
-    return _build(DeployKey, kind, data)
+    return read.build(DeployKey, kind, data)
 
 
 _ROLE_ORDER = ("admin", "maintain", "push", "triage", "pull")
@@ -1718,14 +1616,14 @@ def collaborator(
     of ``permissions`` (``push`` -> write, ``pull`` -> read).
     """
     kind = "collaborator"
-    obj = _mapping(native, kind)
-    role = _opt_str(obj, "role_name", kind)
-    perms = _opt_mapping(obj, "permissions", kind)
+    obj = read.obj(native, kind)
+    role = read.opt_text(obj, "role_name", kind)
+    perms = read.opt_obj(obj, "permissions", kind)
     if role is None and perms is not None:
         role = next((r for r in _ROLE_ORDER if perms.get(r) is True), None)
     who = actor(obj)
     if who is None or who.username is None:
-        raise MappingError(kind, "expected a user with a login", field="login")
+        raise read.error(kind, "expected a user with a login", field="login")
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1739,7 +1637,7 @@ def collaborator(
         "permission": _ROLE_NAMES.get(role or "", role) or Permission.UNKNOWN,
         "native_permission": role,
     }
-    return _build(Collaborator, kind, data)
+    return read.build(Collaborator, kind, data)
 
 
 def _enabled(native: Native, key: str, kind: str) -> bool:
@@ -1748,7 +1646,7 @@ def _enabled(native: Native, key: str, kind: str) -> bool:
         return False
     if isinstance(sub, bool):
         return sub
-    return _bool(_mapping(sub, kind, key), "enabled", kind)
+    return read.flag(read.obj(sub, kind, key), "enabled", kind)
 
 
 def branch_protection(
@@ -1764,14 +1662,14 @@ def branch_protection(
     The REST object has no id: ``native_id`` is ``"{owner}/{repo}:{branch}"``.
     """
     kind = "branch_protection"
-    obj = _mapping(native, kind)
-    checks = _opt_mapping(obj, "required_status_checks", kind)
-    reviews = _opt_mapping(obj, "required_pull_request_reviews", kind)
+    obj = read.obj(native, kind)
+    checks = read.opt_obj(obj, "required_status_checks", kind)
+    reviews = read.opt_obj(obj, "required_pull_request_reviews", kind)
     contexts: list[str] = []
     if checks is not None:
-        contexts = [c for c in _list(checks, "contexts", kind) if isinstance(c, str)]
-        for item in _list(checks, "checks", kind):
-            name = _mapping(item, kind, "required_status_checks").get("context")
+        contexts = [c for c in read.array(checks, "contexts", kind) if isinstance(c, str)]
+        for item in read.array(checks, "checks", kind):
+            name = read.obj(item, kind, "required_status_checks").get("context")
             if isinstance(name, str) and name not in contexts:
                 contexts.append(name)
     data: dict[str, Any] = {
@@ -1788,7 +1686,7 @@ def branch_protection(
                 "allow_deletions",
             ),
             native_id=f"{repository}:{branch}",
-            api_url=_opt_str(obj, "url", kind),
+            api_url=read.opt_text(obj, "url", kind),
             etag=etag,
             native_addresses=False,
             partial={
@@ -1802,22 +1700,24 @@ def branch_protection(
         ),
         "branch": branch,
         "required_approving_reviews": (
-            None if reviews is None else _opt_int(reviews, "required_approving_review_count", kind)
+            None
+            if reviews is None
+            else read.opt_int(reviews, "required_approving_review_count", kind)
         ),
         "dismiss_stale_reviews": (
-            False if reviews is None else _bool(reviews, "dismiss_stale_reviews", kind)
+            False if reviews is None else read.flag(reviews, "dismiss_stale_reviews", kind)
         ),
         "require_code_owner_reviews": (
-            False if reviews is None else _bool(reviews, "require_code_owner_reviews", kind)
+            False if reviews is None else read.flag(reviews, "require_code_owner_reviews", kind)
         ),
         "required_status_checks": contexts,
-        "strict_status_checks": False if checks is None else _bool(checks, "strict", kind),
+        "strict_status_checks": False if checks is None else read.flag(checks, "strict", kind),
         "enforce_admins": _enabled(obj, "enforce_admins", kind),
         "required_linear_history": _enabled(obj, "required_linear_history", kind),
         "allow_force_pushes": _enabled(obj, "allow_force_pushes", kind),
         "allow_deletions": _enabled(obj, "allow_deletions", kind),
     }
-    return _build(BranchProtection, kind, data)
+    return read.build(BranchProtection, kind, data)
 
 
 _RULE_MAPPED = (
@@ -1840,7 +1740,7 @@ _RULE_MAPPED = (
 
 def _level_on(native: Native, key: str, kind: str) -> bool:
     # Enforcement levels are off / non_admins / everyone: anything but "off" is on.
-    level = _opt_str(native, key, kind)
+    level = read.opt_text(native, key, kind)
     return level is not None and level != "off"
 
 
@@ -1854,10 +1754,10 @@ def branch_protection_rule(
     []); ``allow_*`` levels other than ``off`` allow the action.
     """
     kind = "branch_protection_rule"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     reviews_on = _level_on(obj, "pull_request_reviews_enforcement_level", kind)
     checks_on = _level_on(obj, "required_status_checks_enforcement_level", kind)
-    checks = [c for c in _list(obj, "required_status_checks", kind) if isinstance(c, str)]
+    checks = [c for c in read.array(obj, "required_status_checks", kind) if isinstance(c, str)]
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1868,22 +1768,22 @@ def branch_protection_rule(
             updated_at=_time(obj, "updated_at", kind),
             etag=etag,
         ),
-        "branch": _str(obj, "name", kind),
+        "branch": read.text(obj, "name", kind),
         "required_approving_reviews": (
-            _opt_int(obj, "required_approving_review_count", kind) if reviews_on else None
+            read.opt_int(obj, "required_approving_review_count", kind) if reviews_on else None
         ),
-        "dismiss_stale_reviews": _bool(obj, "dismiss_stale_reviews_on_push", kind),
-        "require_code_owner_reviews": _bool(obj, "require_code_owner_review", kind),
+        "dismiss_stale_reviews": read.flag(obj, "dismiss_stale_reviews_on_push", kind),
+        "require_code_owner_reviews": read.flag(obj, "require_code_owner_review", kind),
         "required_status_checks": checks if checks_on else [],
-        "strict_status_checks": _bool(obj, "strict_required_status_checks_policy", kind),
-        "enforce_admins": _bool(obj, "admin_enforced", kind),
+        "strict_status_checks": read.flag(obj, "strict_required_status_checks_policy", kind),
+        "enforce_admins": read.flag(obj, "admin_enforced", kind),
         "required_linear_history": _level_on(
             obj, "linear_history_requirement_enforcement_level", kind
         ),
         "allow_force_pushes": _level_on(obj, "allow_force_pushes_enforcement_level", kind),
         "allow_deletions": _level_on(obj, "allow_deletions_enforcement_level", kind),
     }
-    return _build(BranchProtection, kind, data)
+    return read.build(BranchProtection, kind, data)
 
 
 # --- added by the adapter (runner registration tokens) ---------------------------
@@ -1904,7 +1804,7 @@ def runner_registration(
     from kradle_providers.auth import Secret
 
     kind = "runner_registration_token"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1915,10 +1815,10 @@ def runner_registration(
             native_id=f"{repository}:runner-registration",
             native_addresses=False,
         ),
-        "token": Secret(_str(obj, "token", kind)),
+        "token": Secret(read.text(obj, "token", kind)),
         "expires_at": _time(obj, "expires_at", kind),
     }
-    return _build(RunnerRegistration, kind, data)
+    return read.build(RunnerRegistration, kind, data)
 
 
 _PUSH_REF_EXTRAS = ("forced", "base_ref", "compare", "pusher")
@@ -1934,18 +1834,18 @@ def pushed_ref(
     ``pusher`` go to extensions; the commits become their own objects.
     """
     kind = "push"
-    obj = _mapping(payload, kind)
-    repo = _mapping(obj.get("repository"), kind, "repository")
-    name = _str(obj, "ref", kind)
-    deleted = _bool(obj, "deleted", kind)
-    sha = _str(obj, "before" if deleted else "after", kind)
+    obj = read.obj(payload, kind)
+    repo = read.obj(obj.get("repository"), kind, "repository")
+    name = read.text(obj, "ref", kind)
+    deleted = read.flag(obj, "deleted", kind)
+    sha = read.text(obj, "before" if deleted else "after", kind)
     fields = {k: obj[k] for k in _PUSH_REF_EXTRAS if k in obj}
     data: dict[str, Any] = {
         "external": {
             "provider": provider or github_provider(),
             "interface": Interface.GIT_FORGE,
             "native_kind": "ref",
-            "native_id": ref_id(_str(repo, "full_name", kind), name),
+            "native_id": ref_id(read.text(repo, "full_name", kind), name),
             "version": {"sha": sha, "etag": etag},
             "extensions": Extensions(provider_type=PROVIDER_TYPE, fields=fields),
         },
@@ -1953,4 +1853,4 @@ def pushed_ref(
         "ref_kind": ref_kind(name),
         "sha": sha,
     }
-    return _build(Ref, kind, data)
+    return read.build(Ref, kind, data)

@@ -37,11 +37,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from kradle_providers.errors import KradleError
 from kradle_providers.models import (
     Actor,
     Artifact,
@@ -86,6 +83,7 @@ from kradle_providers.models import (
     StatusCategory,
     Visibility,
 )
+from kradle_providers.models.native import MappingError, Native, NativeReader, rest, type_name
 
 __all__ = [
     "PROVIDER_TYPE",
@@ -128,19 +126,8 @@ __all__ = [
 PROVIDER_TYPE = "gitlab"
 ZERO_SHA = "0" * 40
 
-M = TypeVar("M", bound=BaseModel)
-Native = Mapping[str, Any]
-
-
-class MappingError(KradleError, ValueError):
-    """A GitLab object does not have the shape its kind requires (an adapter skips such a
-    list item; a normalizer answers ``malformed``)."""
-
-    def __init__(self, kind: str, message: str, *, field: str | None = None) -> None:
-        self.kind = kind
-        self.field = field
-        where = f"{kind}.{field}" if field else kind
-        super().__init__(f"GitLab {where}: {message}")
+read = NativeReader("GitLab")
+"""Checked reads of GitLab JSON; a wrong type is a :class:`MappingError`."""
 
 
 def gitlab_provider(instance: str = "default") -> ProviderRef:
@@ -151,78 +138,13 @@ def gitlab_provider(instance: str = "default") -> ProviderRef:
 # --- field readers --------------------------------------------------------------
 
 
-def _type(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _mapping(value: Any, kind: str, field: str | None = None) -> Native:
-    if not isinstance(value, Mapping):
-        raise MappingError(kind, f"expected a JSON object, got {_type(value)}", field=field)
-    return value
-
-
-def _opt_mapping(native: Native, key: str, kind: str) -> Native | None:
-    value = native.get(key)
-    return None if value is None else _mapping(value, kind, key)
-
-
-def _id(native: Native, kind: str, key: str = "id") -> str:
-    value = native.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
-        raise MappingError(kind, f"expected an id, got {_type(value)}", field=key)
-    return str(value)
-
-
-def _opt_id(native: Native, key: str) -> str | None:
-    value = native.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
-        return None
-    return str(value)
-
-
-def _str(native: Native, key: str, kind: str) -> str:
-    value = native.get(key)
-    if not isinstance(value, str):
-        raise MappingError(kind, f"expected a string, got {_type(value)}", field=key)
-    return value
-
-
-def _opt_str(native: Native, key: str, kind: str) -> str | None:
-    value = native.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise MappingError(kind, f"expected a string or null, got {_type(value)}", field=key)
-    return value
-
-
 def _opt_int(native: Native, key: str, kind: str) -> int | None:
     value = native.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MappingError(kind, f"expected a number or null, got {_type(value)}", field=key)
+        raise read.error(kind, f"expected a number or null, got {type_name(value)}", field=key)
     return int(value)
-
-
-def _bool(native: Native, key: str, kind: str, default: bool = False) -> bool:
-    value = native.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise MappingError(kind, f"expected a boolean, got {_type(value)}", field=key)
-    return value
-
-
-def _list(native: Native, key: str, kind: str) -> list[Any]:
-    value = native.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MappingError(kind, f"expected an array, got {_type(value)}", field=key)
-    return value
 
 
 _HOOK_FORMATS = ("%Y-%m-%d %H:%M:%S %Z", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S.%f %Z")
@@ -237,7 +159,7 @@ def gitlab_time(value: Any) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a timestamp string, got {_type(value)}")
+        raise ValueError(f"expected a timestamp string, got {type_name(value)}")
     parsed = _parse_time(value)
     if parsed is None:
         raise ValueError(f"not a GitLab timestamp: {value[:40]!r}")
@@ -268,7 +190,7 @@ def _time(native: Native, key: str, kind: str) -> datetime | None:
     try:
         return gitlab_time(native.get(key))
     except ValueError as exc:
-        raise MappingError(kind, str(exc), field=key) from None
+        raise read.error(kind, str(exc), field=key) from None
 
 
 def _date(native: Native, key: str, kind: str) -> date | None:
@@ -276,25 +198,11 @@ def _date(native: Native, key: str, kind: str) -> date | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise MappingError(kind, f"expected a date, got {_type(value)}", field=key)
+        raise read.error(kind, f"expected a date, got {type_name(value)}", field=key)
     try:
         return date.fromisoformat(value[:10])
     except ValueError:
-        raise MappingError(kind, f"not a date: {value[:40]!r}", field=key) from None
-
-
-def _build(cls: type[M], kind: str, data: dict[str, Any]) -> M:
-    try:
-        return cls.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise MappingError(kind, f"{first['msg']} (at {loc})") from None
-
-
-def _rest(native: Native, mapped: Iterable[str]) -> dict[str, Any]:
-    skip = set(mapped)
-    return {k: v for k, v in native.items() if k not in skip}
+        raise read.error(kind, f"not a date: {value[:40]!r}", field=key) from None
 
 
 def _envelope(
@@ -319,13 +227,17 @@ def _envelope(
         "provider": provider or gitlab_provider(),
         "interface": interface,
         "native_kind": kind,
-        "native_id": native_id if native_id is not None else _id(native, kind),
+        "native_id": native_id if native_id is not None else read.ident(native, kind),
         "native_number": native_number,
-        "url": None if not page else url if url is not None else _opt_str(native, "web_url", kind),
+        "url": None
+        if not page
+        else url
+        if url is not None
+        else read.opt_text(native, "web_url", kind),
         "api_url": api_url if isinstance(api_url, str) else None,
         "version": {"updated_at": updated_at, "sha": sha, "etag": etag},
         "extensions": Extensions(
-            provider_type=PROVIDER_TYPE, fields=_rest(native, [*mapped, "_links"])
+            provider_type=PROVIDER_TYPE, fields=rest(native, [*mapped, "_links"])
         ),
     }
 
@@ -338,7 +250,7 @@ def _iid(native: Native, kind: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise MappingError(kind, f"expected an iid, got {_type(value)}", field="iid")
+        raise read.error(kind, f"expected an iid, got {type_name(value)}", field="iid")
     return str(value)
 
 
@@ -349,14 +261,14 @@ def actor(user: Any) -> Actor | None:
     """A GitLab user object (``{id, username, name, …}``) -> :class:`Actor`."""
     if user is None:
         return None
-    native = _mapping(user, "user")
+    native = read.obj(user, "user")
     username = native.get("username")
     name = native.get("name")
     email = native.get("email") or native.get("public_email")
     return Actor(
         username=username if isinstance(username, str) else None,
         display_name=name if isinstance(name, str) else None,
-        native_id=_opt_id(native, "id"),
+        native_id=read.opt_ident(native, "id"),
         email=email if isinstance(email, str) and email else None,
         is_bot=native.get("bot") is True
         or (isinstance(username, str) and username.startswith(("project_", "group_"))),
@@ -364,18 +276,18 @@ def actor(user: Any) -> Actor | None:
 
 
 def _actors(native: Native, key: str, kind: str) -> list[Actor]:
-    return [a for a in (actor(u) for u in _list(native, key, kind)) if a is not None]
+    return [a for a in (actor(u) for u in read.array(native, key, kind)) if a is not None]
 
 
 def _label_names(native: Native, kind: str) -> list[str]:
     names: list[str] = []
-    for item in _list(native, "labels", kind):
+    for item in read.array(native, "labels", kind):
         if isinstance(item, str):
             names.append(item)
         else:
             # Hooks send label objects: ``title`` is the name.
-            obj = _mapping(item, kind, "labels")
-            names.append(_str(obj, "name" if "name" in obj else "title", kind))
+            obj = read.obj(item, kind, "labels")
+            names.append(read.text(obj, "name" if "name" in obj else "title", kind))
     return names
 
 
@@ -387,7 +299,7 @@ _KEY_MARKER = re.compile(
 
 
 def _body(native: Native, key: str, kind: str) -> RichText | None:
-    text = _opt_str(native, key, kind)
+    text = read.opt_text(native, key, kind)
     if text is None:
         return None
     shown = _KEY_MARKER.sub("", text)
@@ -399,8 +311,8 @@ def _body(native: Native, key: str, kind: str) -> RichText | None:
 def _milestone_ref(native: Native) -> ObjectRef:
     return ObjectRef(
         kind="Milestone",
-        native_id=_opt_id(native, "id"),
-        native_number=_opt_id(native, "iid"),
+        native_id=read.opt_ident(native, "id"),
+        native_number=read.opt_ident(native, "iid"),
         url=native.get("web_url") if isinstance(native.get("web_url"), str) else None,
     )
 
@@ -434,9 +346,9 @@ def issue(native: Any, *, provider: ProviderRef | None = None, etag: str | None 
     ``due_date``, ``weight``… stay in extensions.
     """
     kind = "issue"
-    obj = _mapping(native, kind)
-    state = _opt_str(obj, "state", kind)
-    ms = _opt_mapping(obj, "milestone", kind)
+    obj = read.obj(native, kind)
+    state = read.opt_text(obj, "state", kind)
+    ms = read.opt_obj(obj, "milestone", kind)
     assignees = _actors(obj, "assignees", kind)
     if not assignees and obj.get("assignee") is not None:
         single = actor(obj.get("assignee"))
@@ -455,7 +367,7 @@ def issue(native: Any, *, provider: ProviderRef | None = None, etag: str | None 
             updated_at=_time(obj, "updated_at", kind),
             etag=etag,
         ),
-        "title": _str(obj, "title", kind),
+        "title": read.text(obj, "title", kind),
         "body": _body(obj, "description", kind),
         "status": IssueStatus(
             state=canonical_state,
@@ -472,14 +384,14 @@ def issue(native: Any, *, provider: ProviderRef | None = None, etag: str | None 
         "assignees": assignees,
         "author": actor(obj.get("author")),
         "milestone": None if ms is None else _milestone_ref(ms),
-        "issue_type": _opt_str(obj, "issue_type", kind),
+        "issue_type": read.opt_text(obj, "issue_type", kind),
         "comments_count": _opt_int(obj, "user_notes_count", kind),
-        "locked": _bool(obj, "discussion_locked", kind),
+        "locked": read.flag(obj, "discussion_locked", kind),
         "created_at": _time(obj, "created_at", kind),
         "updated_at": _time(obj, "updated_at", kind),
         "closed_at": _time(obj, "closed_at", kind),
     }
-    return _build(Issue, kind, data)
+    return read.build(Issue, kind, data)
 
 
 def hook_user(payload: Native, user_id: Any) -> dict[str, Any] | None:
@@ -526,8 +438,8 @@ def _rest_shape(attrs: Native, payload: Native, *, drop: Iterable[str] = ()) -> 
 
 def issue_from_hook(payload: Any) -> dict[str, Any]:
     """An ``Issue Hook`` payload's issue in the REST shape (for :func:`issue`)."""
-    obj = _mapping(payload, "issue_hook")
-    attrs = _mapping(obj.get("object_attributes"), "issue_hook", "object_attributes")
+    obj = read.obj(payload, "issue_hook")
+    attrs = read.obj(obj.get("object_attributes"), "issue_hook", "object_attributes")
     out = _rest_shape(attrs, obj)
     if "discussion_locked" in out and out["discussion_locked"] is None:
         out["discussion_locked"] = False
@@ -551,21 +463,24 @@ _NOTEABLE_KINDS = {"Issue": "Issue", "MergeRequest": "PullRequest", "Commit": "C
 
 
 def _noteable_ref(native: Native, kind: str, parent: Native | None) -> ObjectRef:
-    noteable = _opt_str(native, "noteable_type", kind) or "Issue"
+    noteable = read.opt_text(native, "noteable_type", kind) or "Issue"
     canonical = _NOTEABLE_KINDS.get(noteable)
     if canonical is None:
-        raise MappingError(kind, f"notes on a {noteable} are not synced", field="noteable_type")
+        raise read.error(kind, f"notes on a {noteable} are not synced", field="noteable_type")
     if canonical == "Commit":
         sha = native.get("commit_id") or (parent or {}).get("id")
         return ObjectRef(kind="Commit", native_id=str(sha) if sha else None)
-    number = _opt_id(native, "noteable_iid")
+    number = read.opt_ident(native, "noteable_iid")
     url = None
     if parent is not None:
-        number = number or _opt_id(parent, "iid")
+        number = number or read.opt_ident(parent, "iid")
         found = parent.get("web_url") or parent.get("url")
         url = found if isinstance(found, str) else None
     return ObjectRef(
-        kind=canonical, native_id=_opt_id(native, "noteable_id"), native_number=number, url=url
+        kind=canonical,
+        native_id=read.opt_ident(native, "noteable_id"),
+        native_number=number,
+        url=url,
     )
 
 
@@ -580,7 +495,7 @@ def note_path(target: ObjectRef, note_id: str) -> str:
     """
     parent = target.native_id if target.kind == "Commit" else target.native_number
     if not parent:
-        raise MappingError("note", f"the note's {target.kind} is unknown", field="noteable_iid")
+        raise read.error("note", f"the note's {target.kind} is unknown", field="noteable_iid")
     return f"{_NOTE_COLLECTIONS[target.kind]}/{parent}/notes/{note_id}"
 
 
@@ -621,16 +536,16 @@ def note(
     REST uses ``body``/``web_url``.
     """
     kind = "note"
-    obj = dict(_mapping(native, kind))
+    obj = dict(read.obj(native, kind))
     if "note" in obj and "body" not in obj:
         obj["body"] = obj["note"]
     if "url" in obj and "web_url" not in obj:
         obj["web_url"] = obj.pop("url")
-    parent_obj = None if parent is None else _mapping(parent, kind, "parent")
+    parent_obj = None if parent is None else read.obj(parent, kind, "parent")
     target = _noteable_ref(obj, kind, parent_obj)
     author = actor(obj.get("author"))
-    if _bool(obj, "system", kind):
-        text = _opt_str(obj, "body", kind) or ""
+    if read.flag(obj, "system", kind):
+        text = read.opt_text(obj, "body", kind) or ""
         data: dict[str, Any] = {
             "external": _envelope(
                 obj,
@@ -638,7 +553,7 @@ def note(
                 provider=provider,
                 interface=Interface.ISSUE_TRACKING,
                 mapped=_NOTE_MAPPED,
-                native_id=f"note:{_id(obj, kind)}",
+                native_id=f"note:{read.ident(obj, kind)}",
                 updated_at=_time(obj, "created_at", kind),
                 etag=etag,
             ),
@@ -648,7 +563,7 @@ def note(
             "actor": author,
             "created_at": _time(obj, "created_at", kind),
         }
-        return _build(IssueEvent, kind, data)
+        return read.build(IssueEvent, kind, data)
     data = {
         "external": _envelope(
             obj,
@@ -656,7 +571,7 @@ def note(
             provider=provider,
             interface=Interface.ISSUE_TRACKING,
             mapped=_NOTE_MAPPED,
-            native_id=note_path(target, _id(obj, kind)),
+            native_id=note_path(target, read.ident(obj, kind)),
             updated_at=_time(obj, "updated_at", kind),
             etag=etag,
         ),
@@ -666,7 +581,7 @@ def note(
         "created_at": _time(obj, "created_at", kind),
         "updated_at": _time(obj, "updated_at", kind),
     }
-    return _build(Comment, kind, data)
+    return read.build(Comment, kind, data)
 
 
 _RESOURCE_EVENT_MAPPED = (
@@ -694,19 +609,19 @@ def resource_event(
     ``family`` names the API (the event ids of the three APIs overlap).
     """
     kind = f"resource_{family}_event"
-    obj = _mapping(native, kind)
-    resource = _opt_str(obj, "resource_type", kind) or "Issue"
+    obj = read.obj(native, kind)
+    resource = read.opt_text(obj, "resource_type", kind) or "Issue"
     target = ObjectRef(
         kind="PullRequest" if resource == "MergeRequest" else "Issue",
-        native_id=_opt_id(obj, "resource_id"),
+        native_id=read.opt_ident(obj, "resource_id"),
         native_number=issue_iid,
     )
-    action = _opt_str(obj, "action", kind)
+    action = read.opt_text(obj, "action", kind)
     changes: list[FieldChange] = []
     event_type = IssueEventType.UNKNOWN
     native_event = action
     if family == "state":
-        state = _str(obj, "state", kind)
+        state = read.text(obj, "state", kind)
         native_event = state
         event_type = {
             "closed": IssueEventType.CLOSED,
@@ -717,7 +632,7 @@ def resource_event(
         }.get(state, IssueEventType.UNKNOWN)
         changes.append(FieldChange(field="state", to_value=state))
     elif family == "label":
-        lbl = _mapping(obj.get("label"), kind, "label")
+        lbl = read.obj(obj.get("label"), kind, "label")
         name = lbl.get("name")
         event_type = IssueEventType.LABELED if action == "add" else IssueEventType.UNLABELED
         changes.append(
@@ -726,7 +641,7 @@ def resource_event(
             else FieldChange(field="labels", from_value=name)
         )
     elif family == "milestone":
-        ms = _mapping(obj.get("milestone"), kind, "milestone")
+        ms = read.obj(obj.get("milestone"), kind, "milestone")
         title = ms.get("title")
         event_type = IssueEventType.MILESTONED if action == "add" else IssueEventType.DEMILESTONED
         changes.append(
@@ -735,7 +650,7 @@ def resource_event(
             else FieldChange(field="milestone", from_value=title)
         )
     else:
-        raise MappingError(kind, f"unknown resource event family {family!r}")
+        raise read.error(kind, f"unknown resource event family {family!r}")
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -743,7 +658,7 @@ def resource_event(
             provider=provider,
             interface=Interface.ISSUE_TRACKING,
             mapped=_RESOURCE_EVENT_MAPPED,
-            native_id=f"{family}:{_id(obj, kind)}",
+            native_id=f"{family}:{read.ident(obj, kind)}",
             page=False,
             updated_at=_time(obj, "created_at", kind),
         ),
@@ -754,7 +669,7 @@ def resource_event(
         "changes": changes,
         "created_at": _time(obj, "created_at", kind),
     }
-    return _build(IssueEvent, kind, data)
+    return read.build(IssueEvent, kind, data)
 
 
 _LABEL_MAPPED = ("id", "name", "color", "description")
@@ -763,8 +678,8 @@ _LABEL_MAPPED = ("id", "name", "color", "description")
 def label(native: Any, *, provider: ProviderRef | None = None, etag: str | None = None) -> Label:
     """A project label -> :class:`Label` (no timestamps, no page)."""
     kind = "label"
-    obj = _mapping(native, kind)
-    color = _opt_str(obj, "color", kind)
+    obj = read.obj(native, kind)
+    color = read.opt_text(obj, "color", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -774,12 +689,12 @@ def label(native: Any, *, provider: ProviderRef | None = None, etag: str | None 
             mapped=_LABEL_MAPPED,
             etag=etag,
         ),
-        "name": _str(obj, "name", kind),
+        "name": read.text(obj, "name", kind),
         # GitLab colours are ``#rrggbb``; canonical colours are bare hex.
         "color": color.lstrip("#").lower() if color else None,
-        "description": _opt_str(obj, "description", kind),
+        "description": read.opt_text(obj, "description", kind),
     }
-    return _build(Label, kind, data)
+    return read.build(Label, kind, data)
 
 
 _MILESTONE_MAPPED = (
@@ -799,8 +714,8 @@ def milestone(
 ) -> Milestone:
     """A project milestone (``active``/``closed``) -> :class:`Milestone`."""
     kind = "milestone"
-    obj = _mapping(native, kind)
-    state = _opt_str(obj, "state", kind)
+    obj = read.obj(native, kind)
+    state = read.opt_text(obj, "state", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -812,8 +727,8 @@ def milestone(
             updated_at=_time(obj, "updated_at", kind),
             etag=etag,
         ),
-        "title": _str(obj, "title", kind),
-        "description": _opt_str(obj, "description", kind),
+        "title": read.text(obj, "title", kind),
+        "description": read.opt_text(obj, "description", kind),
         "state": {"active": MilestoneState.OPEN, "closed": MilestoneState.CLOSED}.get(
             state or "", MilestoneState.UNKNOWN
         ),
@@ -823,7 +738,7 @@ def milestone(
         "updated_at": _time(obj, "updated_at", kind),
         "closed_at": _time(obj, "updated_at", kind) if state == "closed" else None,
     }
-    return _build(Milestone, kind, data)
+    return read.build(Milestone, kind, data)
 
 
 # --- CI/CD -------------------------------------------------------------------------
@@ -873,9 +788,9 @@ def pipeline(
 ) -> Pipeline:
     """A pipeline -> :class:`Pipeline` (``iid`` as number, ``source`` as trigger)."""
     kind = "pipeline"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     updated = _time(obj, "updated_at", kind) or _time(obj, "finished_at", kind)
-    sha = _opt_str(obj, "sha", kind)
+    sha = read.opt_text(obj, "sha", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -888,24 +803,24 @@ def pipeline(
             sha=sha,
             etag=etag,
         ),
-        "name": _opt_str(obj, "name", kind),
-        "status": pipeline_state(_opt_str(obj, "status", kind)),
-        "ref": _opt_str(obj, "ref", kind),
+        "name": read.opt_text(obj, "name", kind),
+        "status": pipeline_state(read.opt_text(obj, "status", kind)),
+        "ref": read.opt_text(obj, "ref", kind),
         "sha": sha,
-        "trigger": _opt_str(obj, "source", kind),
+        "trigger": read.opt_text(obj, "source", kind),
         "actor": actor(obj.get("user")),
         "created_at": _time(obj, "created_at", kind),
         "started_at": _time(obj, "started_at", kind),
         "finished_at": _time(obj, "finished_at", kind),
         "updated_at": updated,
     }
-    return _build(Pipeline, kind, data)
+    return read.build(Pipeline, kind, data)
 
 
 def pipeline_from_hook(payload: Any) -> dict[str, Any]:
     """A ``Pipeline Hook`` payload's pipeline in the REST shape (for :func:`pipeline`)."""
-    obj = _mapping(payload, "pipeline_hook")
-    attrs = dict(_mapping(obj.get("object_attributes"), "pipeline_hook", "object_attributes"))
+    obj = read.obj(payload, "pipeline_hook")
+    attrs = dict(read.obj(obj.get("object_attributes"), "pipeline_hook", "object_attributes"))
     project = obj.get("project")
     if isinstance(project, Mapping) and isinstance(project.get("web_url"), str):
         attrs.setdefault("web_url", f"{project['web_url']}/-/pipelines/{attrs.get('id')}")
@@ -953,14 +868,14 @@ def job(
 ) -> Job:
     """A job (or, with ``native_kind="bridge"``, a trigger job) -> :class:`Job`."""
     kind = native_kind
-    obj = _mapping(native, kind)
-    pipe = _opt_mapping(obj, "pipeline", kind) or {}
-    runner_obj = _opt_mapping(obj, "runner", kind)
-    commit_obj = _opt_mapping(obj, "commit", kind)
-    sha = _opt_str(commit_obj, "id", kind) if commit_obj else _opt_str(pipe, "sha", kind)
+    obj = read.obj(native, kind)
+    pipe = read.opt_obj(obj, "pipeline", kind) or {}
+    runner_obj = read.opt_obj(obj, "runner", kind)
+    commit_obj = read.opt_obj(obj, "commit", kind)
+    sha = read.opt_text(commit_obj, "id", kind) if commit_obj else read.opt_text(pipe, "sha", kind)
     runner_name = None
     if runner_obj is not None:
-        runner_name = _opt_str(runner_obj, "description", kind) or _opt_str(
+        runner_name = read.opt_text(runner_obj, "description", kind) or read.opt_text(
             runner_obj, "name", kind
         )
     data: dict[str, Any] = {
@@ -976,17 +891,17 @@ def job(
         ),
         "pipeline": ObjectRef(
             kind="Pipeline",
-            native_id=_opt_id(pipe, "id"),
+            native_id=read.opt_ident(pipe, "id"),
             url=pipe.get("web_url") if isinstance(pipe.get("web_url"), str) else None,
         ),
-        "name": _str(obj, "name", kind),
-        "status": pipeline_state(_opt_str(obj, "status", kind)),
+        "name": read.text(obj, "name", kind),
+        "status": pipeline_state(read.opt_text(obj, "status", kind)),
         "runner_name": runner_name,
-        "labels": [t for t in _list(obj, "tag_list", kind) if isinstance(t, str)],
+        "labels": [t for t in read.array(obj, "tag_list", kind) if isinstance(t, str)],
         "started_at": _time(obj, "started_at", kind),
         "finished_at": _time(obj, "finished_at", kind),
     }
-    return _build(Job, kind, data)
+    return read.build(Job, kind, data)
 
 
 def bridge(native: Any, *, provider: ProviderRef | None = None, etag: str | None = None) -> Job:
@@ -1011,7 +926,7 @@ _BUILD_FIELDS = {
 
 def job_from_hook(payload: Any) -> dict[str, Any]:
     """A ``Job Hook`` payload (``build_*`` keys) in the REST job shape (for :func:`job`)."""
-    obj = _mapping(payload, "job_hook")
+    obj = read.obj(payload, "job_hook")
     out: dict[str, Any] = {}
     for key, value in obj.items():
         if key == "object_kind":
@@ -1049,9 +964,9 @@ def commit_status(
 ) -> Check:
     """A commit status -> :class:`Check` (``native_id`` ``"{sha}:{name}"``)."""
     kind = "commit_status"
-    obj = _mapping(native, kind)
-    sha = _str(obj, "sha", kind)
-    name = _opt_str(obj, "name", kind) or "default"
+    obj = read.obj(native, kind)
+    sha = read.text(obj, "sha", kind)
+    name = read.opt_text(obj, "name", kind) or "default"
     version = _job_version(obj, kind)
     data: dict[str, Any] = {
         "external": _envelope(
@@ -1069,14 +984,14 @@ def commit_status(
         "check_kind": CheckKind.COMMIT_STATUS,
         "name": name,
         "sha": sha,
-        "status": pipeline_state(_opt_str(obj, "status", kind)),
-        "details_url": _opt_str(obj, "target_url", kind),
-        "summary": _opt_str(obj, "description", kind),
+        "status": pipeline_state(read.opt_text(obj, "status", kind)),
+        "details_url": read.opt_text(obj, "target_url", kind),
+        "summary": read.opt_text(obj, "description", kind),
         "started_at": _time(obj, "started_at", kind),
         "finished_at": _time(obj, "finished_at", kind),
     }
     data["external"]["extensions"].fields["status_id"] = obj.get("id")
-    return _build(Check, kind, data)
+    return read.build(Check, kind, data)
 
 
 def artifacts(
@@ -1084,14 +999,14 @@ def artifacts(
 ) -> list[Artifact]:
     """A job's ``artifacts`` entries -> one :class:`Artifact` each (not the trace)."""
     kind = "artifact"
-    obj = _mapping(native_job, "job")
-    job_id = _id(obj, "job")
-    pipe = _opt_mapping(obj, "pipeline", kind) or {}
+    obj = read.obj(native_job, "job")
+    job_id = read.ident(obj, "job")
+    pipe = read.opt_obj(obj, "pipeline", kind) or {}
     expires = _time(obj, "artifacts_expire_at", kind)
     out: list[Artifact] = []
-    for raw in _list(obj, "artifacts", kind):
-        entry = _mapping(raw, kind, "artifacts")
-        file_type = _str(entry, "file_type", kind)
+    for raw in read.array(obj, "artifacts", kind):
+        entry = read.obj(raw, kind, "artifacts")
+        file_type = read.text(entry, "file_type", kind)
         if file_type == "trace":
             continue  # the log is a LogRef, not an artifact
         download = (
@@ -1107,20 +1022,20 @@ def artifacts(
                 "extensions": Extensions(
                     provider_type=PROVIDER_TYPE,
                     fields={
-                        **_rest(entry, ("filename", "size")),
+                        **rest(entry, ("filename", "size")),
                         "job_id": obj.get("id"),
                         "job_name": obj.get("name"),
                     },
                 ),
             },
-            "pipeline": ObjectRef(kind="Pipeline", native_id=_opt_id(pipe, "id")),
-            "name": _opt_str(entry, "filename", kind) or file_type,
+            "pipeline": ObjectRef(kind="Pipeline", native_id=read.opt_ident(pipe, "id")),
+            "name": read.opt_text(entry, "filename", kind) or file_type,
             "size_bytes": _opt_int(entry, "size", kind),
             "download_url": download,
             "created_at": _time(obj, "finished_at", kind),
             "expires_at": expires,
         }
-        out.append(_build(Artifact, kind, data))
+        out.append(read.build(Artifact, kind, data))
     return out
 
 
@@ -1136,8 +1051,8 @@ _RUNNER_STATES = {
 def runner(native: Any, *, provider: ProviderRef | None = None, etag: str | None = None) -> Runner:
     """A runner (``online``/``offline``/``stale``/``never_contacted``) -> :class:`Runner`."""
     kind = "runner"
-    obj = _mapping(native, kind)
-    status = _opt_str(obj, "status", kind)
+    obj = read.obj(native, kind)
+    status = read.opt_text(obj, "status", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1148,14 +1063,14 @@ def runner(native: Any, *, provider: ProviderRef | None = None, etag: str | None
             page=False,
             etag=etag,
         ),
-        "name": _opt_str(obj, "description", kind) or _opt_str(obj, "name", kind) or "",
-        "os": _opt_str(obj, "platform", kind),
+        "name": read.opt_text(obj, "description", kind) or read.opt_text(obj, "name", kind) or "",
+        "os": read.opt_text(obj, "platform", kind),
         "state": _RUNNER_STATES.get(status or "", RunnerState.UNKNOWN),
         "native_state": status,
         "busy": False,
-        "labels": [t for t in _list(obj, "tag_list", kind) if isinstance(t, str)],
+        "labels": [t for t in read.array(obj, "tag_list", kind) if isinstance(t, str)],
     }
-    return _build(Runner, kind, data)
+    return read.build(Runner, kind, data)
 
 
 # --- git forge -----------------------------------------------------------------------
@@ -1183,8 +1098,8 @@ def project(
 ) -> Repository:
     """A project -> :class:`Repository` (``owner`` is the namespace's full path)."""
     kind = "project"
-    obj = _mapping(native, kind)
-    full = _str(obj, "path_with_namespace", kind)
+    obj = read.obj(native, kind)
+    full = read.text(obj, "path_with_namespace", kind)
     owner, _, name = full.rpartition("/")
     updated = _time(obj, "updated_at", kind) or _time(obj, "last_activity_at", kind)
     data: dict[str, Any] = {
@@ -1198,20 +1113,20 @@ def project(
             etag=etag,
         ),
         "owner": owner,
-        "name": _opt_str(obj, "path", kind) or name,
+        "name": read.opt_text(obj, "path", kind) or name,
         "full_name": full,
-        "description": _opt_str(obj, "description", kind),
-        "default_branch": _opt_str(obj, "default_branch", kind),
-        "visibility": _opt_str(obj, "visibility", kind) or Visibility.UNKNOWN,
-        "archived": _bool(obj, "archived", kind),
+        "description": read.opt_text(obj, "description", kind),
+        "default_branch": read.opt_text(obj, "default_branch", kind),
+        "visibility": read.opt_text(obj, "visibility", kind) or Visibility.UNKNOWN,
+        "archived": read.flag(obj, "archived", kind),
         "fork": obj.get("forked_from_project") is not None,
-        "clone_url": _opt_str(obj, "http_url_to_repo", kind),
-        "ssh_url": _opt_str(obj, "ssh_url_to_repo", kind),
+        "clone_url": read.opt_text(obj, "http_url_to_repo", kind),
+        "ssh_url": read.opt_text(obj, "ssh_url_to_repo", kind),
         "created_at": _time(obj, "created_at", kind),
         "updated_at": updated,
         "pushed_at": _time(obj, "last_activity_at", kind),
     }
-    return _build(Repository, kind, data)
+    return read.build(Repository, kind, data)
 
 
 _MR_MAPPED = (
@@ -1250,14 +1165,14 @@ def merge_request(
 ) -> PullRequest:
     """A merge request -> :class:`PullRequest` (``draft``, ``merged``; ``iid`` as number)."""
     kind = "merge_request"
-    obj = _mapping(native, kind)
-    state = _opt_str(obj, "state", kind)
-    draft = _bool(obj, "draft", kind) or _bool(obj, "work_in_progress", kind)
+    obj = read.obj(native, kind)
+    state = read.opt_text(obj, "state", kind)
+    draft = read.flag(obj, "draft", kind) or read.flag(obj, "work_in_progress", kind)
     canonical = _MR_STATES.get(state or "", PullRequestState.UNKNOWN)
     if canonical is PullRequestState.OPEN and draft:
         canonical = PullRequestState.DRAFT
-    diff_refs = _opt_mapping(obj, "diff_refs", kind) or {}
-    head_sha = _opt_str(obj, "sha", kind) or _opt_str(diff_refs, "head_sha", kind)
+    diff_refs = read.opt_obj(obj, "diff_refs", kind) or {}
+    head_sha = read.opt_text(obj, "sha", kind) or read.opt_text(diff_refs, "head_sha", kind)
     mergeable = obj.get("detailed_merge_status") or obj.get("merge_status")
     data: dict[str, Any] = {
         "external": _envelope(
@@ -1271,13 +1186,13 @@ def merge_request(
             sha=head_sha,
             etag=etag,
         ),
-        "title": _str(obj, "title", kind),
+        "title": read.text(obj, "title", kind),
         "body": _body(obj, "description", kind),
         "status": PullRequestStatus(state=canonical, native=state),
-        "head_ref": _opt_str(obj, "source_branch", kind),
+        "head_ref": read.opt_text(obj, "source_branch", kind),
         "head_sha": head_sha,
-        "base_ref": _opt_str(obj, "target_branch", kind),
-        "base_sha": _opt_str(diff_refs, "base_sha", kind),
+        "base_ref": read.opt_text(obj, "target_branch", kind),
+        "base_sha": read.opt_text(diff_refs, "base_sha", kind),
         "author": actor(obj.get("author")),
         "labels": _label_names(obj, kind),
         "assignees": _actors(obj, "assignees", kind),
@@ -1288,19 +1203,19 @@ def merge_request(
             if mergeable in (None, "checking", "unchecked", "preparing")
             else mergeable in ("can_be_merged", "mergeable")
         ),
-        "merge_commit_sha": _opt_str(obj, "merge_commit_sha", kind),
+        "merge_commit_sha": read.opt_text(obj, "merge_commit_sha", kind),
         "created_at": _time(obj, "created_at", kind),
         "updated_at": _time(obj, "updated_at", kind),
         "closed_at": _time(obj, "closed_at", kind),
         "merged_at": _time(obj, "merged_at", kind),
     }
-    return _build(PullRequest, kind, data)
+    return read.build(PullRequest, kind, data)
 
 
 def merge_request_from_hook(payload: Any) -> dict[str, Any]:
     """A ``Merge Request Hook`` payload's merge request in the REST shape."""
-    obj = _mapping(payload, "merge_request_hook")
-    attrs = _mapping(obj.get("object_attributes"), "merge_request_hook", "object_attributes")
+    obj = read.obj(payload, "merge_request_hook")
+    attrs = read.obj(obj.get("object_attributes"), "merge_request_hook", "object_attributes")
     out = _rest_shape(attrs, obj, drop=("source", "target"))
     last = attrs.get("last_commit")
     if isinstance(last, Mapping) and isinstance(last.get("id"), str):
@@ -1321,23 +1236,23 @@ def approval(
 ) -> Review:
     """One ``approved_by`` entry of a merge request's approvals -> an approving :class:`Review`."""
     kind = "approval"
-    entry = _mapping(user, kind)
-    who = _mapping(entry.get("user", entry), kind, "user")
-    parent = _mapping(mr, kind, "merge_request")
-    mr_id = _id(parent, kind)
+    entry = read.obj(user, kind)
+    who = read.obj(entry.get("user", entry), kind, "user")
+    parent = read.obj(mr, kind, "merge_request")
+    mr_id = read.ident(parent, kind)
     when = _time({"approved_at": entry.get("approved_at", approved_at)}, "approved_at", kind)
     data: dict[str, Any] = {
         "external": {
             "provider": provider or gitlab_provider(),
             "interface": Interface.GIT_FORGE,
             "native_kind": kind,
-            "native_id": f"{mr_id}:{_id(who, kind)}",
+            "native_id": f"{mr_id}:{read.ident(who, kind)}",
             "url": parent.get("web_url") if isinstance(parent.get("web_url"), str) else None,
             "version": {"updated_at": when},
             "extensions": Extensions(provider_type=PROVIDER_TYPE, fields={}),
         },
         "pull_request": ObjectRef(
-            kind="PullRequest", native_id=mr_id, native_number=_opt_id(parent, "iid")
+            kind="PullRequest", native_id=mr_id, native_number=read.opt_ident(parent, "iid")
         ),
         "state": ReviewState.APPROVED,
         "native_state": "approved",
@@ -1345,7 +1260,7 @@ def approval(
         "commit_sha": parent.get("sha") if isinstance(parent.get("sha"), str) else None,
         "submitted_at": when,
     }
-    return _build(Review, kind, data)
+    return read.build(Review, kind, data)
 
 
 def ref_id(project_path: str, full_ref: str) -> str:
@@ -1355,10 +1270,10 @@ def ref_id(project_path: str, full_ref: str) -> str:
 
 def _ref(native: Any, *, project_path: str, ref_kind: RefKind, provider: ProviderRef | None) -> Ref:
     kind = "branch" if ref_kind is RefKind.BRANCH else "tag"
-    obj = _mapping(native, kind)
-    name = _str(obj, "name", kind)
-    commit_obj = _mapping(obj.get("commit"), kind, "commit")
-    sha = _str(commit_obj, "id", kind)
+    obj = read.obj(native, kind)
+    name = read.text(obj, "name", kind)
+    commit_obj = read.obj(obj.get("commit"), kind, "commit")
+    sha = read.text(commit_obj, "id", kind)
     full = f"refs/{'heads' if ref_kind is RefKind.BRANCH else 'tags'}/{name}"
     data: dict[str, Any] = {
         "external": {
@@ -1369,14 +1284,14 @@ def _ref(native: Any, *, project_path: str, ref_kind: RefKind, provider: Provide
             "version": {"sha": sha},
             "extensions": Extensions(
                 provider_type=PROVIDER_TYPE,
-                fields=_rest(obj, ("name", "commit", "web_url")),
+                fields=rest(obj, ("name", "commit", "web_url")),
             ),
         },
         "name": full,
         "ref_kind": ref_kind,
         "sha": sha,
     }
-    return _build(Ref, kind, data)
+    return read.build(Ref, kind, data)
 
 
 def branch(native: Any, *, project_path: str, provider: ProviderRef | None = None) -> Ref:
@@ -1392,11 +1307,11 @@ def tag(native: Any, *, project_path: str, provider: ProviderRef | None = None) 
 def pushed_ref(payload: Any, *, provider: ProviderRef | None = None) -> Ref:
     """The ref a ``Push Hook``/``Tag Push Hook`` moved (``after``; ``before`` when deleted)."""
     kind = "push"
-    obj = _mapping(payload, kind)
-    full = _str(obj, "ref", kind)
-    project_obj = _mapping(obj.get("project"), kind, "project")
-    path = _str(project_obj, "path_with_namespace", kind)
-    after, before = _str(obj, "after", kind), _str(obj, "before", kind)
+    obj = read.obj(payload, kind)
+    full = read.text(obj, "ref", kind)
+    project_obj = read.obj(obj.get("project"), kind, "project")
+    path = read.text(project_obj, "path_with_namespace", kind)
+    after, before = read.text(obj, "after", kind), read.text(obj, "before", kind)
     sha = before if after == ZERO_SHA else after
     ref_kind = RefKind.TAG if full.startswith("refs/tags/") else RefKind.BRANCH
     data: dict[str, Any] = {
@@ -1419,7 +1334,7 @@ def pushed_ref(payload: Any, *, provider: ProviderRef | None = None) -> Ref:
         "ref_kind": ref_kind,
         "sha": sha,
     }
-    return _build(Ref, kind, data)
+    return read.build(Ref, kind, data)
 
 
 _COMMIT_MAPPED = (
@@ -1438,8 +1353,8 @@ _COMMIT_MAPPED = (
 def commit(native: Any, *, provider: ProviderRef | None = None, etag: str | None = None) -> Commit:
     """A repository commit (``GET .../repository/commits/:sha``) -> :class:`Commit`."""
     kind = "commit"
-    obj = _mapping(native, kind)
-    sha = _str(obj, "id", kind)
+    obj = read.obj(native, kind)
+    sha = read.text(obj, "id", kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1451,50 +1366,50 @@ def commit(native: Any, *, provider: ProviderRef | None = None, etag: str | None
             etag=etag,
         ),
         "sha": sha,
-        "message": _opt_str(obj, "message", kind) or _opt_str(obj, "title", kind) or "",
+        "message": read.opt_text(obj, "message", kind) or read.opt_text(obj, "title", kind) or "",
         "author": CommitPerson(
-            name=_opt_str(obj, "author_name", kind),
-            email=_opt_str(obj, "author_email", kind),
+            name=read.opt_text(obj, "author_name", kind),
+            email=read.opt_text(obj, "author_email", kind),
             date=_time(obj, "authored_date", kind),
         ),
         "committer": CommitPerson(
-            name=_opt_str(obj, "committer_name", kind),
-            email=_opt_str(obj, "committer_email", kind),
+            name=read.opt_text(obj, "committer_name", kind),
+            email=read.opt_text(obj, "committer_email", kind),
             date=_time(obj, "committed_date", kind),
         ),
-        "parents": [p for p in _list(obj, "parent_ids", kind) if isinstance(p, str)],
+        "parents": [p for p in read.array(obj, "parent_ids", kind) if isinstance(p, str)],
     }
-    return _build(Commit, kind, data)
+    return read.build(Commit, kind, data)
 
 
 def push_commit(native: Any, *, provider: ProviderRef | None = None) -> Commit:
     """A commit of a push hook (``{id, message, timestamp, url, author{name,email}}``)."""
     kind = "push_commit"
-    obj = _mapping(native, kind)
-    sha = _str(obj, "id", kind)
-    author = _opt_mapping(obj, "author", kind) or {}
+    obj = read.obj(native, kind)
+    sha = read.text(obj, "id", kind)
+    author = read.opt_obj(obj, "author", kind) or {}
     data: dict[str, Any] = {
         "external": {
             "provider": provider or gitlab_provider(),
             "interface": Interface.GIT_FORGE,
             "native_kind": kind,
             "native_id": sha,
-            "url": _opt_str(obj, "url", kind),
+            "url": read.opt_text(obj, "url", kind),
             "version": {"sha": sha},
             "extensions": Extensions(
                 provider_type=PROVIDER_TYPE,
-                fields=_rest(obj, ("id", "message", "timestamp", "url", "author")),
+                fields=rest(obj, ("id", "message", "timestamp", "url", "author")),
             ),
         },
         "sha": sha,
-        "message": _opt_str(obj, "message", kind) or "",
+        "message": read.opt_text(obj, "message", kind) or "",
         "author": CommitPerson(
-            name=_opt_str(author, "name", kind),
-            email=_opt_str(author, "email", kind),
+            name=read.opt_text(author, "name", kind),
+            email=read.opt_text(author, "email", kind),
             date=_time(obj, "timestamp", kind),
         ),
     }
-    return _build(Commit, kind, data)
+    return read.build(Commit, kind, data)
 
 
 _KEY_MAPPED = ("id", "title", "key", "can_push", "created_at")
@@ -1505,7 +1420,7 @@ def deploy_key(
 ) -> DeployKey:
     """A deploy key (``can_push`` false = read-only) -> :class:`DeployKey`."""
     kind = "deploy_key"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     data: dict[str, Any] = {
         "external": _envelope(
             obj,
@@ -1517,12 +1432,12 @@ def deploy_key(
             updated_at=_time(obj, "created_at", kind),
             etag=etag,
         ),
-        "title": _str(obj, "title", kind),
-        "key": _str(obj, "key", kind),
-        "read_only": not _bool(obj, "can_push", kind),
+        "title": read.text(obj, "title", kind),
+        "key": read.text(obj, "key", kind),
+        "read_only": not read.flag(obj, "can_push", kind),
         "created_at": _time(obj, "created_at", kind),
     }
-    return _build(DeployKey, kind, data)
+    return read.build(DeployKey, kind, data)
 
 
 _ACCESS_LEVELS = {
@@ -1544,7 +1459,7 @@ def member(
 ) -> Collaborator:
     """A project member (``access_level`` 10-50) -> :class:`Collaborator`."""
     kind = "member"
-    obj = _mapping(native, kind)
+    obj = read.obj(native, kind)
     level = _opt_int(obj, "access_level", kind)
     permission, role = _ACCESS_LEVELS.get(level or -1, (Permission.UNKNOWN, None))
     who = actor(obj)
@@ -1562,7 +1477,7 @@ def member(
         "permission": permission,
         "native_permission": role if role else (str(level) if level is not None else None),
     }
-    return _build(Collaborator, kind, data)
+    return read.build(Collaborator, kind, data)
 
 
 _PROTECTED_MAPPED = ("id", "name", "allow_force_push", "code_owner_approval_required")
@@ -1574,9 +1489,9 @@ def protected_branch(
     """A protected branch -> :class:`BranchProtection` (access levels stay in extensions;
     push level "No one" for everybody reads as ``enforce_admins``)."""
     kind = "protected_branch"
-    obj = _mapping(native, kind)
-    name = _str(obj, "name", kind)
-    push = _list(obj, "push_access_levels", kind)
+    obj = read.obj(native, kind)
+    name = read.text(obj, "name", kind)
+    push = read.array(obj, "push_access_levels", kind)
     data: dict[str, Any] = {
         "external": {
             "provider": provider or gitlab_provider(),
@@ -1585,7 +1500,7 @@ def protected_branch(
             "native_id": f"{project_path}:{name}",
             "version": {},
             "extensions": Extensions(
-                provider_type=PROVIDER_TYPE, fields=_rest(obj, _PROTECTED_MAPPED)
+                provider_type=PROVIDER_TYPE, fields=rest(obj, _PROTECTED_MAPPED)
             ),
         },
         "branch": name,
@@ -1593,7 +1508,7 @@ def protected_branch(
         # through merge requests — GitLab's form of enforcing the rule for admins.
         "enforce_admins": bool(push)
         and all(isinstance(p, Mapping) and p.get("access_level") == 0 for p in push),
-        "require_code_owner_reviews": _bool(obj, "code_owner_approval_required", kind),
-        "allow_force_pushes": _bool(obj, "allow_force_push", kind),
+        "require_code_owner_reviews": read.flag(obj, "code_owner_approval_required", kind),
+        "allow_force_pushes": read.flag(obj, "allow_force_push", kind),
     }
-    return _build(BranchProtection, kind, data)
+    return read.build(BranchProtection, kind, data)

@@ -38,7 +38,6 @@ from urllib.parse import quote
 
 from pydantic import JsonValue
 
-from kradle_providers.errors import KradleError
 from kradle_providers.models import (
     Actor,
     Comment,
@@ -62,6 +61,7 @@ from kradle_providers.models import (
     Transition,
     Version,
 )
+from kradle_providers.models.native import MappingError, NativeReader
 
 __all__ = [
     "CHANGELOG_KIND",
@@ -71,7 +71,7 @@ __all__ = [
     "PROVIDER_TYPE",
     "TRANSITION_KIND",
     "VERSION_KIND",
-    "JiraMappingError",
+    "MappingError",
     "actor_from_user",
     "body_from_jira",
     "browse_url",
@@ -103,8 +103,8 @@ TRANSITION_KIND = "transition"
 _SCHEMA_VERSION = "1"
 
 
-class JiraMappingError(KradleError):
-    """A Jira object lacks what the canonical model needs (an id, an object shape)."""
+read = NativeReader("Jira")
+"""Checked reads of Jira JSON; a wrong type is a :class:`MappingError`."""
 
 
 # --- scalars -------------------------------------------------------------------
@@ -234,18 +234,10 @@ def _envelope(
     )
 
 
-def _require_mapping(raw: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise JiraMappingError(f"a Jira {what} must be a JSON object, got {type(raw).__name__}")
-    return raw
-
-
 def _require_id(raw: Mapping[str, Any], what: str) -> str:
     native_id = _str(raw.get("id"))
     if native_id is None:
-        raise JiraMappingError(
-            f"the Jira {what} has no `id`; pass the object exactly as Jira returned it"
-        )
+        raise read.error(what, "has no `id`; pass the object exactly as Jira returned it")
     return native_id
 
 
@@ -368,14 +360,14 @@ def issue_from_jira(
 
     ``site`` overrides the web base derived from ``self`` (OAuth 3LO ``self``
     URLs point at ``api.atlassian.com``, not at the site).
-    Raises :class:`JiraMappingError` when ``raw`` is not an issue object.
+    Raises :class:`MappingError` when ``raw`` is not an issue object.
     """
-    raw = _require_mapping(raw, "issue")
+    raw = read.obj(raw, "issue")
     native_id = _require_id(raw, "issue")
     fields = raw.get("fields")
     if fields is None:
         fields = {}
-    fields = _require_mapping(fields, "issue's `fields`")
+    fields = read.obj(fields, "issue's `fields`")
     base = site or site_url(raw.get("self"))
     key = _str(raw.get("key"))
 
@@ -490,13 +482,14 @@ def comment_from_jira(
     it the issue is read from the comment's ``self`` URL. The web address is
     the issue's with ``focusedCommentId`` when the issue key is known.
     """
-    raw = _require_mapping(raw, "comment")
+    raw = read.obj(raw, "comment")
     native_id = _require_id(raw, "comment")
     ref = issue or comment_issue_ref(raw)
     if ref is None:
-        raise JiraMappingError(
-            f"comment {native_id} names no issue: pass the issue reference, "
-            "or give the comment's `self` URL (…/issue/<id>/comment/<id>)"
+        raise read.error(
+            "comment",
+            f"{native_id} names no issue: pass the issue reference, "
+            "or give the comment's `self` URL (…/issue/<id>/comment/<id>)",
         )
     base = site or site_url(raw.get("self"))
     url = None
@@ -551,7 +544,7 @@ def milestone_from_version(
 
     The web address needs the project key (versions carry only ``projectId``).
     """
-    raw = _require_mapping(raw, "version")
+    raw = read.obj(raw, "version")
     native_id = _require_id(raw, "version")
     released = raw.get("released") is True
     base = site or site_url(raw.get("self"))
@@ -588,7 +581,7 @@ def transition_from_jira(raw: Mapping[str, Any], provider: ProviderRef) -> Trans
     ``to_status`` is the target status, normalized like an issue's status; the
     target's id and the rest of the transition stay in extensions.
     """
-    raw = _require_mapping(raw, "transition")
+    raw = read.obj(raw, "transition")
     native_id = _require_id(raw, "transition")
     extensions = {k: v for k, v in raw.items() if k not in _TRANSITION_MAPPED}
     target = raw.get("to")
@@ -725,7 +718,7 @@ def issue_events_from_changelog(
     and ``created_at`` fill in what a webhook changelog lacks (it has no
     ``author``/``created``; the payload's ``user``/``timestamp`` say it).
     """
-    history = _require_mapping(history, "changelog history")
+    history = read.obj(history, "changelog history")
     history_id = _require_id(history, "changelog history")
     raw_items = history.get("items")
     items = [i for i in raw_items if isinstance(i, Mapping)] if isinstance(raw_items, list) else []

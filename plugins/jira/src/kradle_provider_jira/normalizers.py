@@ -296,7 +296,7 @@ def normalize(ctx: NormalizeContext, payload: Mapping[str, Any]) -> NormalizeRes
         )
     try:
         events = _HANDLERS[event](ctx, payload, event)
-    except (_Malformed, mapping.JiraMappingError) as exc:
+    except (_Malformed, mapping.MappingError) as exc:
         return result(NormalizeOutcome.MALFORMED, str(exc))
     except ValidationError as exc:
         # The models reject a value of the wrong type the checks above let through.
