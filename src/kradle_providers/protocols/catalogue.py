@@ -92,7 +92,8 @@ class Shape(StrEnum):
 
 
 class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use: importing the catalogue (every sync command) builds none.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class NoArgs(_Args):

@@ -15,6 +15,7 @@ response or confirmation digest, and a write in ``Conflict`` links its conflict.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -76,7 +77,11 @@ __all__ = [
 # Keys whose values are credentials whatever they contain (audit details).
 _SENSITIVE_KEYS = ("token", "secret", "password", "authorization", "private_key", "api_key")
 
-_CANONICAL: TypeAdapter[Any] = TypeAdapter(AnyCanonical)
+
+@functools.cache
+def _canonical() -> TypeAdapter[Any]:
+    # Built on first use: the union of every canonical kind is the costliest schema to build.
+    return TypeAdapter(AnyCanonical)
 
 
 def _now() -> datetime:
@@ -289,7 +294,7 @@ class Projection(_Record):
                 "there is no object to load (check `tombstoned` first)",
                 field="object",
             )
-        obj: CanonicalObject = _CANONICAL.validate_python(self.object)
+        obj: CanonicalObject = _canonical().validate_python(self.object)
         return obj
 
 
