@@ -5,8 +5,9 @@ Importing this package never imports httpx (plugin discovery imports it).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kradle_providers._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kradle_providers.auth.forms import BASIC, BEARER, CORE_FORMS, TOKEN, AuthContext, AuthForm
@@ -100,10 +101,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value  # later lookups skip this hook
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES)

@@ -10,8 +10,9 @@ manifests of every installed plugin without importing their adapters.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kradle_providers._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kradle_providers.errors import ManifestError, ManifestFinding
@@ -88,10 +89,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value  # later lookups skip this hook
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES)

@@ -2,57 +2,16 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from kradle_providers.models.base import CanonicalObject, Interface
-from kradle_providers.models.cicd import (
-    Artifact,
-    Check,
-    Job,
-    LogRef,
-    Pipeline,
-    PipelineDefinition,
-    Runner,
-    RunnerRegistration,
-)
-from kradle_providers.models.forge import (
-    BranchProtection,
-    Collaborator,
-    Commit,
-    DeployKey,
-    PullRequest,
-    Ref,
-    Repository,
-    Review,
-)
-from kradle_providers.models.issues import Comment, Issue, IssueEvent, Label, Milestone, Transition
+from kradle_providers.models.events import AnyCanonical
 
 __all__ = ["CANONICAL_KINDS", "kinds_of"]
 
+# AnyCanonical is Annotated[Issue | Comment | ..., discriminator]: its members, in order.
 CANONICAL_KINDS: dict[str, type[CanonicalObject]] = {
-    cls.__name__: cls
-    for cls in (
-        Issue,
-        Comment,
-        Label,
-        Milestone,
-        IssueEvent,
-        Transition,
-        PipelineDefinition,
-        Pipeline,
-        Job,
-        Check,
-        Artifact,
-        LogRef,
-        Runner,
-        RunnerRegistration,
-        Repository,
-        PullRequest,
-        Review,
-        Ref,
-        Commit,
-        DeployKey,
-        Collaborator,
-        BranchProtection,
-    )
+    cls.__name__: cls for cls in get_args(get_args(AnyCanonical)[0])
 }
 """Every canonical kind by name, in SPEC §3 order."""
 

@@ -6,8 +6,9 @@ See :class:`EmulatorApp` for how a vendor emulator is written, and
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kradle_providers._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kradle_providers.clock import ManualClock, Now, system_clock
@@ -178,10 +179,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value  # later lookups skip this hook
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES)
