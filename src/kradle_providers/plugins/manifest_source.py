@@ -116,12 +116,11 @@ def _validator_stamp() -> str:
     """Changes whenever the code that validates manifests (or the operation catalogue) does."""
     import kradle_providers
     from kradle_providers import manifest as manifest_pkg
-    from kradle_providers import protocols
+    from kradle_providers import models, protocols
 
     digest = hashlib.sha256(kradle_providers.__version__.encode())
-    folders = [Path(str(p)) for p in manifest_pkg.__path__] + [
-        Path(str(p)) for p in protocols.__path__
-    ]
+    # The manifest model, the operation catalogue and the interfaces it names.
+    folders = [Path(str(p)) for pkg in (manifest_pkg, protocols, models) for p in pkg.__path__]
     for folder in folders:
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
             if entry.name.endswith(".py"):
