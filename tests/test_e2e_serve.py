@@ -25,20 +25,10 @@ import pytest
 
 pytest.importorskip("kradle_provider_github.emulator")
 
+# The same one-repository binding the replica soak serves.
+from tests.serve_replicas import BINDING
+
 TOKEN = "ghp_e2eServeToken00000000000000000000001"
-BINDING = """\
-apiVersion: kradle.a5c.ai/v1alpha1
-kind: ExternalBackendBinding
-metadata: {name: widgets}
-spec:
-  target: {kind: Repository, name: widgets}
-  providers:
-    gh: {type: github, apiBaseUrl: "${GH_API}", auth: {token: {env: GH_TOKEN}},
-         webhookSecret: {env: GH_WEBHOOK_SECRET}}
-  interfaces:
-    issueTracking: {provider: gh, mode: bidirectional,
-                    externalRef: {owner: acme, repository: widgets}, kinds: [Issue, Comment]}
-"""
 
 
 def _start(argv: list[str], env: dict[str, str], pattern: str) -> tuple[subprocess.Popen[str], str]:
