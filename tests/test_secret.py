@@ -8,7 +8,7 @@ import pickle
 import pytest
 from pydantic import BaseModel
 
-from kradle_providers.auth.secret import Secret, redact
+from kradle_providers.auth.secret import Secret, forgetting_new_secret_values, redact
 
 CANARY = "kradle-canary-7f3a9c"
 
@@ -52,3 +52,12 @@ def test_secrets_compare_in_constant_time_and_refuse_pickling() -> None:
         pickle.dumps(Secret(CANARY))
     with pytest.raises(TypeError):
         Secret(123)  # type: ignore[arg-type]
+
+
+def test_secrets_registered_inside_the_block_are_forgotten_on_exit() -> None:
+    kept = Secret("kept-secret-value-0001")
+    with forgetting_new_secret_values():
+        Secret("reopenIssue")  # a code constant, as property tests draw them
+        assert redact("reopenIssue kept-secret-value-0001") == "*** ***"
+    assert redact("reopenIssue kept-secret-value-0001") == "reopenIssue ***"
+    assert kept.reveal() == "kept-secret-value-0001"

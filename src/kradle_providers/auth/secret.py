@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pydantic is imported when a model first uses Secret, not with redact()
@@ -20,7 +22,14 @@ if TYPE_CHECKING:  # pydantic is imported when a model first uses Secret, not wi
     from pydantic.json_schema import JsonSchemaValue
     from pydantic_core import core_schema
 
-__all__ = ["REDACTED", "Secret", "is_sensitive_header", "redact", "register_secret_value"]
+__all__ = [
+    "REDACTED",
+    "Secret",
+    "forgetting_new_secret_values",
+    "is_sensitive_header",
+    "redact",
+    "register_secret_value",
+]
 
 REDACTED = "***"
 
@@ -39,6 +48,24 @@ def register_secret_value(value: str) -> None:
         return
     with _known_lock:
         _known.add(value)
+
+
+@contextmanager
+def forgetting_new_secret_values() -> Iterator[None]:
+    """Forget, on exit, every secret value registered inside the block.
+
+    For tests that make up many secrets (property tests): without it each made-up
+    value stays registered for the whole process and :func:`redact` scrubs it from
+    every later text. Hypothesis draws from string constants of the code under test
+    ("reopenIssue", "cancelled"), so a later audit record or error would lose words.
+    """
+    with _known_lock:
+        before = set(_known)
+    try:
+        yield
+    finally:
+        with _known_lock:
+            _known.intersection_update(before)
 
 
 # Any header whose name says it may carry a credential or a signature, for every
