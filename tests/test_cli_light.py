@@ -136,3 +136,24 @@ def test_an_edited_manifest_is_validated_again_and_an_invalid_one_always_reporte
     manifest.write_text(text.replace("Fixture Good", "Fixture Renamed"))
     (info,) = registry_of(SummaryCache(tmp_path / "cache"), ep).plugins()
     assert info.display_name == "Fixture Renamed"
+
+
+def test_each_area_registers_exactly_the_commands_mapped_to_it() -> None:
+    import argparse
+    import importlib
+
+    from kradle_providers.cli import COMMANDS
+
+    for area in set(COMMANDS.values()):
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(area).register(sub)
+        assert set(sub.choices) == {c for c, a in COMMANDS.items() if a == area}, area
+
+
+def test_a_command_imports_only_its_own_area() -> None:
+    modules, _ = modules_after(
+        "from kradle_providers.cli import build_parser\nbuild_parser('sync')"
+    )
+    assert "kradle_providers.sync.cli" in modules
+    assert "kradle_providers.testing.emulator.cli" not in modules
+    assert "kradle_providers.plugins.cli" not in modules

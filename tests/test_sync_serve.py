@@ -26,13 +26,13 @@ from kradle_providers.store import SqliteStateStore
 from kradle_providers.store.claims import DEFAULT_LEASE
 from kradle_providers.sync import cli
 from kradle_providers.sync.binding import parse_binding
-from kradle_providers.sync.cli import status_report
 from kradle_providers.sync.phases import BindingPhase, DeliveryPhase
 from kradle_providers.sync.phases import WriteIntentPhase as W
 from kradle_providers.sync.policy import WritePolicy
 from kradle_providers.sync.recover import recover_missed
 from kradle_providers.sync.runtime import BoundBinding, ProviderOverride
 from kradle_providers.sync.serve import ServeOptions, SyncServer
+from kradle_providers.sync.status import status_report
 
 gh_emulator = pytest.importorskip("kradle_provider_github.emulator")
 jira_emulator = pytest.importorskip("kradle_provider_jira.emulator")

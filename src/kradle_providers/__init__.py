@@ -240,6 +240,10 @@ if TYPE_CHECKING:
         ServeOptions,
         SyncServer,
     )
+    from kradle_providers.sync.status import (
+        read_sqlite_status,
+        status_report,
+    )
     from kradle_providers.sync.worker import (
         WriteWorker,
     )
@@ -280,6 +284,8 @@ _WHERE: dict[str, str] = {
     "check_binding": "kradle_providers.sync.check",
     "RecoveryReport": "kradle_providers.sync.recover",
     "recover_missed": "kradle_providers.sync.recover",
+    "read_sqlite_status": "kradle_providers.sync.status",
+    "status_report": "kradle_providers.sync.status",
     "Metrics": "kradle_providers.metrics",
     "RecordingMetrics": "kradle_providers.metrics",
     "AuthenticationError": "kradle_providers.errors",
@@ -641,9 +647,11 @@ __all__ = [
     "operations_of",
     "parse_binding",
     "plan_changes",
+    "read_sqlite_status",
     "recover_missed",
     "redact",
     "source_digest",
+    "status_report",
     "validate_manifest",
 ]
 

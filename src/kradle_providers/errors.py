@@ -9,9 +9,8 @@ fix it, and never contains a credential (messages pass through
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "AuthenticationError",
@@ -76,8 +75,7 @@ class UnsupportedOperation(ProviderError):
         )
 
 
-@dataclass(frozen=True)
-class ManifestFinding:
+class ManifestFinding(NamedTuple):
     """One problem in a manifest: where it is, what is wrong, how to fix it."""
 
     path: str

@@ -9,8 +9,6 @@ process-wide redactor so that :func:`redact` can scrub it from any text
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import threading
 from collections.abc import Iterator
@@ -118,6 +116,8 @@ class Secret:
 
     def digest(self) -> str:
         """A short, non-reversible fingerprint for cache keys and audit records."""
+        import hashlib  # here, not at the top: OpenSSL's bindings cost every CLI command
+
         return hashlib.sha256(self.__value.encode()).hexdigest()[:16]
 
     def __repr__(self) -> str:
@@ -132,6 +132,8 @@ class Secret:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
             return NotImplemented
+        import hmac
+
         return hmac.compare_digest(self.__value.encode(), other.__value.encode())
 
     def __hash__(self) -> int:

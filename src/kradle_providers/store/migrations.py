@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kradle_providers.store.errors import SchemaTooNew
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate", "schema_version"]
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(NamedTuple):
     """One schema step: its number (1, 2, …), a short name, its statements."""
 
     version: int

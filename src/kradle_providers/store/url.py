@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from kradle_providers.auth.secret import redact
 from kradle_providers.errors import InvalidInput
-from kradle_providers.store.protocol import StateStore
+
+if TYPE_CHECKING:
+    from kradle_providers.store.protocol import StateStore
 
 __all__ = ["display_name", "is_postgres_url", "local_path", "open_state_store", "redact_dsn"]
 

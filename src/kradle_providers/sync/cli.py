@@ -38,8 +38,7 @@ import contextlib
 import importlib
 import json
 import sys
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
     from kradle_providers.store.protocol import StateStore
     from kradle_providers.sync.runtime import ProviderOverride
 
-__all__ = ["DEFAULT_DB", "build_parser", "main", "register", "status_report"]
+__all__ = ["DEFAULT_DB", "build_parser", "main", "register"]
 
 DEFAULT_DB = "kradle-sync.db"
 EXIT_OK = 0
@@ -329,57 +328,36 @@ async def _run_recover(args: argparse.Namespace, binding: Any) -> int:
 # --------------------------------------------------------------------------- status
 
 
-async def status_report(store: StateStore, *, binding: str | None = None) -> dict[str, Any]:
-    """What ``sync status --json`` prints: objects, states, phases, deliveries, intents,
-    conflicts."""
-    from kradle_providers.sync.lifecycle import current_phases
-
-    objects = await store.projections.count_by_kind(binding)
-    states = [
-        s.model_dump(mode="json", exclude={"checkpoint"})
-        for s in await store.sync_states.find(binding=binding)
-    ]
-    deliveries = {p.value: n for p, n in (await store.deliveries.count_by_phase()).items()}
-    phases = {
-        b: {
-            kind: {
-                subject: {"phase": st.phase, "reason": st.reason, "at": st.at.isoformat()}
-                for subject, st in by_subject.items()
-            }
-            for kind, by_subject in by_kind.items()
-        }
-        for b, by_kind in (await current_phases(store, binding=binding)).items()
-    }
-    return {
-        "objects": dict(sorted(objects.items())),
-        "states": states,
-        "phases": phases,
-        "deliveries": deliveries,
-        "intents": _count_by_phase(await store.intents.find(binding=binding)),
-        "conflicts": _count_by_phase(await store.conflicts.find(binding=binding)),
-    }
-
-
-def _count_by_phase(records: Iterable[Any]) -> dict[str, int]:
-    """How many ``records`` are in each phase, in order of first appearance."""
-    return dict(Counter(r.phase.value for r in records))
-
-
-def _status(args: argparse.Namespace) -> int:
+def _status_through_store(db: str, binding: str | None) -> dict[str, Any]:
     import asyncio
 
     from kradle_providers.store import open_state_store
+    from kradle_providers.sync.status import status_report
+
+    async def run() -> dict[str, Any]:
+        async with open_state_store(db) as store:
+            return await status_report(store, binding=binding)
+
+    return asyncio.run(run())
+
+
+def _status(args: argparse.Namespace) -> int:
     from kradle_providers.store.url import local_path
+    from kradle_providers.sync.status import read_sqlite_status
 
     path = local_path(args.db)
     if path is not None and not path.exists():
         return _error(f"no state store at {str(path)!r}; run `sync backfill --db` first")
 
-    async def run() -> dict[str, Any]:
-        async with open_state_store(args.db) as store:
-            return await status_report(store, binding=args.binding)
+    # A SQLite file is read directly (fast); PostgreSQL and older files take the store API.
+    report = None if path is None else read_sqlite_status(path, binding=args.binding)
+    if report is None:
+        from kradle_providers.store.errors import StoreError
 
-    report = asyncio.run(run())
+        try:
+            report = _status_through_store(args.db, args.binding)
+        except StoreError as exc:
+            return _error(str(exc))
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         return EXIT_OK

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Generic, TypeVar
 
 from kradle_providers.store.protocol import StateStore
 from kradle_providers.sync.phases import (
     INITIAL_PHASES,
+    PHASE_ACTIONS,
     BindingPhase,
     ProviderPhase,
     transition,
@@ -30,11 +30,6 @@ __all__ = ["PHASE_ACTIONS", "PhaseState", "PhaseTracker", "current_phases"]
 
 P = TypeVar("P", ProviderPhase, BindingPhase)
 
-PHASE_ACTIONS: dict[type[StrEnum], str] = {
-    ProviderPhase: "phase.provider",
-    BindingPhase: "phase.binding",
-}
-"""The audit action each phase family's moves are recorded under."""
 
 _ACTOR = "kradle:sync"
 _FAILED = {ProviderPhase.FAILED.value, BindingPhase.FAILED.value}

@@ -24,6 +24,7 @@ from kradle_providers.errors import KradleError
 __all__ = [
     "EXPLICIT_TRANSITIONS",
     "INITIAL_PHASES",
+    "PHASE_ACTIONS",
     "TRANSITIONS",
     "BackfillPhase",
     "BindingPhase",
@@ -235,6 +236,12 @@ _EXPLICIT: frozenset[tuple[type[StrEnum], str, str]] = frozenset(
 def _is_explicit(current: StrEnum, new: StrEnum) -> bool:
     return (type(current), current.value, new.value) in _EXPLICIT
 
+
+PHASE_ACTIONS: Mapping[type[StrEnum], str] = {
+    ProviderPhase: "phase.provider",
+    BindingPhase: "phase.binding",
+}
+"""The audit action each phase family's moves are recorded under."""
 
 INITIAL_PHASES: Mapping[type[StrEnum], StrEnum] = {
     ProviderPhase: _P.PENDING,

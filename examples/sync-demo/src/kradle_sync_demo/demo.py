@@ -766,7 +766,7 @@ async def _conflict(demo: _Demo) -> None:
 
 
 async def _summary(demo: _Demo) -> None:
-    from kradle_providers.sync.cli import status_report
+    from kradle_providers.sync.status import status_report
 
     out = demo.out
     out.heading("Summary (the data of `sync status --json`)")
