@@ -8,6 +8,7 @@ Acme sends ``{"event": "ticket.created", "ticket": {...}}``; the event family
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from kradle_providers.models import (
@@ -24,8 +25,10 @@ __all__ = ["NORMALIZERS"]
 _ACTIONS = {"created": ChangeAction.CREATED, "updated": ChangeAction.UPDATED}
 
 
+@cache
 def _mapper() -> Any:
     # The adapter owns the native -> canonical mapping; reuse it (no HTTP is made).
+    # Built once: an adapter's HTTP client loads the TLS trust store (~20 ms).
     from kradle_provider_acme.adapter import AcmeAdapter
 
     return AcmeAdapter.from_config(ProviderConfig(api_base_url="https://acme.invalid"))
