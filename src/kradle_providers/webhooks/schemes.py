@@ -59,7 +59,7 @@ def _reveal(secret: SecretLike) -> str:
 
 
 def _hmac(secret: SecretLike, message: bytes, digest: Digest, encoding: str) -> str:
-    mac = hmac.new(_reveal(secret).encode("utf-8"), message, digest).digest()
+    mac = hmac.digest(_reveal(secret).encode("utf-8"), message, digest)  # one-shot C path
     return base64.b64encode(mac).decode("ascii") if encoding == "base64" else mac.hex()
 
 
