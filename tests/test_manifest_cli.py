@@ -18,14 +18,6 @@ INVALID = str(FIXTURES / "invalid-many.yaml")
 BAD_SYNTAX = str(FIXTURES / "bad-syntax.yaml")
 
 
-@pytest.fixture(autouse=True)
-def _only_manifest_areas(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Other areas' CLI modules are not this suite's concern: build the parser from ours.
-    monkeypatch.setattr(
-        cli, "_AREAS", ("kradle_providers.manifest.cli", "kradle_providers.schema_gen")
-    )
-
-
 def test_validate_valid_files(capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["manifest", "validate", VALID, str(FIXTURES / "ci-only.json")])
     out = capsys.readouterr().out

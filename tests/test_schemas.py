@@ -23,11 +23,6 @@ def generated() -> dict[str, str]:
     return schema_gen.generate_schemas()
 
 
-@pytest.fixture(autouse=True)
-def _only_schema_area(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "_AREAS", ("kradle_providers.schema_gen",))
-
-
 def test_checked_in_schemas_are_fresh(generated: dict[str, str]) -> None:
     stale = schema_gen.stale_schemas(SCHEMAS, generated)
     assert stale == [], (
