@@ -44,30 +44,34 @@ def test_githubkit_reads_issues_comments_labels_milestones(
     counts = emulator.counts()
     rest = kit.rest
     issues = list(
-        kit.paginate(
+        kit.rest.paginate(
             rest.issues.list_for_repo, owner="acme", repo="widgets", state="all", per_page=100
         )
     )
     assert len(issues) == counts["Issue"] + counts["PullRequest"]
     assert sum(1 for i in issues if i.pull_request) == counts["PullRequest"]
     comments = list(
-        kit.paginate(rest.issues.list_comments_for_repo, owner="acme", repo="widgets", per_page=100)
+        kit.rest.paginate(
+            rest.issues.list_comments_for_repo, owner="acme", repo="widgets", per_page=100
+        )
     )
     assert len(comments) == counts["Comment"]
-    labels = list(kit.paginate(rest.issues.list_labels_for_repo, owner="acme", repo="widgets"))
+    labels = list(kit.rest.paginate(rest.issues.list_labels_for_repo, owner="acme", repo="widgets"))
     assert len(labels) == counts["Label"]
     milestones = list(
-        kit.paginate(rest.issues.list_milestones, owner="acme", repo="widgets", state="all")
+        kit.rest.paginate(rest.issues.list_milestones, owner="acme", repo="widgets", state="all")
     )
     assert len(milestones) == counts["Milestone"]
     events = list(
-        kit.paginate(rest.issues.list_events_for_repo, owner="acme", repo="widgets", per_page=100)
+        kit.rest.paginate(
+            rest.issues.list_events_for_repo, owner="acme", repo="widgets", per_page=100
+        )
     )
     assert len(events) == counts["IssueEvent"]
     one = rest.issues.get("acme", "widgets", 1).parsed_data
     assert one.number == 1
     per_issue = list(
-        kit.paginate(
+        kit.rest.paginate(
             rest.issues.list_comments, owner="acme", repo="widgets", issue_number=issues[-1].number
         )
     )
@@ -87,7 +91,7 @@ def test_githubkit_reads_actions_and_checks(served: tuple[GitHubEmulator, str], 
     workflows = rest.actions.list_repo_workflows("acme", "widgets").parsed_data
     assert workflows.total_count == counts["PipelineDefinition"]
     runs = list(
-        kit.paginate(
+        kit.rest.paginate(
             rest.actions.list_workflow_runs_for_repo,
             owner="acme",
             repo="widgets",
@@ -100,7 +104,7 @@ def test_githubkit_reads_actions_and_checks(served: tuple[GitHubEmulator, str], 
     for workflow in workflows.workflows:
         by_workflow += len(
             list(
-                kit.paginate(
+                kit.rest.paginate(
                     rest.actions.list_workflow_runs,
                     owner="acme",
                     repo="widgets",
@@ -115,7 +119,7 @@ def test_githubkit_reads_actions_and_checks(served: tuple[GitHubEmulator, str], 
     for run in runs:
         jobs += len(
             list(
-                kit.paginate(
+                kit.rest.paginate(
                     rest.actions.list_jobs_for_workflow_run,
                     owner="acme",
                     repo="widgets",
@@ -145,17 +149,17 @@ def test_githubkit_reads_forge(served: tuple[GitHubEmulator, str], kit: Any) -> 
     assert repo.full_name == "acme/widgets"
     assert counts["Repository"] == 1  # counts() is scoped to acme/widgets
     org_repos = len(emulator.state.repos.filter(owner="acme"))
-    assert len(list(kit.paginate(rest.repos.list_for_org, org="acme"))) == org_repos
-    list(kit.paginate(rest.repos.list_for_user, username="octo-admin"))
+    assert len(list(kit.rest.paginate(rest.repos.list_for_org, org="acme"))) == org_repos
+    list(kit.rest.paginate(rest.repos.list_for_user, username="octo-admin"))
     pulls = list(
-        kit.paginate(rest.pulls.list, owner="acme", repo="widgets", state="all", per_page=100)
+        kit.rest.paginate(rest.pulls.list, owner="acme", repo="widgets", state="all", per_page=100)
     )
     assert len(pulls) == counts["PullRequest"]
     reviews = 0
     for pull in pulls:
         reviews += len(
             list(
-                kit.paginate(
+                kit.rest.paginate(
                     rest.pulls.list_reviews, owner="acme", repo="widgets", pull_number=pull.number
                 )
             )
@@ -166,10 +170,10 @@ def test_githubkit_reads_forge(served: tuple[GitHubEmulator, str], kit: Any) -> 
     tags = rest.git.list_matching_refs("acme", "widgets", "tags").parsed_data
     assert len(heads) + len(tags) == counts["Ref"]
     branches = list(
-        kit.paginate(rest.repos.list_branches, owner="acme", repo="widgets", per_page=100)
+        kit.rest.paginate(rest.repos.list_branches, owner="acme", repo="widgets", per_page=100)
     )
     assert len(branches) == len(heads)
-    list(kit.paginate(rest.repos.list_tags, owner="acme", repo="widgets"))
+    list(kit.rest.paginate(rest.repos.list_tags, owner="acme", repo="widgets"))
     assert (
         rest.repos.get_commit("acme", "widgets", "main").parsed_data.sha == heads[0].object_.sha
         or True
@@ -177,7 +181,9 @@ def test_githubkit_reads_forge(served: tuple[GitHubEmulator, str], kit: Any) -> 
     keys = rest.repos.list_deploy_keys("acme", "widgets").parsed_data
     assert len(keys) == counts["DeployKey"]
     assert rest.repos.get_deploy_key("acme", "widgets", keys[0].id).parsed_data.id == keys[0].id
-    collaborators = list(kit.paginate(rest.repos.list_collaborators, owner="acme", repo="widgets"))
+    collaborators = list(
+        kit.rest.paginate(rest.repos.list_collaborators, owner="acme", repo="widgets")
+    )
     assert len(collaborators) == counts["Collaborator"]
     protection = rest.repos.get_branch_protection("acme", "widgets", "main").parsed_data
     assert protection.required_status_checks is not None
