@@ -189,9 +189,11 @@ class MemoryAdapter(ProviderAdapter):
         page_size: int | None,
         since: datetime | None = None,
         where: Callable[[Native], bool] | None = None,
+        index: tuple[str, Any] | None = None,
         listing: str = "",
     ) -> Page[T]:
-        """One page of ``kind`` in ``scope``.
+        """One page of ``kind`` in ``scope`` (only ``index[0] == index[1]`` when given),
+        in O(page): the backend keeps each listing in both orders (``memory_index``).
 
         Full listings are ordered by id and the cursor holds the last id seen,
         so objects created while paging appear at the end and none is skipped
@@ -223,24 +225,20 @@ class MemoryAdapter(ProviderAdapter):
             mark = self.backend.now()
             if since is not None and since > mark:
                 mark = since
-        rows = [
-            o
-            for o in self.backend.iter_live(kind)
-            if o["scope"] == scope and (where is None or where(o))
-        ]
+        listing_ids = self.backend.listing(kind, scope, *(index or ()))
         if since is None:
-            after = int(state.get("after", 0))
-            rows = sorted((o for o in rows if o["id"] > after), key=lambda o: int(o["id"]))
+            ids = listing_ids.after_id(int(state.get("after", 0)))
         else:
-
-            def key(o: Native) -> tuple[datetime, int]:
-                return parse_time(o["updated_at"]), int(o["sequence"])
-
-            rows = [o for o in rows if parse_time(o["updated_at"]) >= since]
-            if state:
-                position = (parse_time(state["t"]), int(state["s"]))
-                rows = [o for o in rows if key(o) > position]
-            rows.sort(key=key)
+            after = (parse_time(state["t"]), int(state["s"])) if state else None
+            ids = listing_ids.from_version(since, after)
+        # One past the page says whether there is more; nothing beyond it is read.
+        rows: list[Native] = []
+        for oid in ids:
+            o = self.backend.live(kind, oid)
+            if o is not None and (where is None or where(o)):
+                rows.append(o)
+                if len(rows) > size:
+                    break
         chunk, more = rows[:size], len(rows) > size
         next_cursor = None
         if more:
@@ -285,24 +283,23 @@ class MemoryAdapter(ProviderAdapter):
                 return dict(obj)
         return None
 
-    def _by_key(self, kind: str, scope: str, field: str, ident: str, what: str) -> Native:
-        found = self._find(kind, scope, **{field: int(ident)}) if ident.isdigit() else None
-        if found is None:
-            raise self._not_found(what, ident, f"list {what}s in {scope} to find its {field}")
-        return found
-
     def _by_number(self, kind: str, scope: str, number: str, what: str) -> Native:
-        return self._by_key(kind, scope, "number", number, what)
+        found = self.backend.live_by_number(kind, scope, int(number)) if number.isdigit() else None
+        if found is None:
+            raise self._not_found(what, number, f"list {what}s in {scope} to find its number")
+        return dict(found)
 
     def _by_id(self, kind: str, scope: str, oid: str, what: str) -> Native:
-        return self._by_key(kind, scope, "id", oid, what)
+        found = self.backend.live(kind, int(oid)) if oid.isdigit() else None
+        if found is None or found["scope"] != scope:
+            raise self._not_found(what, oid, f"list {what}s in {scope} to find its id")
+        return dict(found)
 
-    def _of_issue(self, scope: str, issue_id: str | None) -> Callable[[Native], bool] | None:
-        """A filter keeping the objects of one issue (all of them without ``issue_id``)."""
+    def _of_issue(self, scope: str, issue_id: str | None) -> tuple[str, Any] | None:
+        """The index of one issue's objects (None, all of them, without ``issue_id``)."""
         if issue_id is None:
             return None
-        number = self._by_number("issue", scope, issue_id, "issue")["number"]
-        return lambda o: bool(o["issue_number"] == number)
+        return "issue_number", self._by_number("issue", scope, issue_id, "issue")["number"]
 
     def _recall(self, operation: str, scope: str, key: str | None) -> Native | None:
         return self.backend.recall_key(operation, scope, key) if key else None
@@ -543,10 +540,10 @@ class MemoryAdapter(ProviderAdapter):
             "listComments", ref, issue_id=issue_id, since=since, cursor=cursor, page_size=page_size
         )
         scope = ref.slug()
-        where = self._of_issue(scope, issue_id)
+        index = self._of_issue(scope, issue_id)
         return self._page(
             "comment", Comment, "listComments", scope, cursor=cursor, page_size=page_size,
-            since=since, where=where, listing=issue_id or "",
+            since=since, index=index, listing=issue_id or "",
         )  # fmt: skip
 
     async def create_comment(
@@ -637,10 +634,10 @@ class MemoryAdapter(ProviderAdapter):
             page_size=page_size,
         )  # fmt: skip
         scope = ref.slug()
-        where = self._of_issue(scope, issue_id)
+        index = self._of_issue(scope, issue_id)
         return self._page(
             "issue_event", IssueEvent, "listIssueEvents", scope, cursor=cursor,
-            page_size=page_size, since=since, where=where, listing=issue_id or "",
+            page_size=page_size, since=since, index=index, listing=issue_id or "",
         )  # fmt: skip
 
     # --- CI/CD --------------------------------------------------------------------
@@ -666,16 +663,13 @@ class MemoryAdapter(ProviderAdapter):
             page_size=page_size,
         )  # fmt: skip
         scope = ref.slug()
-        where = None
+        index = None
         if definition_id is not None:
             workflow = self._by_id("workflow", scope, definition_id, "pipeline definition")
-
-            def where(o: Native) -> bool:
-                return bool(o["workflow_id"] == workflow["id"])
-
+            index = ("workflow_id", workflow["id"])
         return self._page(
             "pipeline", Pipeline, "listPipelines", scope, cursor=cursor, page_size=page_size,
-            since=since, where=where, listing=definition_id or "",
+            since=since, index=index, listing=definition_id or "",
         )  # fmt: skip
 
     async def get_pipeline(self, ref: ExternalRef, pipeline_id: str) -> Pipeline:
@@ -697,7 +691,7 @@ class MemoryAdapter(ProviderAdapter):
         run = self._by_id("pipeline", scope, pipeline_id, "pipeline")
         return self._page(
             "job", Job, "listJobs", scope, cursor=cursor, page_size=page_size,
-            where=lambda o: bool(o["pipeline_id"] == run["id"]), listing=pipeline_id,
+            index=("pipeline_id", run["id"]), listing=pipeline_id,
         )  # fmt: skip
 
     def get_job_log(self, ref: ExternalRef, job_id: str) -> AsyncIterator[str]:
@@ -729,7 +723,7 @@ class MemoryAdapter(ProviderAdapter):
         run = self._by_id("pipeline", scope, pipeline_id, "pipeline")
         return self._page(
             "artifact", Artifact, "listArtifacts", scope, cursor=cursor, page_size=page_size,
-            where=lambda o: bool(o["pipeline_id"] == run["id"]), listing=pipeline_id,
+            index=("pipeline_id", run["id"]), listing=pipeline_id,
         )  # fmt: skip
 
     async def rerun_pipeline(
@@ -813,7 +807,7 @@ class MemoryAdapter(ProviderAdapter):
         self._call("listChecks", ref, sha=sha, cursor=cursor, page_size=page_size)
         return self._page(
             "check", Check, "listChecks", ref.slug(), cursor=cursor, page_size=page_size,
-            where=lambda o: bool(o["head_sha"] == sha), listing=sha,
+            index=("head_sha", sha), listing=sha,
         )  # fmt: skip
 
     def _check_fields(self, data: CheckInput) -> dict[str, Any]:
@@ -1107,7 +1101,7 @@ class MemoryAdapter(ProviderAdapter):
         pr = self._by_number("pull_request", scope, number, "pull request")
         return self._page(
             "review", Review, "listReviews", scope, cursor=cursor, page_size=page_size,
-            where=lambda o: bool(o["pull_request_id"] == pr["id"]), listing=number,
+            index=("pull_request_id", pr["id"]), listing=number,
         )  # fmt: skip
 
     # --- git forge: refs, commits, keys, collaborators, protection -----------------

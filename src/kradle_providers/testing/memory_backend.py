@@ -36,6 +36,7 @@ from kradle_providers.errors import (
     NotFound,
     RateLimited,
 )
+from kradle_providers.testing.memory_index import Indexes, Ordered, VersionKey
 
 __all__ = [
     "DEFAULT_MAX_PAGE_SIZE",
@@ -131,6 +132,8 @@ class MemoryBackend:
         self.granted_scopes: frozenset[str] | None = None
         self.max_page_size = max_page_size
         self._objects: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in NATIVE_KINDS}
+        # Listings page through these in O(page) (see memory_index).
+        self._indexes = Indexes()
         self._next_id = 1
         self._numbers: dict[tuple[str, str], int] = {}
         self._sequence = 0
@@ -273,6 +276,7 @@ class MemoryBackend:
         obj["sequence"] = seq
         obj.setdefault("internal_rank", oid * 1000)
         table[oid] = obj
+        self._indexes.add(kind, obj, _version_of(obj))
         self._emit(kind, "created", obj)
         return copy.deepcopy(obj)
 
@@ -280,9 +284,11 @@ class MemoryBackend:
         """Change fields of an object: bumps its version and emits an event."""
         obj = self._get_live(kind, oid)
         now, seq = self._tick()
+        self._indexes.remove(kind, obj, _version_of(obj))
         obj.update(copy.deepcopy(fields))
         obj["updated_at"] = format_time(now)
         obj["sequence"] = seq
+        self._indexes.add(kind, obj, _version_of(obj))
         self._emit(kind, "updated", obj)
         return copy.deepcopy(obj)
 
@@ -290,7 +296,8 @@ class MemoryBackend:
         """Delete an object (as a person on the provider's site would); emits an event."""
         obj = self._get_live(kind, oid)
         self._tick()
-        del self._table(kind)[oid]
+        self._indexes.remove(kind, obj, _version_of(obj))
+        del self._table(kind)[obj["id"]]
         self._logs.pop(oid, None)
         self._emit(kind, "deleted", obj)
         return copy.deepcopy(obj)
@@ -331,6 +338,21 @@ class MemoryBackend:
     def iter_live(self, kind: str) -> Iterator[dict[str, Any]]:
         """The stored objects themselves, unordered (read-only use by the adapter)."""
         return iter(self._table(kind).values())
+
+    def live(self, kind: str, oid: int) -> dict[str, Any] | None:
+        """The stored object itself, or None (read-only use by the adapter)."""
+        return self._table(kind).get(oid)
+
+    def live_by_number(self, kind: str, scope: str, number: int) -> dict[str, Any] | None:
+        """The stored ``kind`` numbered ``number`` in ``scope``, or None (read-only)."""
+        oid = self._indexes.by_number(kind, scope, number)
+        return None if oid is None else self._table(kind).get(oid)
+
+    def listing(self, kind: str, scope: str, field: str = "", value: Any = None) -> Ordered:
+        """The ids of ``kind`` in ``scope`` (only ``field == value`` when given) in id
+        and in version order, for paging in O(page); fields are those of ``INDEXED_FIELDS``."""
+        self._table(kind)  # an unknown kind is an error, not an empty listing
+        return self._indexes.ordered(kind, scope, field, value)
 
     def find(self, kind: str, scope: str | None = None, **match: Any) -> dict[str, Any] | None:
         """The first object of ``kind`` (by id) whose fields equal ``match``."""
@@ -733,6 +755,10 @@ BRANCH_PROTECTION_DEFAULTS: dict[str, Any] = {
     "allow_deletions": False,
 }
 """The fields of a branch protection rule with their unprotected defaults."""
+
+
+def _version_of(obj: dict[str, Any]) -> VersionKey:
+    return parse_time(obj["updated_at"]), int(obj["sequence"])
 
 
 def _sha(*parts: Any) -> str:

@@ -4,7 +4,8 @@ Over REST, reviews are listed per pull request (``GET /pulls/{n}/reviews``):
 a backfill of N pull requests costs at least N requests. One GraphQL query
 returns the reviews of up to 100 pull requests, so the same backfill costs
 ``ceil(N / 100)`` requests (plus one REST listing for any pull request with
-more than 100 reviews). ``benchmarks/github_backfill.py`` measures it.
+more than 100 reviews). ``benchmarks/backfill_peers.py`` times the shipped backfill
+against PyGithub and githubkit reading every review over REST.
 
 GraphQL review nodes are rewritten into the REST review shape so the one
 native->canonical mapping (:mod:`kradle_provider_github.mapping`) serves both.
