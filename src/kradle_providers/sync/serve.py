@@ -202,7 +202,9 @@ class SyncServer:
     def listen(self) -> socket.socket:
         """Bind the receiver's socket now (so :attr:`url` is known before :meth:`run`)."""
         if self._socket is None:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # IPPROTO_TCP named: asyncio sets TCP_NODELAY on accepted sockets only when the
+            # listening socket says TCP; without it every answer waits out a delayed ACK (40 ms).
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.options.host, self.options.port))
             sock.listen(128)
