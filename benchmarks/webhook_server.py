@@ -82,8 +82,11 @@ def floor_app() -> Any:
             return JSONResponse({"error": "signature_rejected"}, status_code=401)
         payload = json.loads(body)
         return JSONResponse(
-            {"id": uuid.uuid4().hex, "delivery_id": request.headers.get("x-github-delivery"),
-             "action": payload.get("action")},
+            {
+                "id": uuid.uuid4().hex,
+                "delivery_id": request.headers.get("x-github-delivery"),
+                "action": payload.get("action"),
+            },
             status_code=202,
         )
 
@@ -93,8 +96,14 @@ def floor_app() -> Any:
 def serve_floor(port: int) -> None:
     import uvicorn
 
-    uvicorn.run(floor_app(), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False, lifespan="off")
+    uvicorn.run(
+        floor_app(),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
 
 
 # --------------------------------------------------------------------------- deliveries
@@ -189,7 +198,9 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited early: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise RuntimeError(
+                f"server exited early: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -271,10 +282,22 @@ def run_ours(args: argparse.Namespace, reqs: list[bytes], warm: list[bytes], tmp
         db = str(tmp / f"serve-{uuid.uuid4().hex[:8]}.db")
     config = tmp / "binding.yaml"
     config.write_text(BINDING)
-    env = {**os.environ, "GH_TOKEN": "ghp_benchmark000000000000000000000000001",
-           "GH_WEBHOOK_SECRET": SECRET}
-    cmd = [str(Path(sys.executable).parent / "kradle-providers"), "sync", "serve-webhooks",
-           "--config", str(config), "--db", db, "--port", str(port)]
+    env = {
+        **os.environ,
+        "GH_TOKEN": "ghp_benchmark000000000000000000000000001",
+        "GH_WEBHOOK_SECRET": SECRET,
+    }
+    cmd = [
+        str(Path(sys.executable).parent / "kradle-providers"),
+        "sync",
+        "serve-webhooks",
+        "--config",
+        str(config),
+        "--db",
+        db,
+        "--port",
+        str(port),
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     backlog = None
     try:
@@ -302,7 +325,8 @@ def run_ours(args: argparse.Namespace, reqs: list[bytes], warm: list[bytes], tmp
 
 
 def spread(values: list[float], fmt: str = "{:.0f}") -> str:
-    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+    mid, lo, hi = (fmt.format(v) for v in (statistics.median(values), min(values), max(values)))
+    return f"{mid} ({lo}-{hi})"
 
 
 def main() -> int:
@@ -341,15 +365,23 @@ def main() -> int:
     f50 = [x.load.pct(0.50) for x in floors]
     o50 = [x.load.pct(0.50) for x in ours]
     print()
-    print(f"webhook server, {args.clients} clients, {args.seconds:g} s per run, "
-          f"{args.repeat} runs, store {args.db}: median (min-max)")
+    print(
+        f"webhook server, {args.clients} clients, {args.seconds:g} s per run, "
+        f"{args.repeat} runs, store {args.db}: median (min-max)"
+    )
     print(f"{'':24}{'floor':>24}{'ours':>24}{'ours/floor':>12}")
-    print(f"{'deliveries/s':24}{spread(fr):>24}{spread(orr):>24}"
-          f"{statistics.median(orr) / statistics.median(fr):>12.2f}")
-    print(f"{'p50 ms':24}{spread(f50, '{:.1f}'):>24}{spread(o50, '{:.1f}'):>24}"
-          f"{statistics.median(o50) / statistics.median(f50):>12.2f}")
-    print(f"{'p99 ms':24}{spread(f99, '{:.1f}'):>24}{spread(o99, '{:.1f}'):>24}"
-          f"{statistics.median(o99) / statistics.median(f99):>12.2f}")
+    print(
+        f"{'deliveries/s':24}{spread(fr):>24}{spread(orr):>24}"
+        f"{statistics.median(orr) / statistics.median(fr):>12.2f}"
+    )
+    print(
+        f"{'p50 ms':24}{spread(f50, '{:.1f}'):>24}{spread(o50, '{:.1f}'):>24}"
+        f"{statistics.median(o50) / statistics.median(f50):>12.2f}"
+    )
+    print(
+        f"{'p99 ms':24}{spread(f99, '{:.1f}'):>24}{spread(o99, '{:.1f}'):>24}"
+        f"{statistics.median(o99) / statistics.median(f99):>12.2f}"
+    )
     print(f"{'backlog at load end':24}{'':>24}{spread([float(x.backlog) for x in ours]):>24}")
     print(f"{'drain s':24}{'':>24}{spread([x.drain for x in ours], '{:.2f}'):>24}")
     print(f"{'processed/s':24}{'':>24}{spread([x.processed_rate for x in ours]):>24}")

@@ -79,6 +79,9 @@ class ServeOptions:
     read_back_interval: float = 30.0
     backfill_interval: float | None = 300.0
     lease: timedelta | None = None
+    workers: int = 8
+    """Deliveries processed at once: each waits on the store several times, so several
+    in flight keep the store's group commits full and processing at intake's pace."""
     public_url: str | None = None
     """The receiver's address as the provider reaches it (default: where it listens);
     registered webhooks point at ``{public_url}/{provider}/{instance}``."""
@@ -171,6 +174,7 @@ class SyncServer:
             store=store.deliveries,
             dedupe=store.dedupe,
             lease=lease or DEFAULT_LEASE,
+            workers=self.options.workers,
         )
         self.worker = WriteWorker(
             self.intents,

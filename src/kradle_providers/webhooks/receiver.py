@@ -206,6 +206,8 @@ class WebhookReceiver:
         self.lease = lease
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
+        self.accepted = 0
+        """Deliveries verified and recorded (answered 202) since the receiver was made."""
         self.app = Starlette(
             routes=[
                 Route("/{provider}", self._endpoint, methods=["POST"]),
@@ -286,7 +288,8 @@ class WebhookReceiver:
                 {"error": "signature_rejected", "reason": exc.reason, "id": record.id},
                 status_code=401,
             )
-        record = DeliveryRecord.received(
+        # Recorded once, already Queued (its history shows Received first): one write.
+        queued = DeliveryRecord.received(
             provider=provider,
             instance=instance,
             event=verified.event,
@@ -294,12 +297,12 @@ class WebhookReceiver:
             body=body,
             headers=headers,
             at=now,
-        )
-        await self.store.add(record, body)
-        queued = await self.store.update_phase(record.id, DeliveryPhase.QUEUED)
-        await self._enqueue(record.id)
+        ).advance(DeliveryPhase.QUEUED, at=now)
+        await self.store.add(queued, body)
+        self.accepted += 1
+        await self._enqueue(queued.id)
         return JSONResponse(
-            {"id": record.id, "delivery_id": record.delivery_id, "phase": queued.phase.value},
+            {"id": queued.id, "delivery_id": queued.delivery_id, "phase": queued.phase.value},
             status_code=202,
         )
 

@@ -49,7 +49,9 @@ class PostgresDeliveryRepository:
 
     async def add(self, record: DeliveryRecord, body: bytes | None = None) -> None:
         """Store a new record; :class:`DuplicateRecord` for an existing record id."""
-        lease = epoch(self._store.now() + INTAKE_GRACE)
+        # A record added in flight (Received) is recovered after the grace; one added
+        # Queued is claimable at once.
+        lease = None if releases_claim(record.phase) else epoch(self._store.now() + INTAKE_GRACE)
 
         async def work(conn: Conn) -> None:
             try:
