@@ -440,6 +440,14 @@ async def _run_serve(args: argparse.Namespace, binding: Any) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)
         await server.run()
+        accepted = server.receiver.accepted
+        counters = getattr(store, "counters", None)
+        if counters is not None and accepted:
+            print(
+                f"{accepted} deliveries accepted; {counters.transactions} store transactions "
+                f"for {accepted} deliveries ({counters.transactions / accepted:.2f} each)",
+                flush=True,
+            )
     return EXIT_OK
 
 

@@ -79,7 +79,7 @@ class ServeOptions:
     read_back_interval: float = 30.0
     backfill_interval: float | None = 300.0
     lease: timedelta | None = None
-    workers: int = 8
+    workers: int = 32
     """Deliveries processed at once: each waits on the store several times, so several
     in flight keep the store's group commits full and processing at intake's pace."""
     public_url: str | None = None

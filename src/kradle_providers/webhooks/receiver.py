@@ -326,7 +326,10 @@ class WebhookReceiver:
         return await self._process(record_id, move, claimed=False)
 
     async def _process(self, record_id: str, move: _Move, *, claimed: bool) -> DeliveryRecord:
-        record = await move(DeliveryPhase.NORMALIZING)
+        # Both in one store round trip (they commit together in a grouping store).
+        record, body = await asyncio.gather(
+            move(DeliveryPhase.NORMALIZING), self.store.get_body(record_id)
+        )
         if claimed and record.attempts > self.max_attempts:
             # Workers died on it every time (a poison delivery): stop trying.
             return await move(
@@ -334,7 +337,6 @@ class WebhookReceiver:
                 error=record.error or "every worker processing it stopped",
                 note=f"gave up after {record.attempts - 1} attempt(s)",
             )
-        body = await self.store.get_body(record_id)
         if body is None:
             return await move(DeliveryPhase.DEAD_LETTERED, error="the raw body was not stored")
         ctx = NormalizeContext(
@@ -351,16 +353,21 @@ class WebhookReceiver:
                 DeliveryPhase.DEAD_LETTERED, error=f"{result.outcome.value}: {result.reason}"
             )
         action = next((e.native_action for e in result.events if e.native_action), None)
-        await move(DeliveryPhase.PROCESSING, action=action)
         keys = [event_dedupe_key(e, instance=record.instance) for e in result.events]
         if recovered(record):
             # The dead worker may have marked these events without handing them over.
             for key in keys:
                 await self.dedupe.forget(key)
+        # Entering Processing and marking the events in one store round trip: marks left
+        # by a worker that loses its claim here are forgotten by the one recovering it.
+        _, *seen = await asyncio.gather(
+            move(DeliveryPhase.PROCESSING, action=action),
+            *(self.dedupe.seen_before(key) for key in keys),
+        )
         fresh = [
             (key, event)
-            for key, event in zip(keys, result.events, strict=True)
-            if not await self.dedupe.seen_before(key)
+            for key, event, dup in zip(keys, result.events, seen, strict=True)
+            if not dup
         ]
         duplicates = len(result.events) - len(fresh)
         if fresh:
@@ -485,7 +492,15 @@ class WebhookReceiver:
                 record.id, worker, phase, note=note, error=error, action=action, retry_at=retry_at
             )
 
-        heartbeat = asyncio.create_task(self._heartbeat(claims, record.id, worker))
+        # Most deliveries finish long before a third of the lease: a timer (not a task
+        # per delivery) starts the heartbeat only for one that does not.
+        every = max(self.lease.total_seconds() / 3, 0.01)
+        heartbeat: list[asyncio.Task[None]] = []
+
+        def beat() -> None:
+            heartbeat.append(asyncio.ensure_future(self._heartbeat(claims, record.id, worker)))
+
+        timer = asyncio.get_running_loop().call_later(every, beat)
         try:
             await self._process(record.id, move, claimed=True)
         except LeaseLost as exc:
@@ -493,16 +508,18 @@ class WebhookReceiver:
         except Exception as exc:  # one bad record must not stop the worker
             log.error("webhook processing of %s failed: %s", record.id, redact(repr(exc)))
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            timer.cancel()
+            for task in heartbeat:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _heartbeat(self, claims: DeliveryClaims, record_id: str, worker: str) -> None:
         every = max(self.lease.total_seconds() / 3, 0.01)
         while True:
-            await asyncio.sleep(every)
             if not await claims.renew(record_id, worker, lease=self.lease):
                 return
+            await asyncio.sleep(every)
 
     async def drain(self) -> None:
         """Wait until nothing is queued, in flight or waiting to retry (tests, shutdown).

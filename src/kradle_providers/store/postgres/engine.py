@@ -41,6 +41,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from kradle_providers.errors import InvalidInput
 from kradle_providers.models.base import CanonicalObject
+from kradle_providers.store.counters import StoreCounters
 from kradle_providers.store.errors import SchemaTooNew, StoreClosed
 from kradle_providers.store.migrations import Migration
 from kradle_providers.store.ordering import ApplyOutcome
@@ -104,6 +105,9 @@ class PostgresStateStore:
         self._clock = clock
         self._min_size, self._max_size, self._timeout = min_size, max_size, timeout
         self._pool: AsyncConnectionPool[Conn] | None = None
+        self.counters = StoreCounters()
+        """Calls and transactions since the store was made (every autocommit statement
+        counts as a transaction: PostgreSQL runs each in one)."""
         self._open_lock = asyncio.Lock()
         self._version = 0
         self._deliveries = PostgresDeliveryRepository(self)
@@ -265,6 +269,8 @@ class PostgresStateStore:
         pool = self._pool
         if pool is None:
             raise StoreClosed(self.path)
+        self.counters.calls += 1
+        self.counters.transactions += 1
         for attempt in range(attempts):
             try:
                 async with pool.connection() as conn:

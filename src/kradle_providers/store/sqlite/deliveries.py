@@ -6,6 +6,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from kradle_providers.errors import NotFound
 from kradle_providers.store.claims import (
     DELIVERY_IN_FLIGHT,
     INTAKE_GRACE,
@@ -214,11 +215,15 @@ class SqliteDeliveryRepository:
 
         def work(conn: Conn) -> DeliveryRecord:
             row = conn.execute(
-                "SELECT claimed_by FROM deliveries WHERE id = ?", (record_id,)
+                "SELECT claimed_by, record FROM deliveries WHERE id = ?", (record_id,)
             ).fetchone()
-            if row is not None and row[0] != worker:
+            if row is None:
+                raise NotFound(
+                    f"no delivery record {record_id!r}; list records by phase to find it"
+                )
+            if row[0] != worker:
                 raise LeaseLost("delivery", record_id, worker)
-            record = _get_delivery(conn, record_id)
+            record = DeliveryRecord.model_validate_json(row[1])
             updated = record.advance(phase, at=at, note=note, error=error, action=action)
             _write(conn, updated, claimed_by=worker, retry_at=retry_at)
             return updated
@@ -260,6 +265,9 @@ def _write(
         )
 
 
+def _missing(record_id: str) -> str:
+    return f"no delivery record {record_id!r}; list records by phase to find it"
+
+
 def _get_delivery(conn: Conn, record_id: str) -> DeliveryRecord:
-    missing = f"no delivery record {record_id!r}; list records by phase to find it"
-    return fetch_record(conn, "deliveries", DeliveryRecord, record_id, missing)
+    return fetch_record(conn, "deliveries", DeliveryRecord, record_id, _missing(record_id))

@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from kradle_providers.models.base import CanonicalObject
+from kradle_providers.store.counters import StoreCounters
 from kradle_providers.store.errors import StoreClosed
 from kradle_providers.store.migrations import migrate, schema_version
 from kradle_providers.store.ordering import ApplyOutcome
@@ -57,7 +58,7 @@ from kradle_providers.store.sqlite.sync_states import (
     put_state,
     state_row,
 )
-from kradle_providers.store.sqlite.thread import StoreCounters, StoreThread
+from kradle_providers.store.sqlite.thread import StoreThread
 from kradle_providers.sync.records import (
     Deletion,
     ProjectionSource,

@@ -27,15 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["StoreCounters", "StoreThread"]
+from kradle_providers.store.counters import StoreCounters
 
-
-@dataclass
-class StoreCounters:
-    """What a store did since it opened: calls run and transactions committed."""
-
-    calls: int = 0
-    transactions: int = 0
+__all__ = ["StoreThread"]
 
 
 @dataclass
