@@ -82,6 +82,9 @@ class ServeOptions:
     workers: int = 32
     """Deliveries processed at once: each waits on the store several times, so several
     in flight keep the store's group commits full and processing at intake's pace."""
+    max_backlog: int | None = 256
+    """Accepted deliveries waiting for processing above which new ones are answered 503
+    with ``Retry-After`` (``None``: never): processing keeps pace with what was answered."""
     public_url: str | None = None
     """The receiver's address as the provider reaches it (default: where it listens);
     registered webhooks point at ``{public_url}/{provider}/{instance}``."""
@@ -175,6 +178,7 @@ class SyncServer:
             dedupe=store.dedupe,
             lease=lease or DEFAULT_LEASE,
             workers=self.options.workers,
+            max_backlog=self.options.max_backlog,
         )
         self.worker = WriteWorker(
             self.intents,
@@ -386,7 +390,7 @@ class SyncServer:
         # The receiver's workers take over what a previous (or crashed) process left pending.
         self.receiver.start()
         config = uvicorn.Config(
-            self.receiver.app, log_level="warning", lifespan="off", access_log=False
+            self.receiver, log_level="warning", lifespan="off", access_log=False
         )
         self._server = uvicorn.Server(config)
         tasks = [

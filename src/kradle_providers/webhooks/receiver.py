@@ -38,12 +38,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -155,7 +156,9 @@ class WebhookReceiver:
     ``worker_id`` names this process's claims (default: host, pid and a random
     suffix); ``lease`` is how long a claim lasts without renewal (renewed every
     third of it); ``poll_interval`` is how often idle workers look for work
-    another replica received or whose retry time came.
+    another replica received or whose retry time came. ``max_backlog``: once this
+    many accepted deliveries wait for processing here, new ones are answered 503
+    with ``Retry-After`` (providers redeliver) instead of growing the backlog.
     """
 
     def __init__(
@@ -176,6 +179,7 @@ class WebhookReceiver:
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
         poll_interval: float = 1.0,
+        max_backlog: int | None = None,
     ) -> None:
         self._clock = clock
         self._verifiers: dict[tuple[str, str], WebhookVerifier] = {}
@@ -208,6 +212,10 @@ class WebhookReceiver:
         self._wake = asyncio.Event()
         self.accepted = 0
         """Deliveries verified and recorded (answered 202) since the receiver was made."""
+        self.finished = 0
+        """Deliveries this receiver's workers took to an end (or to a retry) so far."""
+        self.max_backlog = max_backlog
+        self._room_event = asyncio.Event()
         self.app = Starlette(
             routes=[
                 Route("/{provider}", self._endpoint, methods=["POST"]),
@@ -222,6 +230,17 @@ class WebhookReceiver:
         return names[0] if len(names) == 1 else "default"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The receiver as an ASGI app: deliveries go straight to the intake, the rest to
+        :attr:`app` (the same routes through Starlette)."""
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path, root = scope["path"], scope.get("root_path", "")
+            if root and path.startswith(root):  # mounted under a prefix
+                path = path[len(root) :]
+            parts = path.split("/")
+            if 2 <= len(parts) <= 3 and not parts[0] and all(parts[1:]):
+                instance = parts[2] if len(parts) == 3 else None
+                await self._asgi_intake(scope, receive, send, parts[1], instance)
+                return
         await self.app(scope, receive, send)
 
     @contextlib.asynccontextmanager
@@ -231,6 +250,21 @@ class WebhookReceiver:
         await self.aclose()
 
     # -- intake ---------------------------------------------------------------------
+
+    async def _room(self) -> bool:
+        """Whether the backlog is under ``max_backlog``, waiting up to a second for it."""
+        assert self.max_backlog is not None
+        deadline = None
+        while self.accepted - self.finished >= self.max_backlog:
+            # Holding the answer slows the sender down to the pace of processing.
+            loop = asyncio.get_running_loop()
+            deadline = deadline or loop.time() + 1.0
+            if loop.time() >= deadline:
+                return False
+            self._room_event.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._room_event.wait(), deadline - loop.time())
+        return True
 
     async def _read_body(self, request: Request) -> bytes | None:
         declared = request.headers.get("content-length")
@@ -246,23 +280,75 @@ class WebhookReceiver:
         return b"".join(chunks)
 
     async def _endpoint(self, request: Request) -> JSONResponse:
-        provider = request.path_params["provider"]
-        instance = request.path_params.get("instance") or self._only_instance(provider)
+        status, payload, extra = await self._intake(
+            request.path_params["provider"],
+            request.path_params.get("instance"),
+            lower_headers(request.headers.items()),
+            lambda: self._read_body(request),
+        )
+        return JSONResponse(payload, status_code=status, headers=extra)
+
+    async def _asgi_intake(
+        self, scope: Scope, receive: Receive, send: Send, provider: str, instance: str | None
+    ) -> None:
+        """``_endpoint`` without Starlette's request and response objects (the hot path)."""
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+        async def read_body() -> bytes | None:
+            declared = headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                return None
+            chunks: list[bytes] = []
+            size, more = 0, True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":  # the client went away
+                    return b"".join(chunks)
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    return None
+                chunks.append(chunk)
+                more = message.get("more_body", False)
+            return b"".join(chunks)
+
+        status, payload, extra = await self._intake(provider, instance, headers, read_body)
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        raw = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _intake(
+        self,
+        provider: str,
+        instance: str | None,
+        headers: dict[str, str],
+        read_body: Callable[[], Awaitable[bytes | None]],
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Verify, record and queue one delivery: ``(status, JSON answer, extra headers)``."""
+        instance = instance or self._only_instance(provider)
         if provider not in self._providers:
-            return JSONResponse(
+            return (
+                404,
                 {"error": "unknown_provider", "reason": f"no webhook intake for {provider!r}"},
-                status_code=404,
+                {},
             )
-        body = await self._read_body(request)
+        if self.max_backlog is not None and not await self._room():
+            # Processing stayed behind: the provider redelivers later rather than this
+            # process piling up work it finishes long after answering.
+            reason = f"{self.max_backlog} deliveries are waiting to be processed; retry shortly"
+            return 503, {"error": "busy", "reason": reason}, {"Retry-After": "1"}
+        body = await read_body()
         if body is None:
-            return JSONResponse(
+            return (
+                413,
                 {
                     "error": "payload_too_large",
                     "reason": f"body exceeds {self.max_body_bytes} bytes",
                 },
-                status_code=413,
+                {},
             )
-        headers = lower_headers(request.headers.items())
         verifier = self._verifiers.get((provider, instance)) or _NoSecretVerifier(provider)
         now = datetime.fromtimestamp(self._clock(), UTC)
         try:
@@ -284,10 +370,7 @@ class WebhookReceiver:
                 record.id, DeliveryPhase.SIGNATURE_REJECTED, error=exc.reason
             )
             log.warning("webhook rejected: %s/%s: %s", provider, instance, redact(exc.reason))
-            return JSONResponse(
-                {"error": "signature_rejected", "reason": exc.reason, "id": record.id},
-                status_code=401,
-            )
+            return 401, {"error": "signature_rejected", "reason": exc.reason, "id": record.id}, {}
         # Recorded once, already Queued (its history shows Received first): one write.
         queued = DeliveryRecord.received(
             provider=provider,
@@ -301,10 +384,8 @@ class WebhookReceiver:
         await self.store.add(queued, body)
         self.accepted += 1
         await self._enqueue(queued.id)
-        return JSONResponse(
-            {"id": queued.id, "delivery_id": queued.delivery_id, "phase": queued.phase.value},
-            status_code=202,
-        )
+        answer = {"id": queued.id, "delivery_id": queued.delivery_id, "phase": queued.phase.value}
+        return 202, answer, {}
 
     # -- processing -----------------------------------------------------------------
 
@@ -470,6 +551,10 @@ class WebhookReceiver:
                 log.error("claiming deliveries failed: %s", redact(repr(exc)))
                 batch = []
             if not batch:
+                # Nothing claimable: whatever this process accepted is done (or another
+                # replica has it), so the backlog it counts starts again from zero.
+                self.finished = max(self.finished, self.accepted)
+                self._room_event.set()
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
@@ -508,6 +593,8 @@ class WebhookReceiver:
         except Exception as exc:  # one bad record must not stop the worker
             log.error("webhook processing of %s failed: %s", record.id, redact(repr(exc)))
         finally:
+            self.finished += 1
+            self._room_event.set()
             timer.cancel()
             for task in heartbeat:
                 task.cancel()
