@@ -22,7 +22,10 @@ from kradle_providers.store import SqliteStateStore
 from kradle_providers.sync.phases import DeliveryPhase
 from kradle_providers.webhooks.receiver import WebhookEndpoint, WebhookReceiver
 from kradle_providers.webhooks.registry import NormalizerRegistry
+from tests.postgres_support import DSN, pg_schema
 from tests.test_webhook_receiver import SECRET, Host, body, gh, normalizer
+
+__all__ = ["pg_schema"]
 
 
 def receiver(store: SqliteStateStore, handle: Any, **kw: Any) -> WebhookReceiver:
@@ -152,3 +155,32 @@ async def test_raw_intake_and_starlette_route_answer_alike(tmp_path: Path, path:
         assert unknown.status_code == 404
         await r.drain()
         await r.aclose()
+
+
+async def test_postgres_group_commit_rolls_back_only_the_failing_call(pg_schema: str) -> None:
+    from kradle_providers.store.postgres import PostgresStateStore
+
+    async with PostgresStateStore(DSN, schema=pg_schema) as store:
+
+        def mark(key: str, fail: bool = False) -> Any:
+            async def work(conn: Any) -> str:
+                await conn.execute("INSERT INTO dedupe (key, expires_at) VALUES (%s, 1e12)", (key,))
+                if fail:
+                    raise ValueError(f"{key} failed after writing")
+                return key
+
+            return work
+
+        before = store.counters.transactions
+        # Made in one go: the first call's flusher finds all three pending.
+        results = await asyncio.gather(
+            store.transaction(mark("a")),
+            store.transaction(mark("b", fail=True)),
+            store.transaction(mark("c")),
+            return_exceptions=True,
+        )
+        assert results[0] == "a" and results[2] == "c"
+        assert isinstance(results[1], ValueError)
+        assert store.counters.transactions - before == 1
+        rows = await store.fetchall("SELECT key FROM dedupe ORDER BY key")
+        assert [k for (k,) in rows] == ["a", "c"]
