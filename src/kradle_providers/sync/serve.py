@@ -85,6 +85,9 @@ class ServeOptions:
     max_backlog: int | None = 256
     """Accepted deliveries waiting for processing above which new ones are answered 503
     with ``Retry-After`` (``None``: never): processing keeps pace with what was answered."""
+    backlog_seconds: float | None = 0.5
+    """Lowers ``max_backlog`` to what the workers finish in this many seconds at their
+    measured pace: a delivery answered 2xx is processed within about that long."""
     public_url: str | None = None
     """The receiver's address as the provider reaches it (default: where it listens);
     registered webhooks point at ``{public_url}/{provider}/{instance}``."""
@@ -179,6 +182,7 @@ class SyncServer:
             lease=lease or DEFAULT_LEASE,
             workers=self.options.workers,
             max_backlog=self.options.max_backlog,
+            backlog_seconds=self.options.backlog_seconds,
         )
         self.worker = WriteWorker(
             self.intents,

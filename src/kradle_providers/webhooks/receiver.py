@@ -158,7 +158,9 @@ class WebhookReceiver:
     third of it); ``poll_interval`` is how often idle workers look for work
     another replica received or whose retry time came. ``max_backlog``: once this
     many accepted deliveries wait for processing here, new ones are answered 503
-    with ``Retry-After`` (providers redeliver) instead of growing the backlog.
+    with ``Retry-After`` (providers redeliver) instead of growing the backlog;
+    ``backlog_seconds`` lowers that bound to what the workers finish in that many
+    seconds at their measured pace (so what was answered is processed that soon).
     """
 
     def __init__(
@@ -180,6 +182,7 @@ class WebhookReceiver:
         lease: timedelta = DEFAULT_LEASE,
         poll_interval: float = 1.0,
         max_backlog: int | None = None,
+        backlog_seconds: float | None = None,
     ) -> None:
         self._clock = clock
         self._verifiers: dict[tuple[str, str], WebhookVerifier] = {}
@@ -215,7 +218,10 @@ class WebhookReceiver:
         self.finished = 0
         """Deliveries this receiver's workers took to an end (or to a retry) so far."""
         self.max_backlog = max_backlog
+        self.backlog_seconds = backlog_seconds
         self._room_event = asyncio.Event()
+        self._pace = 0.0  # deliveries finished per second, measured over ~0.25 s windows
+        self._window = (0.0, 0)  # (start, finished count at start)
         self.app = Starlette(
             routes=[
                 Route("/{provider}", self._endpoint, methods=["POST"]),
@@ -251,11 +257,29 @@ class WebhookReceiver:
 
     # -- intake ---------------------------------------------------------------------
 
+    def _backlog_limit(self) -> int:
+        limit = self.max_backlog or 0
+        if self.backlog_seconds is not None and self._pace > 0:
+            # Never below a few per worker: the pace is measured only while they are busy.
+            floor = 4 * self._worker_count
+            limit = min(limit, max(floor, int(self._pace * self.backlog_seconds)))
+        return limit
+
+    def _finished_one(self) -> None:
+        self.finished += 1
+        self._room_event.set()
+        now = time.monotonic()
+        start, count = self._window
+        if now - start >= 0.25:
+            if start and self.finished - count > 1:
+                self._pace = (self.finished - count) / (now - start)
+            self._window = (now, self.finished)
+
     async def _room(self) -> bool:
         """Whether the backlog is under ``max_backlog``, waiting up to a second for it."""
         assert self.max_backlog is not None
         deadline = None
-        while self.accepted - self.finished >= self.max_backlog:
+        while self.accepted - self.finished >= self._backlog_limit():
             # Holding the answer slows the sender down to the pace of processing.
             loop = asyncio.get_running_loop()
             deadline = deadline or loop.time() + 1.0
@@ -337,7 +361,8 @@ class WebhookReceiver:
         if self.max_backlog is not None and not await self._room():
             # Processing stayed behind: the provider redelivers later rather than this
             # process piling up work it finishes long after answering.
-            reason = f"{self.max_backlog} deliveries are waiting to be processed; retry shortly"
+            waiting = self.accepted - self.finished
+            reason = f"{waiting} deliveries are waiting to be processed; retry shortly"
             return 503, {"error": "busy", "reason": reason}, {"Retry-After": "1"}
         body = await read_body()
         if body is None:
@@ -555,6 +580,7 @@ class WebhookReceiver:
                 # replica has it), so the backlog it counts starts again from zero.
                 self.finished = max(self.finished, self.accepted)
                 self._room_event.set()
+                self._window = (0.0, self.finished)  # idle time is not the workers' pace
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
@@ -593,8 +619,7 @@ class WebhookReceiver:
         except Exception as exc:  # one bad record must not stop the worker
             log.error("webhook processing of %s failed: %s", record.id, redact(repr(exc)))
         finally:
-            self.finished += 1
-            self._room_event.set()
+            self._finished_one()
             timer.cancel()
             for task in heartbeat:
                 task.cancel()
