@@ -184,3 +184,15 @@ async def test_postgres_group_commit_rolls_back_only_the_failing_call(pg_schema:
         assert store.counters.transactions - before == 1
         rows = await store.fetchall("SELECT key FROM dedupe ORDER BY key")
         assert [k for (k,) in rows] == ["a", "c"]
+
+
+async def test_backlog_bound_follows_the_measured_pace(tmp_path: Path) -> None:
+    async with SqliteStateStore(tmp_path / "s.db") as store:
+        r = receiver(store, Host(), workers=2, max_backlog=256, backlog_seconds=0.5)
+        assert r._backlog_limit() == 256  # nothing measured yet
+        r._pace = 100.0  # finished per second
+        assert r._backlog_limit() == 50
+        r._pace = 1.0
+        assert r._backlog_limit() == 8  # never below 4 per worker
+        r._pace = 10_000.0
+        assert r._backlog_limit() == 256  # max_backlog stays the cap
