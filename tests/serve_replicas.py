@@ -217,11 +217,19 @@ def _killer(replicas: _Replicas, every: float, stop: threading.Event, outcome: O
         replicas.start(i)
 
 
-def _post_all(replicas: _Replicas, bodies: list[tuple[str, bytes]], outcome: Outcome) -> None:
-    """POST every delivery round-robin until a replica answers 2xx (as a provider redelivers)."""
+def _post_all(
+    replicas: _Replicas, bodies: list[tuple[str, bytes]], outcome: Outcome, span: float = 0.0
+) -> None:
+    """POST every delivery round-robin until a replica answers 2xx (as a provider redelivers).
+
+    Spread over at least ``span`` seconds, so the kills land while deliveries flow
+    however fast the replicas answer.
+    """
     turn = itertools.count()
+    start = time.monotonic()
     with httpx.Client(timeout=30) as client:
-        for delivery_id, body in bodies:
+        for n, (delivery_id, body) in enumerate(bodies):
+            time.sleep(max(0.0, start + span * n / len(bodies) - time.monotonic()))
             headers = WEBHOOKS.headers_for(body, SECRET, event="issues", delivery_id=delivery_id)
             while True:
                 live = replicas.live()
@@ -361,7 +369,7 @@ def run(
         try:
             if kill_every > 0:
                 killer.start()
-            _post_all(serving, bodies, outcome)
+            _post_all(serving, bodies, outcome, span=8 * kill_every)
             stop.set()
             if killer.is_alive():
                 killer.join()

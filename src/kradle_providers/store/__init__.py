@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from kradle_providers._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from kradle_providers.store.counters import StoreCounters
     from kradle_providers.store.errors import (
         DuplicateRecord,
         LeaseLost,
@@ -57,6 +58,7 @@ __all__ = [
     "SqliteStateStore",
     "StateStore",
     "StoreClosed",
+    "StoreCounters",
     "StoreError",
     "SyncStateRepository",
     "WriteIntentRepository",
@@ -65,6 +67,7 @@ __all__ = [
 
 # Each name's module, imported on first access so importing the package stays cheap.
 _HOMES = {
+    "StoreCounters": "kradle_providers.store.counters",
     "DuplicateRecord": "kradle_providers.store.errors",
     "LeaseLost": "kradle_providers.store.errors",
     "PhaseMismatch": "kradle_providers.store.errors",

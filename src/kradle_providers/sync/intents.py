@@ -949,10 +949,13 @@ class WriteIntentService:
         """
         if event.object is None:
             return []
+        awaiting = await self.store.intents.find(phase=_W.AWAITING_CONFIRMATION)
+        if not awaiting:  # the usual case: no dump of the object for nothing
+            return []
         observed = event.object.model_dump(mode="json")
         marker = json.dumps(observed.get("external", {}).get("extensions", {}))
         confirmed: list[WriteIntent] = []
-        for intent in await self.store.intents.find(phase=_W.AWAITING_CONFIRMATION):
+        for intent in awaiting:
             key = intent.object_key
             same = key is not None and (
                 key.provider_type,

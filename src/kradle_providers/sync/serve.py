@@ -79,6 +79,15 @@ class ServeOptions:
     read_back_interval: float = 30.0
     backfill_interval: float | None = 300.0
     lease: timedelta | None = None
+    workers: int = 32
+    """Deliveries processed at once: each waits on the store several times, so several
+    in flight keep the store's group commits full and processing at intake's pace."""
+    max_backlog: int | None = 256
+    """Accepted deliveries waiting for processing above which new ones are answered 503
+    with ``Retry-After`` (``None``: never): processing keeps pace with what was answered."""
+    backlog_seconds: float | None = 0.5
+    """Lowers ``max_backlog`` to what the workers finish in this many seconds at their
+    measured pace: a delivery answered 2xx is processed within about that long."""
     public_url: str | None = None
     """The receiver's address as the provider reaches it (default: where it listens);
     registered webhooks point at ``{public_url}/{provider}/{instance}``."""
@@ -171,6 +180,9 @@ class SyncServer:
             store=store.deliveries,
             dedupe=store.dedupe,
             lease=lease or DEFAULT_LEASE,
+            workers=self.options.workers,
+            max_backlog=self.options.max_backlog,
+            backlog_seconds=self.options.backlog_seconds,
         )
         self.worker = WriteWorker(
             self.intents,
@@ -202,7 +214,9 @@ class SyncServer:
     def listen(self) -> socket.socket:
         """Bind the receiver's socket now (so :attr:`url` is known before :meth:`run`)."""
         if self._socket is None:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # IPPROTO_TCP named: asyncio sets TCP_NODELAY on accepted sockets only when the
+            # listening socket says TCP; without it every answer waits out a delayed ACK (40 ms).
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.options.host, self.options.port))
             sock.listen(128)
@@ -380,7 +394,7 @@ class SyncServer:
         # The receiver's workers take over what a previous (or crashed) process left pending.
         self.receiver.start()
         config = uvicorn.Config(
-            self.receiver.app, log_level="warning", lifespan="off", access_log=False
+            self.receiver, log_level="warning", lifespan="off", access_log=False
         )
         self._server = uvicorn.Server(config)
         tasks = [

@@ -40,10 +40,21 @@ def sanitize_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> 
     out: dict[str, str] = {}
     for name, value in items:
         key = str(name).lower()
-        if is_sensitive_header(key):
-            continue
-        out[key] = redact(str(value))
+        sensitive = _SENSITIVE.get(key)
+        if sensitive is None:
+            sensitive = is_sensitive_header(key)
+            if len(_SENSITIVE) < 512:  # bounded: unverified requests choose names too
+                _SENSITIVE[key] = sensitive
+        if not sensitive:
+            out[key] = str(value)
+    # One scan for known secrets over all values; per value only when one shows up.
+    joined = "\n".join(out.values())
+    if redact(joined) != joined:
+        out = {k: redact(v) for k, v in out.items()}
     return out
+
+
+_SENSITIVE: dict[str, bool] = {}  # header names repeat: the pattern runs once per name
 
 
 class PhaseEntry(BaseModel):

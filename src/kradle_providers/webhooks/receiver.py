@@ -38,12 +38,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -155,7 +156,11 @@ class WebhookReceiver:
     ``worker_id`` names this process's claims (default: host, pid and a random
     suffix); ``lease`` is how long a claim lasts without renewal (renewed every
     third of it); ``poll_interval`` is how often idle workers look for work
-    another replica received or whose retry time came.
+    another replica received or whose retry time came. ``max_backlog``: once this
+    many accepted deliveries wait for processing here, new ones are answered 503
+    with ``Retry-After`` (providers redeliver) instead of growing the backlog;
+    ``backlog_seconds`` lowers that bound to what the workers finish in that many
+    seconds at their measured pace (so what was answered is processed that soon).
     """
 
     def __init__(
@@ -176,6 +181,8 @@ class WebhookReceiver:
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
         poll_interval: float = 1.0,
+        max_backlog: int | None = None,
+        backlog_seconds: float | None = None,
     ) -> None:
         self._clock = clock
         self._verifiers: dict[tuple[str, str], WebhookVerifier] = {}
@@ -206,6 +213,15 @@ class WebhookReceiver:
         self.lease = lease
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
+        self.accepted = 0
+        """Deliveries verified and recorded (answered 202) since the receiver was made."""
+        self.finished = 0
+        """Deliveries this receiver's workers took to an end (or to a retry) so far."""
+        self.max_backlog = max_backlog
+        self.backlog_seconds = backlog_seconds
+        self._room_event = asyncio.Event()
+        self._pace = 0.0  # deliveries finished per second, measured over ~0.25 s windows
+        self._window = (0.0, 0)  # (start, finished count at start)
         self.app = Starlette(
             routes=[
                 Route("/{provider}", self._endpoint, methods=["POST"]),
@@ -220,6 +236,17 @@ class WebhookReceiver:
         return names[0] if len(names) == 1 else "default"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The receiver as an ASGI app: deliveries go straight to the intake, the rest to
+        :attr:`app` (the same routes through Starlette)."""
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path, root = scope["path"], scope.get("root_path", "")
+            if root and path.startswith(root):  # mounted under a prefix
+                path = path[len(root) :]
+            parts = path.split("/")
+            if 2 <= len(parts) <= 3 and not parts[0] and all(parts[1:]):
+                instance = parts[2] if len(parts) == 3 else None
+                await self._asgi_intake(scope, receive, send, parts[1], instance)
+                return
         await self.app(scope, receive, send)
 
     @contextlib.asynccontextmanager
@@ -229,6 +256,39 @@ class WebhookReceiver:
         await self.aclose()
 
     # -- intake ---------------------------------------------------------------------
+
+    def _backlog_limit(self) -> int:
+        limit = self.max_backlog or 0
+        if self.backlog_seconds is not None and self._pace > 0:
+            # Never below a few per worker: the pace is measured only while they are busy.
+            floor = 4 * self._worker_count
+            limit = min(limit, max(floor, int(self._pace * self.backlog_seconds)))
+        return limit
+
+    def _finished_one(self) -> None:
+        self.finished += 1
+        self._room_event.set()
+        now = time.monotonic()
+        start, count = self._window
+        if now - start >= 0.25:
+            if start and self.finished - count > 1:
+                self._pace = (self.finished - count) / (now - start)
+            self._window = (now, self.finished)
+
+    async def _room(self) -> bool:
+        """Whether the backlog is under ``max_backlog``, waiting up to a second for it."""
+        assert self.max_backlog is not None
+        deadline = None
+        while self.accepted - self.finished >= self._backlog_limit():
+            # Holding the answer slows the sender down to the pace of processing.
+            loop = asyncio.get_running_loop()
+            deadline = deadline or loop.time() + 1.0
+            if loop.time() >= deadline:
+                return False
+            self._room_event.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._room_event.wait(), deadline - loop.time())
+        return True
 
     async def _read_body(self, request: Request) -> bytes | None:
         declared = request.headers.get("content-length")
@@ -244,23 +304,76 @@ class WebhookReceiver:
         return b"".join(chunks)
 
     async def _endpoint(self, request: Request) -> JSONResponse:
-        provider = request.path_params["provider"]
-        instance = request.path_params.get("instance") or self._only_instance(provider)
+        status, payload, extra = await self._intake(
+            request.path_params["provider"],
+            request.path_params.get("instance"),
+            lower_headers(request.headers.items()),
+            lambda: self._read_body(request),
+        )
+        return JSONResponse(payload, status_code=status, headers=extra)
+
+    async def _asgi_intake(
+        self, scope: Scope, receive: Receive, send: Send, provider: str, instance: str | None
+    ) -> None:
+        """``_endpoint`` without Starlette's request and response objects (the hot path)."""
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+        async def read_body() -> bytes | None:
+            declared = headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                return None
+            chunks: list[bytes] = []
+            size, more = 0, True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":  # the client went away
+                    return b"".join(chunks)
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    return None
+                chunks.append(chunk)
+                more = message.get("more_body", False)
+            return b"".join(chunks)
+
+        status, payload, extra = await self._intake(provider, instance, headers, read_body)
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        raw = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _intake(
+        self,
+        provider: str,
+        instance: str | None,
+        headers: dict[str, str],
+        read_body: Callable[[], Awaitable[bytes | None]],
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Verify, record and queue one delivery: ``(status, JSON answer, extra headers)``."""
+        instance = instance or self._only_instance(provider)
         if provider not in self._providers:
-            return JSONResponse(
+            return (
+                404,
                 {"error": "unknown_provider", "reason": f"no webhook intake for {provider!r}"},
-                status_code=404,
+                {},
             )
-        body = await self._read_body(request)
+        if self.max_backlog is not None and not await self._room():
+            # Processing stayed behind: the provider redelivers later rather than this
+            # process piling up work it finishes long after answering.
+            waiting = self.accepted - self.finished
+            reason = f"{waiting} deliveries are waiting to be processed; retry shortly"
+            return 503, {"error": "busy", "reason": reason}, {"Retry-After": "1"}
+        body = await read_body()
         if body is None:
-            return JSONResponse(
+            return (
+                413,
                 {
                     "error": "payload_too_large",
                     "reason": f"body exceeds {self.max_body_bytes} bytes",
                 },
-                status_code=413,
+                {},
             )
-        headers = lower_headers(request.headers.items())
         verifier = self._verifiers.get((provider, instance)) or _NoSecretVerifier(provider)
         now = datetime.fromtimestamp(self._clock(), UTC)
         try:
@@ -282,11 +395,9 @@ class WebhookReceiver:
                 record.id, DeliveryPhase.SIGNATURE_REJECTED, error=exc.reason
             )
             log.warning("webhook rejected: %s/%s: %s", provider, instance, redact(exc.reason))
-            return JSONResponse(
-                {"error": "signature_rejected", "reason": exc.reason, "id": record.id},
-                status_code=401,
-            )
-        record = DeliveryRecord.received(
+            return 401, {"error": "signature_rejected", "reason": exc.reason, "id": record.id}, {}
+        # Recorded once, already Queued (its history shows Received first): one write.
+        queued = DeliveryRecord.received(
             provider=provider,
             instance=instance,
             event=verified.event,
@@ -294,14 +405,12 @@ class WebhookReceiver:
             body=body,
             headers=headers,
             at=now,
-        )
-        await self.store.add(record, body)
-        queued = await self.store.update_phase(record.id, DeliveryPhase.QUEUED)
-        await self._enqueue(record.id)
-        return JSONResponse(
-            {"id": record.id, "delivery_id": record.delivery_id, "phase": queued.phase.value},
-            status_code=202,
-        )
+        ).advance(DeliveryPhase.QUEUED, at=now)
+        await self.store.add(queued, body)
+        self.accepted += 1
+        await self._enqueue(queued.id)
+        answer = {"id": queued.id, "delivery_id": queued.delivery_id, "phase": queued.phase.value}
+        return 202, answer, {}
 
     # -- processing -----------------------------------------------------------------
 
@@ -323,7 +432,10 @@ class WebhookReceiver:
         return await self._process(record_id, move, claimed=False)
 
     async def _process(self, record_id: str, move: _Move, *, claimed: bool) -> DeliveryRecord:
-        record = await move(DeliveryPhase.NORMALIZING)
+        # Both in one store round trip (they commit together in a grouping store).
+        record, body = await asyncio.gather(
+            move(DeliveryPhase.NORMALIZING), self.store.get_body(record_id)
+        )
         if claimed and record.attempts > self.max_attempts:
             # Workers died on it every time (a poison delivery): stop trying.
             return await move(
@@ -331,7 +443,6 @@ class WebhookReceiver:
                 error=record.error or "every worker processing it stopped",
                 note=f"gave up after {record.attempts - 1} attempt(s)",
             )
-        body = await self.store.get_body(record_id)
         if body is None:
             return await move(DeliveryPhase.DEAD_LETTERED, error="the raw body was not stored")
         ctx = NormalizeContext(
@@ -348,16 +459,21 @@ class WebhookReceiver:
                 DeliveryPhase.DEAD_LETTERED, error=f"{result.outcome.value}: {result.reason}"
             )
         action = next((e.native_action for e in result.events if e.native_action), None)
-        await move(DeliveryPhase.PROCESSING, action=action)
         keys = [event_dedupe_key(e, instance=record.instance) for e in result.events]
         if recovered(record):
             # The dead worker may have marked these events without handing them over.
             for key in keys:
                 await self.dedupe.forget(key)
+        # Entering Processing and marking the events in one store round trip: marks left
+        # by a worker that loses its claim here are forgotten by the one recovering it.
+        _, *seen = await asyncio.gather(
+            move(DeliveryPhase.PROCESSING, action=action),
+            *(self.dedupe.seen_before(key) for key in keys),
+        )
         fresh = [
             (key, event)
-            for key, event in zip(keys, result.events, strict=True)
-            if not await self.dedupe.seen_before(key)
+            for key, event, dup in zip(keys, result.events, seen, strict=True)
+            if not dup
         ]
         duplicates = len(result.events) - len(fresh)
         if fresh:
@@ -460,6 +576,11 @@ class WebhookReceiver:
                 log.error("claiming deliveries failed: %s", redact(repr(exc)))
                 batch = []
             if not batch:
+                # Nothing claimable: whatever this process accepted is done (or another
+                # replica has it), so the backlog it counts starts again from zero.
+                self.finished = max(self.finished, self.accepted)
+                self._room_event.set()
+                self._window = (0.0, self.finished)  # idle time is not the workers' pace
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
@@ -482,7 +603,15 @@ class WebhookReceiver:
                 record.id, worker, phase, note=note, error=error, action=action, retry_at=retry_at
             )
 
-        heartbeat = asyncio.create_task(self._heartbeat(claims, record.id, worker))
+        # Most deliveries finish long before a third of the lease: a timer (not a task
+        # per delivery) starts the heartbeat only for one that does not.
+        every = max(self.lease.total_seconds() / 3, 0.01)
+        heartbeat: list[asyncio.Task[None]] = []
+
+        def beat() -> None:
+            heartbeat.append(asyncio.ensure_future(self._heartbeat(claims, record.id, worker)))
+
+        timer = asyncio.get_running_loop().call_later(every, beat)
         try:
             await self._process(record.id, move, claimed=True)
         except LeaseLost as exc:
@@ -490,16 +619,19 @@ class WebhookReceiver:
         except Exception as exc:  # one bad record must not stop the worker
             log.error("webhook processing of %s failed: %s", record.id, redact(repr(exc)))
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            self._finished_one()
+            timer.cancel()
+            for task in heartbeat:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _heartbeat(self, claims: DeliveryClaims, record_id: str, worker: str) -> None:
         every = max(self.lease.total_seconds() / 3, 0.01)
         while True:
-            await asyncio.sleep(every)
             if not await claims.renew(record_id, worker, lease=self.lease):
                 return
+            await asyncio.sleep(every)
 
     async def drain(self) -> None:
         """Wait until nothing is queued, in flight or waiting to retry (tests, shutdown).

@@ -49,33 +49,33 @@ class PostgresDeliveryRepository:
 
     async def add(self, record: DeliveryRecord, body: bytes | None = None) -> None:
         """Store a new record; :class:`DuplicateRecord` for an existing record id."""
-        lease = epoch(self._store.now() + INTAKE_GRACE)
+        # A record added in flight (Received) is recovered after the grace; one added
+        # Queued is claimable at once.
+        lease = None if releases_claim(record.phase) else epoch(self._store.now() + INTAKE_GRACE)
 
-        async def work(conn: Conn) -> None:
-            try:
-                await conn.execute(
-                    "INSERT INTO deliveries (id, provider, instance, delivery_id, phase, "
-                    "received_at, record, body, lease_until) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (
-                        record.id,
-                        record.provider,
-                        record.instance,
-                        record.delivery_id,
-                        record.phase.value,
-                        ts(record.received_at),
-                        dump(record),
-                        body,
-                        lease,
-                    ),
-                )
-            except errors.UniqueViolation:
-                raise DuplicateRecord(
-                    f"delivery record {record.id} already exists; records are added once, "
-                    "then moved with update_phase"
-                ) from None
-
-        await self._store.transaction(work)
+        # One statement is atomic on its own: no BEGIN/COMMIT round trips around it.
+        try:
+            await self._store.execute(
+                "INSERT INTO deliveries (id, provider, instance, delivery_id, phase, "
+                "received_at, record, body, lease_until) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    record.id,
+                    record.provider,
+                    record.instance,
+                    record.delivery_id,
+                    record.phase.value,
+                    ts(record.received_at),
+                    dump(record),
+                    body,
+                    lease,
+                ),
+            )
+        except errors.UniqueViolation:
+            raise DuplicateRecord(
+                f"delivery record {record.id} already exists; records are added once, "
+                "then moved with update_phase"
+            ) from None
 
     async def get(self, record_id: str) -> DeliveryRecord:
         """The record, or :class:`NotFound`."""

@@ -12,7 +12,10 @@ Design:
   between uses. asyncpg is faster on raw throughput but has its own DSN
   handling and no libpq options, and our hot paths are a few statements per
   transaction where the difference does not show.
-- Each call is one transaction on a pooled connection (``READ COMMITTED``).
+- Each call is atomic on a pooled connection (``READ COMMITTED``); calls made
+  while others run are grouped into one transaction, each in a savepoint
+  (group commit: one that raises is rolled back alone; a group that fails as a
+  whole, a deadlock say, runs each call again on its own).
   Rows a call changes are locked first (``SELECT … FOR UPDATE``), so
   read-check-write sequences (phase compare-and-set, projection ordering) are
   atomic across replicas; work queues are claimed with ``FOR UPDATE SKIP
@@ -41,6 +44,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from kradle_providers.errors import InvalidInput
 from kradle_providers.models.base import CanonicalObject
+from kradle_providers.store.counters import StoreCounters
 from kradle_providers.store.errors import SchemaTooNew, StoreClosed
 from kradle_providers.store.migrations import Migration
 from kradle_providers.store.ordering import ApplyOutcome
@@ -67,6 +71,18 @@ Conn = AsyncConnection[tuple[Any, ...]]
 Clock = Callable[[], datetime]
 
 _RETRYABLE = (errors.DeadlockDetected, errors.SerializationFailure)
+_Pending = tuple[Callable[[Any], Awaitable[Any]], "asyncio.Future[Any]", int, bool]
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # its caller was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -104,6 +120,15 @@ class PostgresStateStore:
         self._clock = clock
         self._min_size, self._max_size, self._timeout = min_size, max_size, timeout
         self._pool: AsyncConnectionPool[Conn] | None = None
+        self.counters = StoreCounters()
+        # Group commit: calls made while others run share one transaction (a savepoint
+        # each); a few groups run at once on pooled connections.
+        self._pending: list[_Pending] = []
+        self._flushers = 0
+        self._max_flushers = max_size
+        self._flush_tasks: set[asyncio.Task[None]] = set()
+        """Calls and transactions since the store was made (every autocommit statement
+        counts as a transaction: PostgreSQL runs each in one)."""
         self._open_lock = asyncio.Lock()
         self._version = 0
         self._deliveries = PostgresDeliveryRepository(self)
@@ -262,13 +287,69 @@ class PostgresStateStore:
     async def _run(
         self, fn: Callable[[Conn], Awaitable[T]], attempts: int = 5, *, transaction: bool
     ) -> T:
+        if self._pool is None:
+            raise StoreClosed(self.path)
+        self.counters.calls += 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((fn, future, attempts, transaction))
+        if self._flushers < self._max_flushers:
+            self._flushers += 1
+            task = asyncio.create_task(self._flush())
+            self._flush_tasks.add(task)
+            task.add_done_callback(self._flush_tasks.discard)
+        result: T = await future
+        return result
+
+    async def _flush(self) -> None:
+        """Run what is pending in groups, one transaction each, until nothing is."""
+        try:
+            while self._pending:
+                group, self._pending = self._pending[:64], self._pending[64:]
+                if len(group) > 1 and await self._run_group(group):
+                    continue
+                for fn, future, attempts, transaction in group:  # alone, or the group failed
+                    try:
+                        result = await self._run_alone(fn, attempts, transaction=transaction)
+                        _settle(future, result, None)
+                    except Exception as exc:
+                        _settle(future, None, exc)
+        finally:
+            self._flushers -= 1
+
+    async def _run_group(self, group: list[_Pending]) -> bool:
+        """One transaction, a savepoint per call; ``False`` (nothing committed) on failure."""
+        pool = self._pool
+        if pool is None:
+            return False
+        done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                for fn, future, _, _ in group:
+                    try:
+                        async with conn.transaction():  # a savepoint: rolled back alone
+                            done.append((future, await fn(conn), None))
+                    except _RETRYABLE:
+                        raise
+                    except Exception as exc:
+                        done.append((future, None, exc))
+        except Exception:
+            return False  # deadlock, lost connection...: each call again on its own
+        self.counters.transactions += 1
+        for future, result, error in done:
+            _settle(future, result, error)
+        return True
+
+    async def _run_alone(
+        self, fn: Callable[[Conn], Awaitable[T]], attempts: int, *, transaction: bool
+    ) -> T:
         pool = self._pool
         if pool is None:
             raise StoreClosed(self.path)
+        self.counters.transactions += 1
         for attempt in range(attempts):
             try:
                 async with pool.connection() as conn:
-                    if not transaction:
+                    if not transaction:  # one statement: atomic without BEGIN/COMMIT
                         return await fn(conn)
                     async with conn.transaction():
                         return await fn(conn)

@@ -6,6 +6,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from kradle_providers.errors import NotFound
 from kradle_providers.store.claims import (
     DELIVERY_IN_FLIGHT,
     INTAKE_GRACE,
@@ -31,13 +32,24 @@ __all__ = ["SqliteDeliveryRepository"]
 _IN_FLIGHT = ", ".join(f"'{p.value}'" for p in DELIVERY_IN_FLIGHT)
 
 # One writer at a time (BEGIN IMMEDIATE), so selecting then updating is a claim.
+# Each branch walks deliveries_by_phase in order and stops at :limit, so a claim
+# costs the same with a backlog of thousands (one OR query sorted them all).
 _CLAIM = f"""
-SELECT id, record FROM deliveries
-WHERE (phase = 'Queued' AND COALESCE(lease_until, 0) <= :now)
-   OR (phase = 'Retrying' AND COALESCE(next_attempt_at, 0) <= :now
-       AND COALESCE(lease_until, 0) <= :now)
-   OR (phase IN ({_IN_FLIGHT}) AND COALESCE(lease_until, 0) <= :now)
-ORDER BY received_at, rowid
+SELECT id, record FROM (
+  SELECT * FROM (SELECT id, record, received_at, rowid AS n FROM deliveries
+    WHERE phase = 'Queued' AND COALESCE(lease_until, 0) <= :now
+    ORDER BY received_at, rowid LIMIT :limit)
+  UNION ALL
+  SELECT * FROM (SELECT id, record, received_at, rowid AS n FROM deliveries
+    WHERE phase = 'Retrying' AND COALESCE(next_attempt_at, 0) <= :now
+      AND COALESCE(lease_until, 0) <= :now
+    ORDER BY received_at, rowid LIMIT :limit)
+  UNION ALL
+  SELECT * FROM (SELECT id, record, received_at, rowid AS n FROM deliveries
+    WHERE phase IN ({_IN_FLIGHT}) AND COALESCE(lease_until, 0) <= :now
+    ORDER BY received_at, rowid LIMIT :limit)
+)
+ORDER BY received_at, n
 LIMIT :limit
 """  # noqa: S608 - phase names are ours
 
@@ -59,7 +71,9 @@ class SqliteDeliveryRepository:
             ts(record.received_at),
             dump(record),
             body,
-            epoch(self._store.now() + INTAKE_GRACE),
+            # A record added in flight (Received) is recovered after the grace; one added
+            # Queued is claimable at once.
+            None if releases_claim(record.phase) else epoch(self._store.now() + INTAKE_GRACE),
         )
 
         def work(conn: Conn) -> None:
@@ -201,11 +215,15 @@ class SqliteDeliveryRepository:
 
         def work(conn: Conn) -> DeliveryRecord:
             row = conn.execute(
-                "SELECT claimed_by FROM deliveries WHERE id = ?", (record_id,)
+                "SELECT claimed_by, record FROM deliveries WHERE id = ?", (record_id,)
             ).fetchone()
-            if row is not None and row[0] != worker:
+            if row is None:
+                raise NotFound(
+                    f"no delivery record {record_id!r}; list records by phase to find it"
+                )
+            if row[0] != worker:
                 raise LeaseLost("delivery", record_id, worker)
-            record = _get_delivery(conn, record_id)
+            record = DeliveryRecord.model_validate_json(row[1])
             updated = record.advance(phase, at=at, note=note, error=error, action=action)
             _write(conn, updated, claimed_by=worker, retry_at=retry_at)
             return updated
@@ -247,6 +265,9 @@ def _write(
         )
 
 
+def _missing(record_id: str) -> str:
+    return f"no delivery record {record_id!r}; list records by phase to find it"
+
+
 def _get_delivery(conn: Conn, record_id: str) -> DeliveryRecord:
-    missing = f"no delivery record {record_id!r}; list records by phase to find it"
-    return fetch_record(conn, "deliveries", DeliveryRecord, record_id, missing)
+    return fetch_record(conn, "deliveries", DeliveryRecord, record_id, _missing(record_id))

@@ -2,13 +2,16 @@
 
 Design:
 
-- One connection, used only from one dedicated worker thread
-  (``ThreadPoolExecutor(max_workers=1)``): the event loop never blocks on disk,
-  calls run in the order they were made, and each call is atomic with respect
-  to every other call of the process, so many asyncio tasks can share a store.
-- Each call that changes more than one row is one ``BEGIN IMMEDIATE``
-  transaction (the write lock is taken up front, so a second process waits on
-  the busy timeout instead of failing half-way).
+- One connection, used only from one dedicated thread
+  (:class:`~kradle_providers.store.sqlite.thread.StoreThread`): the event loop
+  never blocks on disk, calls run in the order they were made, and each call is
+  atomic with respect to every other call of the process, so many asyncio tasks
+  can share a store.
+- Calls queued together commit together (group commit): one ``BEGIN IMMEDIATE``
+  transaction, each call in its own savepoint, one wake-up of the loop; the
+  write lock is taken up front, so a second process waits on the busy timeout
+  instead of failing half-way. :attr:`SqliteStateStore.counters` counts calls
+  and transactions.
 - WAL journal (readers never block the writer), foreign keys on, a busy
   timeout, and ``synchronous=NORMAL`` by default: durable against a process
   crash (``kill -9``); pass ``durable=True`` for ``FULL`` (power loss too).
@@ -23,12 +26,12 @@ import asyncio
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
 from kradle_providers.models.base import CanonicalObject
+from kradle_providers.store.counters import StoreCounters
 from kradle_providers.store.errors import StoreClosed
 from kradle_providers.store.migrations import migrate, schema_version
 from kradle_providers.store.ordering import ApplyOutcome
@@ -47,7 +50,6 @@ from kradle_providers.store.sqlite.projections import (
 )
 from kradle_providers.store.sqlite.rows import (
     T,
-    in_transaction,
     ts,
     utcnow,
 )
@@ -56,6 +58,7 @@ from kradle_providers.store.sqlite.sync_states import (
     put_state,
     state_row,
 )
+from kradle_providers.store.sqlite.thread import StoreThread
 from kradle_providers.sync.records import (
     Deletion,
     ProjectionSource,
@@ -92,8 +95,9 @@ class SqliteStateStore:
         self._clock = clock
         self._busy_timeout = busy_timeout
         self._durable = durable
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._thread: StoreThread | None = None
+        self.counters = StoreCounters()
+        """Calls run and transactions committed since the store opened (the open one's)."""
         self._open_lock = asyncio.Lock()
         self._version = 0
         self._deliveries = SqliteDeliveryRepository(self)
@@ -107,7 +111,7 @@ class SqliteStateStore:
         self._budgets = SqliteBudgets(self)
 
     def __repr__(self) -> str:
-        state = "open" if self._conn is not None else "closed"
+        state = "open" if self._thread is not None else "closed"
         return f"SqliteStateStore({self.path!r}, {state}, schema v{self._version})"
 
     # ------------------------------------------------------------------ facets
@@ -175,19 +179,14 @@ class SqliteStateStore:
         database written by a newer kradle-providers.
         """
         async with self._open_lock:
-            if self._conn is not None:
+            if self._thread is not None:
                 return self
-            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kradle-store")
-            loop = asyncio.get_running_loop()
-            try:
-                conn, version = await loop.run_in_executor(executor, self._connect)
-            except BaseException:
-                executor.shutdown(wait=False)
-                raise
-            self._executor, self._conn, self._version = executor, conn, version
+            thread = StoreThread(self._connect)
+            await thread.start()
+            self._thread, self.counters = thread, thread.counters
             return self
 
-    def _connect(self) -> tuple[sqlite3.Connection, int]:
+    def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are ours (BEGIN IMMEDIATE … COMMIT).
         conn = sqlite3.connect(
             self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=True
@@ -198,7 +197,8 @@ class SqliteStateStore:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute(f"PRAGMA synchronous = {'FULL' if self._durable else 'NORMAL'}")
             migrate(conn, path=self.path)
-            return conn, schema_version(conn)
+            self._version = schema_version(conn)
+            return conn
         except BaseException:
             conn.close()
             raise
@@ -206,17 +206,10 @@ class SqliteStateStore:
     async def aclose(self) -> None:
         """Close the connection and stop the worker thread; idempotent."""
         async with self._open_lock:
-            conn, executor = self._conn, self._executor
-            if conn is None or executor is None:
-                return
-            self._conn = None
-            self._executor = None
-            loop = asyncio.get_running_loop()
-            try:
+            thread, self._thread = self._thread, None
+            if thread is not None:
                 # Queued behind every pending call, so those finish first.
-                await loop.run_in_executor(executor, conn.close)
-            finally:
-                executor.shutdown(wait=False)
+                await thread.stop()
 
     async def __aenter__(self) -> Self:
         return await self.open()
@@ -232,16 +225,20 @@ class SqliteStateStore:
     # ------------------------------------------------------------------ running calls
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(connection)`` on the worker thread (no transaction is opened)."""
-        conn, executor = self._conn, self._executor
-        if conn is None or executor is None:
+        """Run ``fn(connection)`` on the store thread, atomically (it may share a commit)."""
+        thread = self._thread
+        if thread is None:
             raise StoreClosed(self.path)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, fn, conn)
+        result: T = await thread.submit(fn, transactional=False)
+        return result
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(connection)`` on the worker thread inside one write transaction."""
-        return await self.call(lambda conn: in_transaction(conn, fn))
+        """Run ``fn(connection)`` on the store thread inside a write transaction."""
+        thread = self._thread
+        if thread is None:
+            raise StoreClosed(self.path)
+        result: T = await thread.submit(fn, transactional=True)
+        return result
 
     # ------------------------------------------------------------------ cross-family
 

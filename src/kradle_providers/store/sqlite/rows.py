@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -23,7 +22,6 @@ __all__ = [
     "dump",
     "fetch_record",
     "find_records",
-    "in_transaction",
     "integrity_error",
     "ts",
     "utcnow",
@@ -50,17 +48,6 @@ def ts(value: datetime) -> str:
 
 def dump(model: BaseModel) -> str:
     return model.model_dump_json()
-
-
-def in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = fn(conn)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return result
 
 
 def fetch_record(conn: Conn, table: str, model: type[M], record_id: str, missing: str) -> M:

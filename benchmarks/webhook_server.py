@@ -1,0 +1,397 @@
+"""`sync serve-webhooks` against the HTTP floor: deliveries/s, latency, drain, store transactions.
+
+In one run, alternating, ``--repeat`` times each:
+
+- **floor**: uvicorn + Starlette, one ``POST`` route that checks GitHub's
+  ``X-Hub-Signature-256`` (HMAC-SHA256, constant-time compare), ``json.loads`` the body
+  and answers 202 with a small JSON body: what any webhook endpoint does at least;
+- **ours**: the shipped command, ``kradle-providers sync serve-webhooks`` (its own
+  process, a fresh store each run: SQLite by default, ``--db postgres`` for the test
+  PostgreSQL server), bound to a GitHub repository; every delivery is a distinct
+  ``issues`` event (its own delivery id and issue), so each one is recorded, verified,
+  normalized, deduped and projected.
+
+The load is ``--clients`` keep-alive HTTP/1.1 connections on loopback, each sending
+its next signed delivery as soon as the previous answer came, for ``--seconds``
+(after a warm-up that is not timed). Printed per server: deliveries/s answered 2xx
+(median of the runs, min-max), p50/p99 latency (median of the runs' percentiles), and
+for ours: the backlog when the load stopped, how long it took to drain (every answered
+delivery ``Succeeded``), the processing rate, and the store transactions per delivery
+(the store's counters, printed by the command at exit). Ratios are ours/floor.
+
+    .venv/bin/python benchmarks/webhook_server.py [--clients 10] [--seconds 3] [--repeat 5]
+        [--db sqlite|postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import re
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SECRET = "benchmark-webhook-secret-0001"
+PG_DSN = os.environ.get("KRADLE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+BINDING = """\
+apiVersion: kradle.a5c.ai/v1alpha1
+kind: ExternalBackendBinding
+metadata: {name: widgets}
+spec:
+  target: {kind: Repository, name: widgets}
+  providers:
+    gh: {type: github, apiBaseUrl: "http://127.0.0.1:9", auth: {token: {env: GH_TOKEN}},
+         webhookSecret: {env: GH_WEBHOOK_SECRET}}
+  interfaces:
+    issueTracking: {provider: gh, mode: bidirectional,
+                    externalRef: {owner: acme, repository: widgets}, kinds: [Issue]}
+"""
+UNFINISHED = ("Received", "Queued", "Normalizing", "Processing", "Retrying")
+
+
+# --------------------------------------------------------------------------- the floor
+
+
+def floor_app() -> Any:
+    """uvicorn + Starlette + HMAC + json.loads: the least a webhook endpoint does."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    key = SECRET.encode()
+
+    async def receive(request: Request) -> JSONResponse:
+        body = await request.body()
+        sent = request.headers.get("x-hub-signature-256", "")
+        want = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(sent, want):
+            return JSONResponse({"error": "signature_rejected"}, status_code=401)
+        payload = json.loads(body)
+        return JSONResponse(
+            {
+                "id": uuid.uuid4().hex,
+                "delivery_id": request.headers.get("x-github-delivery"),
+                "action": payload.get("action"),
+            },
+            status_code=202,
+        )
+
+    return Starlette(routes=[Route("/{provider}/{instance}", receive, methods=["POST"])])
+
+
+def serve_floor(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        floor_app(),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+
+
+# --------------------------------------------------------------------------- deliveries
+
+
+def deliveries(count: int, start: int, path: str) -> list[bytes]:
+    """``count`` signed ``issues`` deliveries (distinct issue and delivery ids) as raw requests."""
+    import kradle_provider_github
+
+    base = Path(kradle_provider_github.__file__).parent / "fixtures" / "webhooks" / "issues"
+    payload = json.loads((base / "opened.json").read_text())
+    key = SECRET.encode()
+    out = []
+    for n in range(start, start + count):
+        payload["issue"]["id"] = 2_000_000_000 + n
+        payload["issue"]["number"] = n + 1
+        payload["issue"]["title"] = f"benchmark issue {n}"
+        payload["issue"]["node_id"] = f"I_bench{n}"
+        body = json.dumps(payload).encode()
+        sig = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+        head = (
+            f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            f"user-agent: GitHub-Hookshot/benchmark\r\nx-github-event: issues\r\n"
+            f"x-github-delivery: {uuid.uuid4()}\r\nx-github-hook-id: 1\r\n"
+            f"x-hub-signature-256: {sig}\r\ncontent-length: {len(body)}\r\n\r\n"
+        )
+        out.append(head.encode() + body)
+    return out
+
+
+# --------------------------------------------------------------------------- load
+
+
+@dataclass
+class Load:
+    ok: int = 0
+    refused: dict[int, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds
+
+    def pct(self, q: float) -> float:
+        lat = sorted(self.latencies)
+        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
+
+
+async def _client(port: int, requests: list[bytes], deadline: float, load: Load) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for req in requests:
+            if time.perf_counter() >= deadline:
+                return
+            t0 = time.perf_counter()
+            writer.write(req)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            m = re.search(rb"(?i)content-length: *(\d+)", head)
+            if m:
+                await reader.readexactly(int(m.group(1)))
+            load.latencies.append(time.perf_counter() - t0)
+            if 200 <= status < 300:
+                load.ok += 1
+            else:
+                load.refused[status] = load.refused.get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+async def drive(port: int, requests: list[bytes], clients: int, seconds: float) -> Load:
+    """Send ``requests`` over ``clients`` connections for ``seconds``."""
+    load = Load()
+    per = [requests[i::clients] for i in range(clients)]
+    t0 = time.perf_counter()
+    await asyncio.gather(*(_client(port, p, t0 + seconds, load) for p in per))
+    load.seconds = time.perf_counter() - t0
+    return load
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"server exited early: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start listening")
+
+
+class Backlog:
+    """Counts unfinished and succeeded deliveries in the server's store."""
+
+    def __init__(self, db: str) -> None:
+        self.db = db
+        if db.startswith("postgresql"):
+            import psycopg
+
+            dsn, _, schema = db.partition("?schema=")
+            self.pg: Any = psycopg.connect(dsn, autocommit=True)
+            self.pg.execute(f'SET search_path TO "{schema}"')
+        else:
+            self.pg = None
+
+    def counts(self) -> tuple[int, int]:
+        sql = (
+            "SELECT COALESCE(SUM(CASE WHEN phase IN ({}) THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN phase = 'Succeeded' THEN 1 ELSE 0 END), 0) FROM deliveries"
+        ).format(", ".join(f"'{p}'" for p in UNFINISHED))
+        if self.pg is not None:
+            row = self.pg.execute(sql).fetchone()
+        else:
+            with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=30) as conn:
+                row = conn.execute(sql).fetchone()
+        return int(row[0]), int(row[1])
+
+    def wait_drained(self, timeout: float = 120.0) -> float:
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < timeout:
+            if self.counts()[0] == 0:
+                return time.perf_counter() - t0
+            time.sleep(0.01)
+        return float("inf")
+
+    def close(self) -> None:
+        if self.pg is not None:
+            self.pg.close()
+
+
+@dataclass
+class Run:
+    load: Load
+    backlog: int = 0
+    drain: float = 0.0
+    txns: float | None = None
+
+    @property
+    def processed_rate(self) -> float:
+        return self.load.ok / (self.load.seconds + self.drain)
+
+
+def run_floor(args: argparse.Namespace, reqs: list[bytes], warm: list[bytes]) -> Run:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--floor-server", str(port)], stderr=subprocess.PIPE
+    )
+    try:
+        wait_port(port, proc)
+        asyncio.run(drive(port, warm, args.clients, 60))
+        return Run(asyncio.run(drive(port, reqs, args.clients, args.seconds)))
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def run_ours(args: argparse.Namespace, reqs: list[bytes], warm: list[bytes], tmp: Path) -> Run:
+    port = free_port()
+    if args.db == "postgres":
+        db = f"{PG_DSN}?schema=bench_{uuid.uuid4().hex[:10]}"
+    else:
+        db = str(tmp / f"serve-{uuid.uuid4().hex[:8]}.db")
+    config = tmp / "binding.yaml"
+    config.write_text(BINDING)
+    env = {
+        **os.environ,
+        "GH_TOKEN": "ghp_benchmark000000000000000000000000001",
+        "GH_WEBHOOK_SECRET": SECRET,
+    }
+    cmd = [
+        str(Path(sys.executable).parent / "kradle-providers"),
+        "sync",
+        "serve-webhooks",
+        "--config",
+        str(config),
+        "--db",
+        db,
+        "--port",
+        str(port),
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    backlog = None
+    try:
+        wait_port(port, proc)
+        backlog = Backlog(db)
+        asyncio.run(drive(port, warm, args.clients, 60))
+        backlog.wait_drained()
+        load = asyncio.run(drive(port, reqs, args.clients, args.seconds))
+        pending = backlog.counts()[0]
+        drain = backlog.wait_drained()
+        proc.terminate()
+        out, err = proc.communicate(timeout=60)
+        m = re.search(rb"(\d+) store transactions? for (\d+) deliver", out + err)
+        txns = int(m.group(1)) / int(m.group(2)) if m and int(m.group(2)) else None
+        return Run(load, backlog=pending, drain=drain, txns=txns)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if backlog is not None:
+            if backlog.pg is not None:
+                schema = db.partition("?schema=")[2]
+                backlog.pg.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            backlog.close()
+
+
+def spread(values: list[float], fmt: str = "{:.0f}") -> str:
+    mid, lo, hi = (fmt.format(v) for v in (statistics.median(values), min(values), max(values)))
+    return f"{mid} ({lo}-{hi})"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--clients", type=int, default=10)
+    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    p.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.floor_server:
+        serve_floor(args.floor_server)
+        return 0
+    floors: list[Run] = []
+    ours: list[Run] = []
+    cap = int(args.seconds * 8000) + 1000
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        for r in range(args.repeat):
+            base = r * (cap + 1000)
+            warm = deliveries(500, base, "/github/gh")
+            reqs = deliveries(cap, base + 500, "/github/gh")
+            floors.append(run_floor(args, reqs, warm))
+            ours.append(run_ours(args, reqs, warm, tmp))
+            f, o = floors[-1], ours[-1]
+            print(
+                f"run {r + 1}: floor {f.load.rate:.0f}/s p99 {f.load.pct(0.99):.1f} ms | ours "
+                f"{o.load.rate:.0f}/s p99 {o.load.pct(0.99):.1f} ms, refused {o.load.refused}, "
+                f"backlog {o.backlog}, drain {o.drain:.2f} s, txns/delivery {o.txns}",
+                flush=True,
+            )
+    fr = [x.load.rate for x in floors]
+    orr = [x.load.rate for x in ours]
+    f99 = [x.load.pct(0.99) for x in floors]
+    o99 = [x.load.pct(0.99) for x in ours]
+    f50 = [x.load.pct(0.50) for x in floors]
+    o50 = [x.load.pct(0.50) for x in ours]
+    print()
+    print(
+        f"webhook server, {args.clients} clients, {args.seconds:g} s per run, "
+        f"{args.repeat} runs, store {args.db}: median (min-max)"
+    )
+    print(f"{'':24}{'floor':>24}{'ours':>24}{'ours/floor':>12}")
+    print(
+        f"{'deliveries/s':24}{spread(fr):>24}{spread(orr):>24}"
+        f"{statistics.median(orr) / statistics.median(fr):>12.2f}"
+    )
+    print(
+        f"{'p50 ms':24}{spread(f50, '{:.1f}'):>24}{spread(o50, '{:.1f}'):>24}"
+        f"{statistics.median(o50) / statistics.median(f50):>12.2f}"
+    )
+    print(
+        f"{'p99 ms':24}{spread(f99, '{:.1f}'):>24}{spread(o99, '{:.1f}'):>24}"
+        f"{statistics.median(o99) / statistics.median(f99):>12.2f}"
+    )
+    print(f"{'backlog at load end':24}{'':>24}{spread([float(x.backlog) for x in ours]):>24}")
+    print(f"{'drain s':24}{'':>24}{spread([x.drain for x in ours], '{:.2f}'):>24}")
+    print(f"{'processed/s':24}{'':>24}{spread([x.processed_rate for x in ours]):>24}")
+    tx = [x.txns for x in ours if x.txns is not None]
+    if tx:
+        print(f"{'store txns/delivery':24}{'':>24}{spread(tx, '{:.2f}'):>24}")
+    print()
+    print("targets: ours/floor >= 0.60, p99 ratio <= 2.0, drain <= 1 s, txns/delivery <= 2")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
