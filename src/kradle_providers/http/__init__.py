@@ -22,7 +22,12 @@ if TYPE_CHECKING:
         response_digest,
     )
     from kradle_providers.http.client import DEFAULT_USER_AGENT, HttpClient, default_budget_registry
-    from kradle_providers.http.conditional import CachedEntry, ConditionalCache
+    from kradle_providers.http.conditional import (
+        CachedEntry,
+        ConditionalCache,
+        InMemoryValidatorBackend,
+        ValidatorBackend,
+    )
     from kradle_providers.http.errors import (
         ErrorMapper,
         ProviderRejectedInput,
@@ -74,6 +79,7 @@ __all__ = [
     "ConditionalCache",
     "ErrorMapper",
     "HttpClient",
+    "InMemoryValidatorBackend",
     "ItemsExtractor",
     "Link",
     "LinkHeaderPagination",
@@ -92,6 +98,7 @@ __all__ = [
     "StreamResponse",
     "SystemClock",
     "TokenPagination",
+    "ValidatorBackend",
     "canonical_request_digest",
     "default_budget_registry",
     "extract_items",
@@ -127,6 +134,8 @@ _HOMES = {
     "default_budget_registry": "kradle_providers.http.client",
     "CachedEntry": "kradle_providers.http.conditional",
     "ConditionalCache": "kradle_providers.http.conditional",
+    "InMemoryValidatorBackend": "kradle_providers.http.conditional",
+    "ValidatorBackend": "kradle_providers.http.conditional",
     "ErrorMapper": "kradle_providers.http.errors",
     "ProviderRejectedInput": "kradle_providers.http.errors",
     "map_error_response": "kradle_providers.http.errors",

@@ -38,7 +38,12 @@ from kradle_providers.http.audit import (
     canonical_request_digest,
     response_digest,
 )
-from kradle_providers.http.conditional import CachedEntry, CacheKey, ConditionalCache
+from kradle_providers.http.conditional import (
+    CachedEntry,
+    CacheKey,
+    ConditionalCache,
+    ValidatorBackend,
+)
 from kradle_providers.http.errors import ErrorMapper, map_error_response
 from kradle_providers.http.ratelimit import (
     SECONDARY_SCOPE,
@@ -185,7 +190,17 @@ class HttpClient:
         self.on_exhausted: OnExhausted = on_exhausted
         self.count_304 = count_304
         self.budgets = budgets or default_budget_registry()
+        self.validators: ValidatorBackend | None = None
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=True)
+
+    def share_validators_with(self, backend: ValidatorBackend | None) -> None:
+        """Keep conditional-GET validators (and their bodies) in ``backend`` too.
+
+        Lookups the in-memory cache misses go to ``backend``; every new entry is
+        written through, so a later process revalidates instead of re-reading.
+        ``None`` stops sharing. Has no effect when the client has no cache.
+        """
+        self.validators = backend
 
     # -- identity -------------------------------------------------------------
 
@@ -569,6 +584,10 @@ class HttpClient:
         call.cached = None
         if call.cache_key is not None and self.cache is not None:
             call.cached = self.cache.get(call.cache_key)
+            if call.cached is None and self.validators is not None:
+                call.cached = await self.validators.get(call.cache_key)
+                if call.cached is not None:
+                    self.cache.put(call.cache_key, call.cached)
             if call.cached is not None:
                 headers.update(call.cached.conditional_headers())
         request = self._http.build_request(
@@ -703,7 +722,7 @@ class HttpClient:
                     attempt,
                 )
             if raw.is_success:
-                self._remember(call, raw)
+                await self._remember(call, raw)
                 return raw, attempt
             if status == 401 and self.auth is not None and not auth_retried:
                 auth_retried = True
@@ -736,27 +755,30 @@ class HttpClient:
                 raise self._not_resent_error(call, where, reason, response)
             raise self.error_mapper(response, self.provider)
 
-    def _remember(self, call: _Call, raw: httpx.Response) -> None:
+    async def _remember(self, call: _Call, raw: httpx.Response) -> None:
         if self.cache is None:
             return
         if call.cache_key is not None and not call.stream:
             etag = raw.headers.get("etag")
             last_modified = raw.headers.get("last-modified")
             if etag or last_modified:
-                self.cache.put(
-                    call.cache_key,
-                    CachedEntry(
-                        etag=etag,
-                        last_modified=last_modified,
-                        status_code=raw.status_code,
-                        headers=tuple(raw.headers.multi_items()),
-                        content=raw.content,
-                    ),
+                entry = CachedEntry(
+                    etag=etag,
+                    last_modified=last_modified,
+                    status_code=raw.status_code,
+                    headers=tuple(raw.headers.multi_items()),
+                    content=raw.content,
                 )
+                self.cache.put(call.cache_key, entry)
+                if self.validators is not None:
+                    await self.validators.put(call.cache_key, entry.storable())
         elif call.method not in ("GET", "HEAD", "OPTIONS"):
             # A write makes the cached GET of the same URL stale.
             accept = next((v for k, v in call.headers.items() if k.lower() == "accept"), None)
-            self.cache.invalidate(self.cache.key(self.credential_id, "GET", call.url, accept))
+            key = self.cache.key(self.credential_id, "GET", call.url, accept)
+            self.cache.invalidate(key)
+            if self.validators is not None:
+                await self.validators.invalidate(key)
 
     @staticmethod
     def _as_response(call: _Call, raw: httpx.Response, attempt: int) -> Response:

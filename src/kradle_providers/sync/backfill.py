@@ -190,6 +190,8 @@ class Backfiller:
         self.metrics = metrics
         self.progress: ProgressReporter = progress if progress is not None else NullProgress()
         self.options = options or BackfillOptions()
+        # Validators outlive the run: the next one (any process) sends conditional GETs.
+        bound.share_validators_with(store.validators)
 
     async def run(self, interface: Interface | str | None = None) -> BackfillReport:
         """Run every stream (of one interface), one after another; never raises for a stream."""

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import httpx
 
     from kradle_providers.http.audit import AuditHook
+    from kradle_providers.http.conditional import ValidatorBackend
     from kradle_providers.plugins.guard import GuardedAdapter
     from kradle_providers.plugins.registry import Registry
     from kradle_providers.webhooks.receiver import WebhookEndpoint
@@ -539,6 +540,21 @@ class BoundBinding:
                 client.audit_hooks.append(hook)
                 hooked.append(alias)
         return hooked
+
+    def share_validators_with(self, backend: ValidatorBackend | None) -> list[str]:
+        """Keep every adapter's conditional-GET validators in ``backend`` (the store's).
+
+        A later process then revalidates what this one read (a 304 the vendor
+        does not bill costs no budget) instead of reading it again. Returns the
+        aliases whose adapters expose an HTTP client.
+        """
+        shared = []
+        for alias, adapter in self.adapters.items():
+            client = _http_client(adapter.adapter)
+            if client is not None and callable(getattr(client, "share_validators_with", None)):
+                client.share_validators_with(backend)
+                shared.append(alias)
+        return shared
 
     def budget_snapshots(self) -> dict[str, list[dict[str, Any]]]:
         """Rate-limit budgets of every adapter that exposes its HTTP client (alias -> scopes)."""

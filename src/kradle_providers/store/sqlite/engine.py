@@ -56,6 +56,7 @@ from kradle_providers.store.sqlite.sync_states import (
     put_state,
     state_row,
 )
+from kradle_providers.store.sqlite.validators import SqliteValidators
 from kradle_providers.sync.records import (
     Deletion,
     ProjectionSource,
@@ -105,6 +106,7 @@ class SqliteStateStore:
         self._audit = SqliteAuditLog(self)
         self._leases = SqliteLeases(self)
         self._budgets = SqliteBudgets(self)
+        self._validators = SqliteValidators(self)
 
     def __repr__(self) -> str:
         state = "open" if self._conn is not None else "closed"
@@ -156,6 +158,11 @@ class SqliteStateStore:
     def budgets(self) -> SqliteBudgets:
         """Rate-limit budgets shared by every process using the store."""
         return self._budgets
+
+    @property
+    def validators(self) -> SqliteValidators:
+        """Conditional-request validators kept for every later process using the store."""
+        return self._validators
 
     @property
     def schema_version(self) -> int:
