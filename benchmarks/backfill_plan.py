@@ -89,26 +89,42 @@ EMULATOR_ARGS: dict[str, list[str]] = {
 # Where the REST API lives below the emulator's routes (Buildkite's routes carry /v2 themselves).
 API_SUFFIX = {"buildkite": "/v2"}
 
-# Kinds the vendor lists only per parent: kind -> (parent kind, JSON path of the parent's id
-# in the child's canonical payload). Every other listed kind has a repository-wide listing.
-PER_PARENT: dict[str, dict[str, tuple[str, str]]] = {
+# Kinds the vendor lists only per parent: kind -> (parent kind, field of the parent's id in the
+# child's canonical object, listings per parent). Every other kind has a repository-wide
+# listing (Jira's comments and changelogs: its issue search), or comes inline with its parent
+# (Buildkite's jobs, inside the build listing).
+PER_PARENT: dict[str, dict[str, tuple[str, str, int]]] = {
     "github": {
-        "cicd/Job": ("cicd/Pipeline", "pipeline_id"),
-        "cicd/Artifact": ("cicd/Pipeline", "pipeline_id"),
-        "gitForge/Review": ("gitForge/PullRequest", "pull_request_id"),
+        "cicd/Job": ("cicd/Pipeline", "pipeline", 1),
+        "cicd/Artifact": ("cicd/Pipeline", "pipeline", 1),
+        "gitForge/Review": ("gitForge/PullRequest", "pull_request", 1),
     },
     "jira": {},
     "gitlab": {
-        "cicd/Job": ("cicd/Pipeline", "pipeline_id"),
-        "issueTracking/Comment": ("issueTracking/Issue", "work_item_id"),
-        "issueTracking/IssueEvent": ("issueTracking/Issue", "work_item_id"),
-        "gitForge/Review": ("gitForge/PullRequest", "pull_request_id"),
-        "gitForge/Comment": ("gitForge/PullRequest", "pull_request_id"),
+        # Jobs and bridges (trigger jobs) are two listings per pipeline.
+        "cicd/Job": ("cicd/Pipeline", "pipeline", 2),
+        # Notes serve comments and system events; label, milestone and state events are three.
+        "issueTracking/Comment": ("issueTracking/Issue", "issue", 1),
+        "issueTracking/IssueEvent": ("issueTracking/Issue", "issue", 3),
+        "gitForge/Review": ("gitForge/PullRequest", "pull_request", 1),
+        "gitForge/Comment": ("gitForge/PullRequest", "issue", 1),
     },
     "buildkite": {
-        "cicd/Artifact": ("cicd/Pipeline", "pipeline_id"),
+        "cicd/Artifact": ("cicd/Pipeline", "pipeline", 1),
     },
 }
+
+INLINE: dict[str, tuple[str, ...]] = {
+    "github": (),
+    "jira": (),
+    "gitlab": (),
+    "buildkite": ("cicd/Job",),
+}
+
+# Checks are listed per commit: per distinct head sha (of runs, refs and pull requests), one
+# listing per check endpoint (GitHub: check runs and commit statuses; GitLab: statuses).
+CHECK_LISTINGS = {"github": 2, "gitlab": 1, "jira": 0, "buildkite": 0}
+HEADS = {"cicd/Pipeline": "sha", "gitForge/Ref": "sha", "gitForge/PullRequest": "head_sha"}
 
 # Kinds read one object at a time (one request each, whatever the count).
 SINGLE: dict[str, tuple[str, ...]] = {
@@ -186,6 +202,8 @@ def _payload_field(payload: dict[str, Any], path: str) -> str | None:
         if not isinstance(value, dict):
             return None
         value = value.get(part)
+    if isinstance(value, dict):  # a reference to the parent: its identity is the whole ref
+        return json.dumps(value, sort_keys=True)
     return None if value is None else str(value)
 
 
@@ -200,28 +218,32 @@ def floor(provider: str, db: Path) -> tuple[int, dict[str, int]]:
         con.close()
     counts: Counter[str] = Counter()
     children: dict[str, Counter[str]] = {}
+    heads: set[str] = set()
+    per_parent = PER_PARENT[provider]
     for interface, kind, payload in rows:
         name = f"{interface}/{kind}"
         counts[name] += 1
-        if name in PER_PARENT[provider]:
-            parent_id = _payload_field(json.loads(payload or "{}"), PER_PARENT[provider][name][1])
+        obj = json.loads(payload or "{}")
+        if name in HEADS and (sha := _payload_field(obj, HEADS[name])):
+            heads.add(sha)
+        if name in per_parent:
+            parent_id = _payload_field(obj, per_parent[name][1])
             children.setdefault(name, Counter())[parent_id or "?"] += 1
     terms: dict[str, int] = {}
     for name, n in sorted(counts.items()):
         if name in SINGLE[provider]:
             terms[name] = n
-        elif name in PER_PARENT[provider]:
-            parent_kind = PER_PARENT[provider][name][0]
-            per_parent = children.get(name, Counter())
-            # Every parent costs one request even when it has no children.
-            empty = max(0, counts[parent_kind] - len(per_parent))
-            terms[name] = empty + sum(math.ceil(c / PER_PAGE) for c in per_parent.values())
-        else:
+        elif name in INLINE[provider]:
+            terms[name] = 0
+        elif name == "cicd/Check" and CHECK_LISTINGS[provider]:
+            terms[name] = len(heads) * CHECK_LISTINGS[provider]
+        elif name not in per_parent:
             terms[name] = math.ceil(n / PER_PAGE)
-    for parent_only in PER_PARENT[provider].items():
-        name, (parent_kind, _) = parent_only
-        if name not in terms:
-            terms[name] = counts[parent_kind]
+    for name, (parent_kind, _, listings) in per_parent.items():
+        seen = children.get(name, Counter())
+        # Every parent costs a request per listing even when it has no children.
+        empty = max(0, counts[parent_kind] - len(seen))
+        terms[name] = listings * (empty + sum(math.ceil(c / PER_PAGE) for c in seen.values()))
     return sum(terms.values()), terms
 
 

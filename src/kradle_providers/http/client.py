@@ -352,9 +352,26 @@ class HttpClient:
         conditional: bool = True,
         budget_cost: int = 1,
         budget_scope: str | None = None,
+        max_age: float | None = None,
     ) -> Response:
-        """GET (conditional by default)."""
-        return await self.request(
+        """GET (conditional by default).
+
+        ``max_age`` (seconds) answers from the stored body while it is younger
+        than that, without a request: for discovery reads (server flavour, the
+        user's time zone) that change rarely and that every new process would
+        otherwise repeat. Stored with the validators (see
+        :meth:`share_validators_with`), so a later process reuses it too.
+        """
+        key: CacheKey | None = None
+        if max_age is not None and self.cache is not None:
+            accept = next((v for k, v in (headers or {}).items() if k.lower() == "accept"), None)
+            key = self.cache.key(
+                self.credential_id, "GET", self.url_for(path_or_url, params), accept
+            )
+            fresh = await self._fresh(key, max_age)
+            if fresh is not None:
+                return fresh
+        response = await self.request(
             "GET",
             path_or_url,
             params=params,
@@ -362,6 +379,39 @@ class HttpClient:
             conditional=conditional,
             budget_cost=budget_cost,
             budget_scope=budget_scope,
+        )
+        if key is not None and self.cache is not None and response.is_success:
+            entry = CachedEntry(
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+                status_code=response.status_code,
+                headers=tuple(response.headers.multi_items()),
+                content=response.content,
+                stored_at=self.clock.now(),
+            )
+            self.cache.put(key, entry)
+            if self.validators is not None:
+                await self.validators.put(key, entry.storable())
+        return response
+
+    async def _fresh(self, key: CacheKey, max_age: float) -> Response | None:
+        """The stored answer under ``key`` when younger than ``max_age`` seconds."""
+        assert self.cache is not None
+        entry = self.cache.get(key)
+        if (entry is None or entry.stored_at is None) and self.validators is not None:
+            entry = await self.validators.get(key)
+        if entry is None or entry.stored_at is None:
+            return None
+        if self.clock.now() - entry.stored_at > max_age:
+            return None
+        self.cache.put(key, entry)
+        return Response(
+            method="GET",
+            url=key[2],
+            status_code=entry.status_code,
+            headers=httpx.Headers(list(entry.headers)),
+            content=entry.content,
+            from_cache=True,
         )
 
     @overload

@@ -45,6 +45,8 @@ class CachedEntry:
     status_code: int
     headers: tuple[tuple[str, str], ...]
     content: bytes
+    stored_at: float | None = None
+    """Epoch seconds the body was received, for entries read back while fresh (``max_age``)."""
 
     def conditional_headers(self) -> dict[str, str]:
         """The ``If-None-Match`` / ``If-Modified-Since`` headers for revalidation."""
@@ -134,7 +136,7 @@ class ConditionalCache:
 
     def put(self, key: CacheKey, entry: CachedEntry) -> None:
         """Store ``entry``, evicting the least recently used beyond the bound."""
-        if not (entry.etag or entry.last_modified):
+        if not (entry.etag or entry.last_modified or entry.stored_at is not None):
             return
         with self._lock:
             self._entries[key] = entry

@@ -157,6 +157,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 status INTEGER NOT NULL,
                 headers TEXT NOT NULL,
                 content BLOB NOT NULL,
+                stored_at REAL,
                 PRIMARY KEY (credential, method, url, accept)
             )""",
         ),

@@ -832,6 +832,7 @@ async def check_validators_outlive_the_process_without_credential_headers(
         status_code=200,
         headers=(("link", '<https://api.example/r?page=3>; rel="next"'), ("set-cookie", CANARY)),
         content=body,
+        stored_at=1_700_000_000.5,
     )
     async with make() as a:
         assert await a.validators.get(key) is None
@@ -840,11 +841,12 @@ async def check_validators_outlive_the_process_without_credential_headers(
     async with make() as b:  # another process
         got = await b.validators.get(key)
         assert got is not None
-        assert (got.etag, got.last_modified, got.status_code, got.content) == (
+        assert (got.etag, got.last_modified, got.status_code, got.content, got.stored_at) == (
             'W/"abc"',
             None,
             200,
             body,
+            1_700_000_000.5,
         )
         assert got.headers == (("link", '<https://api.example/r?page=3>; rel="next"'),)
         assert await b.validators.get(other) is None  # another credential sees nothing

@@ -133,6 +133,7 @@ PG_MIGRATIONS: tuple[Migration, ...] = (
                 status INTEGER NOT NULL,
                 headers TEXT NOT NULL,
                 content BYTEA NOT NULL,
+                stored_at DOUBLE PRECISION,
                 PRIMARY KEY (credential, method, url, accept)
             )""",
         ),

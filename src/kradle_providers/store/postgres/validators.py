@@ -22,25 +22,27 @@ class PostgresValidators:
     async def get(self, key: CacheKey) -> CachedEntry | None:
         """The entry stored under ``key``, or None."""
         row = await self._store.fetchone(
-            "SELECT etag, last_modified, status, headers, content FROM validators "
+            "SELECT etag, last_modified, status, headers, content, stored_at FROM validators "
             "WHERE credential = %s AND method = %s AND url = %s AND accept = %s",
             key,
         )
         if row is None:
             return None
-        etag, last_modified, status, headers, content = row
+        etag, last_modified, status, headers, content, stored_at = row
         pairs = tuple((str(k), str(v)) for k, v in json.loads(headers))
-        return CachedEntry(etag, last_modified, int(status), pairs, bytes(content))
+        return CachedEntry(etag, last_modified, int(status), pairs, bytes(content), stored_at)
 
     async def put(self, key: CacheKey, entry: CachedEntry) -> None:
         """Store (or replace) ``entry``; credential-bearing headers are dropped."""
         kept = entry.storable()
         await self._store.execute(
             "INSERT INTO validators (credential, method, url, accept, etag, last_modified, "
-            "status, headers, content) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "status, headers, content, stored_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (credential, method, url, accept) DO UPDATE SET "
             "etag = excluded.etag, last_modified = excluded.last_modified, "
-            "status = excluded.status, headers = excluded.headers, content = excluded.content",
+            "status = excluded.status, headers = excluded.headers, content = excluded.content, "
+            "stored_at = excluded.stored_at",
             (
                 *key,
                 kept.etag,
@@ -48,6 +50,7 @@ class PostgresValidators:
                 kept.status_code,
                 json.dumps([list(pair) for pair in kept.headers]),
                 kept.content,
+                kept.stored_at,
             ),
         )
 

@@ -25,15 +25,15 @@ class SqliteValidators:
 
         def work(conn: Conn) -> CachedEntry | None:
             row = conn.execute(
-                "SELECT etag, last_modified, status, headers, content FROM validators "
+                "SELECT etag, last_modified, status, headers, content, stored_at FROM validators "
                 "WHERE credential = ? AND method = ? AND url = ? AND accept = ?",
                 key,
             ).fetchone()
             if row is None:
                 return None
-            etag, last_modified, status, headers, content = row
+            etag, last_modified, status, headers, content, stored_at = row
             pairs = tuple((str(k), str(v)) for k, v in json.loads(headers))
-            return CachedEntry(etag, last_modified, int(status), pairs, bytes(content))
+            return CachedEntry(etag, last_modified, int(status), pairs, bytes(content), stored_at)
 
         return await self._store.call(work)
 
@@ -47,12 +47,14 @@ class SqliteValidators:
             kept.status_code,
             json.dumps([list(pair) for pair in kept.headers]),
             kept.content,
+            kept.stored_at,
         )
 
         def work(conn: Conn) -> None:
             conn.execute(
                 "INSERT OR REPLACE INTO validators (credential, method, url, accept, etag, "
-                "last_modified, status, headers, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "last_modified, status, headers, content, stored_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
 
