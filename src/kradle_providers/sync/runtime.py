@@ -25,6 +25,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from kradle_providers.auth.forms import AuthContext
@@ -42,6 +43,7 @@ from kradle_providers.sync.binding import (
     ValidatedBinding,
     provider_auth_forms,
 )
+from kradle_providers.sync.fanout import bounded_gather
 
 if TYPE_CHECKING:
     import httpx
@@ -189,13 +191,15 @@ async def _checks(a: GuardedAdapter, r: ExternalRef, c: str | None, s: Any) -> P
     _, fetch_heads, head_of = CHECK_HEAD_SOURCES[index]
     heads = await fetch_heads(a, r, inner if isinstance(inner, str) else None)
     known = set(seen)
-    items: list[Any] = []
+    shas: list[str] = []
     for head in heads.items:
         sha = head_of(head)
         if sha and sha not in known:
             known.add(sha)
             seen.append(sha)
-            items += await _checks_of(a, r, sha)
+            shas.append(sha)
+    found = await bounded_gather([partial(_checks_of, a, r, sha) for sha in shas])
+    items: list[Any] = [check for checks in found for check in checks]
     if heads.next_cursor is None:
         index, inner = _next_head_source(a, index + 1), None
         if index >= len(CHECK_HEAD_SOURCES):
