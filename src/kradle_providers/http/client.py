@@ -11,12 +11,14 @@ one, their own error mapper.
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, Literal, TypeVar, overload
 
 import httpx
@@ -61,6 +63,7 @@ from kradle_providers.http.redaction import (
 )
 from kradle_providers.http.response import Response, StreamResponse
 from kradle_providers.http.retry import RetryPolicy, is_idempotent_method, parse_retry_after
+from kradle_providers.http.snapshot import current_snapshot
 
 __all__ = ["DEFAULT_USER_AGENT", "HttpClient", "default_budget_registry"]
 
@@ -361,13 +364,49 @@ class HttpClient:
         user's time zone) that change rarely and that every new process would
         otherwise repeat. Stored with the validators (see
         :meth:`share_validators_with`), so a later process reuses it too.
+        Inside a :func:`~kradle_providers.http.snapshot.read_snapshot` scope,
+        an identical conditional GET asked again shares the first answer (once).
         """
+        snapshot = current_snapshot() if conditional else None
         key: CacheKey | None = None
-        if max_age is not None and self.cache is not None:
+        if (max_age is not None or snapshot is not None) and self.cache is not None:
             accept = next((v for k, v in (headers or {}).items() if k.lower() == "accept"), None)
-            key = self.cache.key(
-                self.credential_id, "GET", self.url_for(path_or_url, params), accept
-            )
+            url = self.url_for(path_or_url, params)
+            key = self.cache.key(self.credential_id, "GET", url, accept)
+        send = partial(
+            self._get, path_or_url, params, headers, conditional, budget_cost, budget_scope,
+            key if max_age is not None else None, max_age,
+        )  # fmt: skip
+        if key is None or snapshot is None:
+            return await send()
+        shared = snapshot.take(key)
+        if shared is not None:
+            answer: Response = await asyncio.shield(shared)
+            return answer
+        future = snapshot.start(key)
+        try:
+            response = await send()
+        except BaseException as exc:
+            # Whoever waits for it fails alike; a later ask sends again.
+            snapshot.drop(key, future)
+            future.set_exception(exc)
+            future.exception()  # marked retrieved: no "never retrieved" warning
+            raise
+        future.set_result(response)
+        return response
+
+    async def _get(
+        self,
+        path_or_url: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        conditional: bool,
+        budget_cost: int,
+        budget_scope: str | None,
+        key: CacheKey | None,
+        max_age: float | None,
+    ) -> Response:
+        if key is not None and max_age is not None:
             fresh = await self._fresh(key, max_age)
             if fresh is not None:
                 return fresh

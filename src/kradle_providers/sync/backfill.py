@@ -42,6 +42,7 @@ from pydantic import JsonValue
 
 from kradle_providers.auth.secret import redact
 from kradle_providers.errors import KradleError, NotFound, RateLimited
+from kradle_providers.http.snapshot import read_snapshot
 from kradle_providers.metrics import NO_METRICS, Metrics, timed
 from kradle_providers.models.base import CanonicalObject, Interface, Version
 from kradle_providers.plugins.guard import GuardedAdapter
@@ -201,28 +202,31 @@ class Backfiller:
     async def run(self, interface: Interface | str | None = None) -> BackfillReport:
         """Run every stream (of one interface), one after another; never raises for a stream."""
         report = BackfillReport()
-        for plan in self.bound.streams(interface):
-            attrs = {"binding": self.bound.name, "interface": plan.interface.value}
-            with timed(self.metrics, "kradle.sync.backfill.stream", {**attrs, "kind": plan.kind}):
-                result = await self.run_stream(plan)
-            report.results.append(result)
-            c = result.counters
-            self.metrics.count(
-                "kradle.sync.backfill.applied", c.applied, {**attrs, "kind": plan.kind}
-            )
-            log.log(
-                logging.WARNING if result.phase is BackfillPhase.FAILED else logging.INFO,
-                "backfill %s %s: listed=%d applied=%d unchanged=%d tombstoned=%d%s",
-                result.name,
-                result.phase.value,
-                c.listed,
-                c.applied,
-                c.unchanged,
-                c.tombstoned,
-                f" ({result.error})" if result.error else "",
-                extra={**attrs, "kind": plan.kind, "phase": result.phase.value},
-            )
+        # One run reads the vendor once: kinds served by the same listing share its answer.
+        with read_snapshot():
+            for plan in self.bound.streams(interface):
+                await self._run_one(plan, report)
         return report
+
+    async def _run_one(self, plan: StreamPlan, report: BackfillReport) -> None:
+        attrs = {"binding": self.bound.name, "interface": plan.interface.value}
+        with timed(self.metrics, "kradle.sync.backfill.stream", {**attrs, "kind": plan.kind}):
+            result = await self.run_stream(plan)
+        report.results.append(result)
+        c = result.counters
+        self.metrics.count("kradle.sync.backfill.applied", c.applied, {**attrs, "kind": plan.kind})
+        log.log(
+            logging.WARNING if result.phase is BackfillPhase.FAILED else logging.INFO,
+            "backfill %s %s: listed=%d applied=%d unchanged=%d tombstoned=%d%s",
+            result.name,
+            result.phase.value,
+            c.listed,
+            c.applied,
+            c.unchanged,
+            c.tombstoned,
+            f" ({result.error})" if result.error else "",
+            extra={**attrs, "kind": plan.kind, "phase": result.phase.value},
+        )
 
     # ------------------------------------------------------------------ one stream
 
