@@ -24,6 +24,10 @@ measurement (``--repeat N`` re-runs to show they do not vary); wall times are
 printed as medians with their spread.
 
     python benchmarks/backfill_plan.py [--providers github,jira] [--repeat 5] [--latency-ms 0]
+        [--concurrency 8]
+
+Wall times include the process start of each command; with ``--latency-ms`` and
+``--concurrency 1`` vs the default 8 they show what bounded hydration buys.
 """
 
 from __future__ import annotations
@@ -177,10 +181,11 @@ class Run:
     by_operation: dict[str, int] = field(default_factory=dict)
 
 
-def backfill(served: Served, config: Path, db: Path) -> Run:
+def backfill(served: Served, config: Path, db: Path, concurrency: int) -> Run:
     served.admin("DELETE")
     env = {**os.environ, "API": served.api, "TOKEN": TOKEN, "USER": "bench@acme.test"}
     argv = [*CLI, "sync", "backfill", "--config", str(config), "--db", str(db), "--json"]
+    argv += ["--concurrency", str(concurrency)]
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
     seconds = time.perf_counter() - started
@@ -270,6 +275,9 @@ def main() -> int:
     parser.add_argument("--providers", default="github,jira,gitlab,buildkite")
     parser.add_argument("--repeat", type=int, default=1, help="runs per provider (medians)")
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="sync backfill --concurrency (default 8)"
+    )
     parser.add_argument("--verbose", action="store_true", help="requests per operation")
     args = parser.parse_args()
     rows = []
@@ -282,8 +290,8 @@ def main() -> int:
             config.write_text(binding(provider))
             for i in range(args.repeat):
                 db = Path(tmp) / f"sync-{i}.db"
-                fresh_runs.append(backfill(served, config, db))
-                again_runs.append(backfill(served, config, db))
+                fresh_runs.append(backfill(served, config, db, args.concurrency))
+                again_runs.append(backfill(served, config, db, args.concurrency))
             total, terms = floor(provider, db)
         fresh, again = fresh_runs[0], again_runs[0]
         varies = (

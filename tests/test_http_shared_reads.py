@@ -137,3 +137,17 @@ async def test_a_snapshot_keeps_at_most_max_entries_answers() -> None:
         for i in range(5):
             await c.get("/r", params={"i": i})
         assert len(snapshot) == 2
+
+
+async def test_a_cancelled_read_does_not_leave_its_sharer_waiting() -> None:
+    server = Server()
+    c = new_client(server)
+    with read_snapshot():
+        first = asyncio.create_task(c.get("/slow"))
+        await asyncio.sleep(0)  # the first read is in flight
+        second = asyncio.create_task(c.get("/slow"))
+        await asyncio.sleep(0)
+        first.cancel()
+        answer = await asyncio.wait_for(second, timeout=2)  # it reads for itself
+    assert answer.json() == {"v": 1}
+    assert first.cancelled()

@@ -381,16 +381,24 @@ class HttpClient:
             return await send()
         shared = snapshot.take(key)
         if shared is not None:
-            answer: Response = await asyncio.shield(shared)
-            return answer
+            try:
+                answer: Response = await asyncio.shield(shared)
+                return answer
+            except asyncio.CancelledError:
+                if not shared.cancelled():
+                    raise  # this caller was cancelled
+                # The read it waited for was cancelled: read for itself.
         future = snapshot.start(key)
         try:
             response = await send()
         except BaseException as exc:
             # Whoever waits for it fails alike; a later ask sends again.
             snapshot.drop(key, future)
-            future.set_exception(exc)
-            future.exception()  # marked retrieved: no "never retrieved" warning
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(exc)
+                future.exception()  # marked retrieved: no "never retrieved" warning
             raise
         future.set_result(response)
         return response
