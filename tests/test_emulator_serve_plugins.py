@@ -74,3 +74,53 @@ def test_a_factory_with_the_wrong_signature_is_refused_with_the_fix(
     assert "cannot be called as emulator serve calls it" in err
     assert "unexpected keyword argument 'seed'" in err
     assert "How to fix: point ProviderPlugin.emulator at a function" in err
+
+
+def test_serve_admin_reports_requests_and_budget_to_another_process() -> None:
+    argv = ["emulator", "serve", "github", "--seed", "demo", "--token", TOKEN, "--admin"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kradle_providers", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        assert httpx.get(f"{url}/_emulator/info", timeout=10).json()["provider"] == "github"
+        first = httpx.get(f"{url}/repos/acme/widgets", headers=auth, timeout=10)
+        assert first.status_code == 200
+        tag = first.headers["etag"]
+        again = httpx.get(
+            f"{url}/repos/acme/widgets", headers={**auth, "If-None-Match": tag}, timeout=10
+        )
+        assert again.status_code == 304
+        log = httpx.get(f"{url}/_emulator/requests", timeout=10).json()
+        assert log["count"] == 2 and log["not_modified"] == 1
+        assert log["by_operation"] == {"getRepository": 2}
+        assert sum(log["budget_used"].values()) == 1  # GitHub does not bill a 304
+        assert TOKEN not in str(log)
+        assert httpx.delete(f"{url}/_emulator/requests", timeout=10).status_code == 204
+        assert httpx.get(f"{url}/_emulator/requests", timeout=10).json()["count"] == 0
+        assert httpx.post(f"{url}/_emulator/requests", timeout=10).status_code == 405
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        if proc.wait(timeout=20) is None:  # pragma: no cover
+            proc.kill()
+
+
+def test_without_admin_the_emulator_has_no_admin_routes() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kradle_providers", "emulator", "serve", "github"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+        assert httpx.get(f"{url}/_emulator/requests", timeout=10).status_code != 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)

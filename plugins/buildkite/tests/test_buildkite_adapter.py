@@ -208,3 +208,24 @@ async def test_errors_and_inputs() -> None:
         await bearer.aclose()
     finally:
         await harness.aclose()
+
+
+async def test_jobs_of_a_listed_build_come_from_the_listing(demo: BuildkiteHarness) -> None:
+    em = demo.emulator
+    adapter = await _adapter(demo)
+    scope = ExternalRef(owner="acme", pipeline="widgets")
+    page = await adapter.list_pipelines(scope)
+    build = page.items[0]
+    uuid = build.external.native_id
+    assert uuid is not None
+
+    def build_reads() -> int:
+        return sum(1 for r in em.requests if r.operation == "getBuild")
+
+    before = build_reads()
+    listed = await collect(lambda c: adapter.list_jobs(scope, uuid, cursor=c))
+    assert build_reads() == before  # the build listing carried them
+    again = await collect(lambda c: adapter.list_jobs(scope, uuid, cursor=c))
+    assert build_reads() == before + 1  # taken once: a later ask reads the build
+    assert [j.external.native_id for j in listed] == [j.external.native_id for j in again]
+    assert listed, "the demo build has jobs"

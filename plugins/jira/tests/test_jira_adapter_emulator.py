@@ -178,3 +178,43 @@ async def test_harness_adapters_skip_waits_instead_of_sleeping(harness: JiraHarn
     page = await adapter.list_issues(harness.scope)
     assert page.items
     assert clock.skipped and clock.now() - before >= sum(clock.skipped)
+
+
+async def test_project_comments_come_with_the_search_and_truncated_ones_are_paged(
+    harness: JiraHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kradle_provider_jira.emulator.views import Views
+
+    (key,) = harness.backend.seed("Issue", 1)
+    adapter = await adapter_for(harness)
+    for i in range(3):
+        await adapter.create_comment(harness.scope, key, f"note {i}")
+    made = {
+        c.external.native_id
+        for c in await collect(
+            lambda c: adapter.list_comments(harness.scope, issue_id=key, cursor=c)
+        )
+    }
+    log = harness.emulator.requests
+
+    def per_issue_reads() -> int:
+        return sum(1 for r in log if r.method == "GET" and r.path.endswith(f"{key}/comment"))
+
+    before = per_issue_reads()
+    listed = await collect(lambda c: adapter.list_comments(harness.scope, cursor=c))
+    assert made <= {c.external.native_id for c in listed}
+    assert per_issue_reads() == before  # every comment came embedded in the search
+
+    original = Views.field_value
+
+    def truncated(self: Views, issue: Any, name: str) -> Any:
+        value = original(self, issue, name)
+        if name == "comment" and value["total"] > 1:  # as Jira does past its embed limit
+            value = {**value, "comments": value["comments"][:1], "maxResults": 1}
+        return value
+
+    monkeypatch.setattr(Views, "field_value", truncated)
+    again = await collect(lambda c: adapter.list_comments(harness.scope, cursor=c))
+    assert made <= {c.external.native_id for c in again}
+    assert len(again) == len({c.external.native_id for c in again})  # none twice
+    assert per_issue_reads() > before  # the truncated issue was paged instead

@@ -22,7 +22,12 @@ if TYPE_CHECKING:
         response_digest,
     )
     from kradle_providers.http.client import DEFAULT_USER_AGENT, HttpClient, default_budget_registry
-    from kradle_providers.http.conditional import CachedEntry, ConditionalCache
+    from kradle_providers.http.conditional import (
+        CachedEntry,
+        ConditionalCache,
+        InMemoryValidatorBackend,
+        ValidatorBackend,
+    )
     from kradle_providers.http.errors import (
         ErrorMapper,
         ProviderRejectedInput,
@@ -61,6 +66,7 @@ if TYPE_CHECKING:
     from kradle_providers.http.redaction import redact_url, safe_headers
     from kradle_providers.http.response import Response, StreamResponse
     from kradle_providers.http.retry import RetryPolicy, is_idempotent_method, parse_retry_after
+    from kradle_providers.http.snapshot import read_snapshot
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -74,6 +80,7 @@ __all__ = [
     "ConditionalCache",
     "ErrorMapper",
     "HttpClient",
+    "InMemoryValidatorBackend",
     "ItemsExtractor",
     "Link",
     "LinkHeaderPagination",
@@ -92,6 +99,7 @@ __all__ = [
     "StreamResponse",
     "SystemClock",
     "TokenPagination",
+    "ValidatorBackend",
     "canonical_request_digest",
     "default_budget_registry",
     "extract_items",
@@ -108,6 +116,7 @@ __all__ = [
     "parse_reset",
     "parse_retry_after",
     "parse_x_ratelimit_headers",
+    "read_snapshot",
     "redact_url",
     "response_digest",
     "safe_headers",
@@ -127,6 +136,9 @@ _HOMES = {
     "default_budget_registry": "kradle_providers.http.client",
     "CachedEntry": "kradle_providers.http.conditional",
     "ConditionalCache": "kradle_providers.http.conditional",
+    "read_snapshot": "kradle_providers.http.snapshot",
+    "InMemoryValidatorBackend": "kradle_providers.http.conditional",
+    "ValidatorBackend": "kradle_providers.http.conditional",
     "ErrorMapper": "kradle_providers.http.errors",
     "ProviderRejectedInput": "kradle_providers.http.errors",
     "map_error_response": "kradle_providers.http.errors",

@@ -11,12 +11,14 @@ one, their own error mapper.
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, Literal, TypeVar, overload
 
 import httpx
@@ -38,7 +40,12 @@ from kradle_providers.http.audit import (
     canonical_request_digest,
     response_digest,
 )
-from kradle_providers.http.conditional import CachedEntry, CacheKey, ConditionalCache
+from kradle_providers.http.conditional import (
+    CachedEntry,
+    CacheKey,
+    ConditionalCache,
+    ValidatorBackend,
+)
 from kradle_providers.http.errors import ErrorMapper, map_error_response
 from kradle_providers.http.ratelimit import (
     SECONDARY_SCOPE,
@@ -56,6 +63,7 @@ from kradle_providers.http.redaction import (
 )
 from kradle_providers.http.response import Response, StreamResponse
 from kradle_providers.http.retry import RetryPolicy, is_idempotent_method, parse_retry_after
+from kradle_providers.http.snapshot import current_snapshot
 
 __all__ = ["DEFAULT_USER_AGENT", "HttpClient", "default_budget_registry"]
 
@@ -185,7 +193,17 @@ class HttpClient:
         self.on_exhausted: OnExhausted = on_exhausted
         self.count_304 = count_304
         self.budgets = budgets or default_budget_registry()
+        self.validators: ValidatorBackend | None = None
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=True)
+
+    def share_validators_with(self, backend: ValidatorBackend | None) -> None:
+        """Keep conditional-GET validators (and their bodies) in ``backend`` too.
+
+        Lookups the in-memory cache misses go to ``backend``; every new entry is
+        written through, so a later process revalidates instead of re-reading.
+        ``None`` stops sharing. Has no effect when the client has no cache.
+        """
+        self.validators = backend
 
     # -- identity -------------------------------------------------------------
 
@@ -337,9 +355,70 @@ class HttpClient:
         conditional: bool = True,
         budget_cost: int = 1,
         budget_scope: str | None = None,
+        max_age: float | None = None,
     ) -> Response:
-        """GET (conditional by default)."""
-        return await self.request(
+        """GET (conditional by default).
+
+        ``max_age`` (seconds) answers from the stored body while it is younger
+        than that, without a request: for discovery reads (server flavour, the
+        user's time zone) that change rarely and that every new process would
+        otherwise repeat. Stored with the validators (see
+        :meth:`share_validators_with`), so a later process reuses it too.
+        Inside a :func:`~kradle_providers.http.snapshot.read_snapshot` scope,
+        an identical conditional GET asked again shares the first answer (once).
+        """
+        snapshot = current_snapshot() if conditional else None
+        key: CacheKey | None = None
+        if (max_age is not None or snapshot is not None) and self.cache is not None:
+            accept = next((v for k, v in (headers or {}).items() if k.lower() == "accept"), None)
+            url = self.url_for(path_or_url, params)
+            key = self.cache.key(self.credential_id, "GET", url, accept)
+        send = partial(
+            self._get, path_or_url, params, headers, conditional, budget_cost, budget_scope,
+            key if max_age is not None else None, max_age,
+        )  # fmt: skip
+        if key is None or snapshot is None:
+            return await send()
+        shared = snapshot.take(key)
+        if shared is not None:
+            try:
+                answer: Response = await asyncio.shield(shared)
+                return answer
+            except asyncio.CancelledError:
+                if not shared.cancelled():
+                    raise  # this caller was cancelled
+                # The read it waited for was cancelled: read for itself.
+        future = snapshot.start(key)
+        try:
+            response = await send()
+        except BaseException as exc:
+            # Whoever waits for it fails alike; a later ask sends again.
+            snapshot.drop(key, future)
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(exc)
+                future.exception()  # marked retrieved: no "never retrieved" warning
+            raise
+        future.set_result(response)
+        return response
+
+    async def _get(
+        self,
+        path_or_url: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        conditional: bool,
+        budget_cost: int,
+        budget_scope: str | None,
+        key: CacheKey | None,
+        max_age: float | None,
+    ) -> Response:
+        if key is not None and max_age is not None:
+            fresh = await self._fresh(key, max_age)
+            if fresh is not None:
+                return fresh
+        response = await self.request(
             "GET",
             path_or_url,
             params=params,
@@ -347,6 +426,39 @@ class HttpClient:
             conditional=conditional,
             budget_cost=budget_cost,
             budget_scope=budget_scope,
+        )
+        if key is not None and self.cache is not None and response.is_success:
+            entry = CachedEntry(
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+                status_code=response.status_code,
+                headers=tuple(response.headers.multi_items()),
+                content=response.content,
+                stored_at=self.clock.now(),
+            )
+            self.cache.put(key, entry)
+            if self.validators is not None:
+                await self.validators.put(key, entry.storable())
+        return response
+
+    async def _fresh(self, key: CacheKey, max_age: float) -> Response | None:
+        """The stored answer under ``key`` when younger than ``max_age`` seconds."""
+        assert self.cache is not None
+        entry = self.cache.get(key)
+        if (entry is None or entry.stored_at is None) and self.validators is not None:
+            entry = await self.validators.get(key)
+        if entry is None or entry.stored_at is None:
+            return None
+        if self.clock.now() - entry.stored_at > max_age:
+            return None
+        self.cache.put(key, entry)
+        return Response(
+            method="GET",
+            url=key[2],
+            status_code=entry.status_code,
+            headers=httpx.Headers(list(entry.headers)),
+            content=entry.content,
+            from_cache=True,
         )
 
     @overload
@@ -569,6 +681,10 @@ class HttpClient:
         call.cached = None
         if call.cache_key is not None and self.cache is not None:
             call.cached = self.cache.get(call.cache_key)
+            if call.cached is None and self.validators is not None:
+                call.cached = await self.validators.get(call.cache_key)
+                if call.cached is not None:
+                    self.cache.put(call.cache_key, call.cached)
             if call.cached is not None:
                 headers.update(call.cached.conditional_headers())
         request = self._http.build_request(
@@ -703,7 +819,7 @@ class HttpClient:
                     attempt,
                 )
             if raw.is_success:
-                self._remember(call, raw)
+                await self._remember(call, raw)
                 return raw, attempt
             if status == 401 and self.auth is not None and not auth_retried:
                 auth_retried = True
@@ -736,27 +852,30 @@ class HttpClient:
                 raise self._not_resent_error(call, where, reason, response)
             raise self.error_mapper(response, self.provider)
 
-    def _remember(self, call: _Call, raw: httpx.Response) -> None:
+    async def _remember(self, call: _Call, raw: httpx.Response) -> None:
         if self.cache is None:
             return
         if call.cache_key is not None and not call.stream:
             etag = raw.headers.get("etag")
             last_modified = raw.headers.get("last-modified")
             if etag or last_modified:
-                self.cache.put(
-                    call.cache_key,
-                    CachedEntry(
-                        etag=etag,
-                        last_modified=last_modified,
-                        status_code=raw.status_code,
-                        headers=tuple(raw.headers.multi_items()),
-                        content=raw.content,
-                    ),
+                entry = CachedEntry(
+                    etag=etag,
+                    last_modified=last_modified,
+                    status_code=raw.status_code,
+                    headers=tuple(raw.headers.multi_items()),
+                    content=raw.content,
                 )
+                self.cache.put(call.cache_key, entry)
+                if self.validators is not None:
+                    await self.validators.put(call.cache_key, entry.storable())
         elif call.method not in ("GET", "HEAD", "OPTIONS"):
             # A write makes the cached GET of the same URL stale.
             accept = next((v for k, v in call.headers.items() if k.lower() == "accept"), None)
-            self.cache.invalidate(self.cache.key(self.credential_id, "GET", call.url, accept))
+            key = self.cache.key(self.credential_id, "GET", call.url, accept)
+            self.cache.invalidate(key)
+            if self.validators is not None:
+                await self.validators.invalidate(key)
 
     @staticmethod
     def _as_response(call: _Call, raw: httpx.Response, attempt: int) -> Response:

@@ -142,6 +142,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        5,
+        "conditional-request validators kept across processes",
+        (
+            """CREATE TABLE validators (
+                credential TEXT NOT NULL,
+                method TEXT NOT NULL,
+                url TEXT NOT NULL,
+                accept TEXT NOT NULL,
+                etag TEXT,
+                last_modified TEXT,
+                status INTEGER NOT NULL,
+                headers TEXT NOT NULL,
+                content BLOB NOT NULL,
+                stored_at REAL,
+                PRIMARY KEY (credential, method, url, accept)
+            )""",
+        ),
+    ),
 )
 """Every migration, in order; ``MIGRATIONS[n - 1].version == n``."""
 

@@ -37,6 +37,7 @@ from kradle_providers.webhooks.dedupe import DedupeStore
 from kradle_providers.webhooks.deliveries import DeliveryRecord, DeliveryStore
 
 if TYPE_CHECKING:  # httpx stays out of commands that only read the store
+    from kradle_providers.http.conditional import ValidatorBackend
     from kradle_providers.http.ratelimit import BudgetBackend
 
 __all__ = [
@@ -402,6 +403,12 @@ class StateStore(Protocol):
     def budgets(self) -> BudgetBackend:
         """Rate-limit budgets shared by every process using the store
         (``BudgetRegistry(backend=store.budgets)``)."""
+        ...
+
+    @property
+    def validators(self) -> ValidatorBackend:
+        """Conditional-request validators (and bodies) kept for every later process
+        (``HttpClient.share_validators_with(store.validators)``)."""
         ...
 
     def now(self) -> datetime:

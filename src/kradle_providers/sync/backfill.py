@@ -35,12 +35,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, NoReturn
 
 from pydantic import JsonValue
 
 from kradle_providers.auth.secret import redact
 from kradle_providers.errors import KradleError, NotFound, RateLimited
+from kradle_providers.http.snapshot import read_snapshot
 from kradle_providers.metrics import NO_METRICS, Metrics, timed
 from kradle_providers.models.base import CanonicalObject, Interface, Version
 from kradle_providers.plugins.guard import GuardedAdapter
@@ -53,10 +55,11 @@ from kradle_providers.store.claims import (
 from kradle_providers.store.ordering import ApplyOutcome
 from kradle_providers.store.protocol import StateStore
 from kradle_providers.sync.binding import TombstonePolicy
+from kradle_providers.sync.fanout import DEFAULT_CONCURRENCY, FANOUT_LIMIT, bounded_gather
 from kradle_providers.sync.phases import BackfillPhase
 from kradle_providers.sync.progress import NullProgress, ProgressReporter
 from kradle_providers.sync.records import Deletion, SyncCounters, SyncState
-from kradle_providers.sync.runtime import BoundBinding, StreamPlan
+from kradle_providers.sync.runtime import BoundBinding, ChildSource, StreamPlan
 
 __all__ = ["BackfillOptions", "BackfillReport", "Backfiller", "StreamResult"]
 
@@ -78,6 +81,8 @@ class BackfillOptions:
     ``wait_on_rate_limit`` waits up to ``max_wait`` seconds for a budget reset
     instead of stopping the stream; ``ignore_reset`` resumes a rate-limited
     stream even before its reset time. ``clock`` and ``sleep`` are injectable.
+    ``concurrency`` bounds the reads in flight while a page's children (and
+    the checks of its head commits) are hydrated; results do not depend on it.
 
     One process backfills a stream at a time: a run holds the stream's lease
     in the store as ``holder`` (default: host, pid and a random suffix),
@@ -89,6 +94,7 @@ class BackfillOptions:
 
     full: bool = False
     wait_on_rate_limit: bool = False
+    concurrency: int = DEFAULT_CONCURRENCY
     max_wait: float = 900.0
     ignore_reset: bool = False
     holder: str = field(default_factory=holder_id)
@@ -190,32 +196,37 @@ class Backfiller:
         self.metrics = metrics
         self.progress: ProgressReporter = progress if progress is not None else NullProgress()
         self.options = options or BackfillOptions()
+        # Validators outlive the run: the next one (any process) sends conditional GETs.
+        bound.share_validators_with(store.validators)
 
     async def run(self, interface: Interface | str | None = None) -> BackfillReport:
         """Run every stream (of one interface), one after another; never raises for a stream."""
         report = BackfillReport()
-        for plan in self.bound.streams(interface):
-            attrs = {"binding": self.bound.name, "interface": plan.interface.value}
-            with timed(self.metrics, "kradle.sync.backfill.stream", {**attrs, "kind": plan.kind}):
-                result = await self.run_stream(plan)
-            report.results.append(result)
-            c = result.counters
-            self.metrics.count(
-                "kradle.sync.backfill.applied", c.applied, {**attrs, "kind": plan.kind}
-            )
-            log.log(
-                logging.WARNING if result.phase is BackfillPhase.FAILED else logging.INFO,
-                "backfill %s %s: listed=%d applied=%d unchanged=%d tombstoned=%d%s",
-                result.name,
-                result.phase.value,
-                c.listed,
-                c.applied,
-                c.unchanged,
-                c.tombstoned,
-                f" ({result.error})" if result.error else "",
-                extra={**attrs, "kind": plan.kind, "phase": result.phase.value},
-            )
+        # One run reads the vendor once: kinds served by the same listing share its answer.
+        with read_snapshot():
+            for plan in self.bound.streams(interface):
+                await self._run_one(plan, report)
         return report
+
+    async def _run_one(self, plan: StreamPlan, report: BackfillReport) -> None:
+        attrs = {"binding": self.bound.name, "interface": plan.interface.value}
+        with timed(self.metrics, "kradle.sync.backfill.stream", {**attrs, "kind": plan.kind}):
+            result = await self.run_stream(plan)
+        report.results.append(result)
+        c = result.counters
+        self.metrics.count("kradle.sync.backfill.applied", c.applied, {**attrs, "kind": plan.kind})
+        log.log(
+            logging.WARNING if result.phase is BackfillPhase.FAILED else logging.INFO,
+            "backfill %s %s: listed=%d applied=%d unchanged=%d tombstoned=%d%s",
+            result.name,
+            result.phase.value,
+            c.listed,
+            c.applied,
+            c.unchanged,
+            c.tombstoned,
+            f" ({result.error})" if result.error else "",
+            extra={**attrs, "kind": plan.kind, "phase": result.phase.value},
+        )
 
     # ------------------------------------------------------------------ one stream
 
@@ -289,6 +300,7 @@ class Backfiller:
         assert current is not None
         lost = asyncio.Event()
         beat = asyncio.create_task(self._heartbeat(name, current, lost))
+        fanout = FANOUT_LIMIT.set(self.options.concurrency)
         try:
             return await self._run_stream(plan)
         except asyncio.CancelledError:
@@ -297,6 +309,7 @@ class Backfiller:
             current.uncancel()
             return await self._held(plan, name)
         finally:
+            FANOUT_LIMIT.reset(fanout)
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
@@ -455,25 +468,31 @@ class Backfiller:
     async def _hydrate(
         self, plan: StreamPlan, adapter: GuardedAdapter, parents: Sequence[CanonicalObject]
     ) -> list[CanonicalObject]:
-        out: list[CanonicalObject] = []
+        """Every child of ``parents``: each parent's listing read concurrently (bounded)."""
+        wanted: list[tuple[ChildSource, CanonicalObject]] = []
         for child in plan.children:
             done: set[str] = set()
             for parent in parents:
                 key = child.key(parent)
-                if not key or key in done:
-                    continue
-                done.add(key)
-                cursor: str | None = None
-                while True:
-                    try:
-                        page = await child.fetch(adapter, plan.ref, parent, cursor)
-                    except NotFound:
-                        break  # gone since the parent was listed; its own event will say so
-                    out += page.items
-                    if page.next_cursor is None:
-                        break
-                    cursor = page.next_cursor
-        return out
+                if key and key not in done:
+                    done.add(key)
+                    wanted.append((child, parent))
+
+        async def children_of(child: ChildSource, parent: CanonicalObject) -> list[CanonicalObject]:
+            out: list[CanonicalObject] = []
+            cursor: str | None = None
+            while True:
+                try:
+                    page = await child.fetch(adapter, plan.ref, parent, cursor)
+                except NotFound:
+                    return out  # gone since the parent was listed; its own event will say so
+                out += page.items
+                if page.next_cursor is None:
+                    return out
+                cursor = page.next_cursor
+
+        found = await bounded_gather([partial(children_of, c, p) for c, p in wanted])
+        return [obj for objs in found for obj in objs]
 
     async def _sweep(
         self,

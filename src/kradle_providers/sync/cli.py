@@ -57,6 +57,16 @@ _INTERFACES = ("issueTracking", "cicd", "gitForge")
 _DB_HELP = f"state store: a SQLite file ({DEFAULT_DB}) or a postgresql:// URL"
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def register(subparsers: Any) -> None:
     """Add the ``sync`` group to the ``kradle-providers`` command."""
     sync = subparsers.add_parser("sync", help="bindings, backfill, webhook reconciliation")
@@ -74,6 +84,13 @@ def register(subparsers: Any) -> None:
         "--wait-on-rate-limit",
         action="store_true",
         help="wait for the rate-limit reset instead of stopping the stream",
+    )
+    b.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=8,
+        metavar="N",
+        help="reads in flight while hydrating a page's children and checks (default 8)",
     )
     b.add_argument("--plain", action="store_true", help="plain progress lines even on a tty")
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -215,7 +232,11 @@ async def _run_backfill(args: argparse.Namespace, binding: Any) -> int:
         _shared_budgets(store),
     ):
         progress = make_progress(force_plain=args.plain)
-        options = BackfillOptions(full=args.full, wait_on_rate_limit=args.wait_on_rate_limit)
+        options = BackfillOptions(
+            full=args.full,
+            wait_on_rate_limit=args.wait_on_rate_limit,
+            concurrency=args.concurrency,
+        )
         try:
             report = await Backfiller(bound, store, progress=progress, options=options).run(
                 args.interface

@@ -25,6 +25,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from kradle_providers.auth.forms import AuthContext
@@ -42,11 +43,13 @@ from kradle_providers.sync.binding import (
     ValidatedBinding,
     provider_auth_forms,
 )
+from kradle_providers.sync.fanout import bounded_gather
 
 if TYPE_CHECKING:
     import httpx
 
     from kradle_providers.http.audit import AuditHook
+    from kradle_providers.http.conditional import ValidatorBackend
     from kradle_providers.plugins.guard import GuardedAdapter
     from kradle_providers.plugins.registry import Registry
     from kradle_providers.webhooks.receiver import WebhookEndpoint
@@ -188,13 +191,15 @@ async def _checks(a: GuardedAdapter, r: ExternalRef, c: str | None, s: Any) -> P
     _, fetch_heads, head_of = CHECK_HEAD_SOURCES[index]
     heads = await fetch_heads(a, r, inner if isinstance(inner, str) else None)
     known = set(seen)
-    items: list[Any] = []
+    shas: list[str] = []
     for head in heads.items:
         sha = head_of(head)
         if sha and sha not in known:
             known.add(sha)
             seen.append(sha)
-            items += await _checks_of(a, r, sha)
+            shas.append(sha)
+    found = await bounded_gather([partial(_checks_of, a, r, sha) for sha in shas])
+    items: list[Any] = [check for checks in found for check in checks]
     if heads.next_cursor is None:
         index, inner = _next_head_source(a, index + 1), None
         if index >= len(CHECK_HEAD_SOURCES):
@@ -539,6 +544,21 @@ class BoundBinding:
                 client.audit_hooks.append(hook)
                 hooked.append(alias)
         return hooked
+
+    def share_validators_with(self, backend: ValidatorBackend | None) -> list[str]:
+        """Keep every adapter's conditional-GET validators in ``backend`` (the store's).
+
+        A later process then revalidates what this one read (a 304 the vendor
+        does not bill costs no budget) instead of reading it again. Returns the
+        aliases whose adapters expose an HTTP client.
+        """
+        shared = []
+        for alias, adapter in self.adapters.items():
+            client = _http_client(adapter.adapter)
+            if client is not None and callable(getattr(client, "share_validators_with", None)):
+                client.share_validators_with(backend)
+                shared.append(alias)
+        return shared
 
     def budget_snapshots(self) -> dict[str, list[dict[str, Any]]]:
         """Rate-limit budgets of every adapter that exposes its HTTP client (alias -> scopes)."""

@@ -812,3 +812,43 @@ async def check_replicas_never_spend_more_than_the_shared_budget(make: StoreFact
         await other.acquire(clock, on_exhausted="raise")
         current = budgets[0].current()
         assert current is not None and current.remaining == 0
+
+
+# ----------------------------------------------------------------- conditional-request validators
+
+
+@check
+async def check_validators_outlive_the_process_without_credential_headers(
+    make: StoreFactory,
+) -> None:
+    from kradle_providers.http.conditional import CachedEntry, ConditionalCache
+
+    key = ConditionalCache.key("token-1", "GET", "https://api.example/r?page=2", None)
+    other = ConditionalCache.key("token-2", "GET", "https://api.example/r?page=2", None)
+    body = b'[{"id": 1}]\x00\xff'  # bodies are bytes, kept exactly
+    entry = CachedEntry(
+        etag='W/"abc"',
+        last_modified=None,
+        status_code=200,
+        headers=(("link", '<https://api.example/r?page=3>; rel="next"'), ("set-cookie", CANARY)),
+        content=body,
+        stored_at=1_700_000_000.5,
+    )
+    async with make() as a:
+        assert await a.validators.get(key) is None
+        await a.validators.put(key, entry)
+        await a.validators.put(key, entry)  # replacing is idempotent
+    async with make() as b:  # another process
+        got = await b.validators.get(key)
+        assert got is not None
+        assert (got.etag, got.last_modified, got.status_code, got.content, got.stored_at) == (
+            'W/"abc"',
+            None,
+            200,
+            body,
+            1_700_000_000.5,
+        )
+        assert got.headers == (("link", '<https://api.example/r?page=3>; rel="next"'),)
+        assert await b.validators.get(other) is None  # another credential sees nothing
+        await b.validators.invalidate(key)
+        assert await b.validators.get(key) is None

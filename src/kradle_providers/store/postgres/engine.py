@@ -58,6 +58,7 @@ from kradle_providers.store.postgres.leases import PostgresLeases
 from kradle_providers.store.postgres.migrations import PG_MIGRATIONS
 from kradle_providers.store.postgres.projections import PostgresProjectionRepository, apply_rows
 from kradle_providers.store.postgres.sync_states import PostgresSyncStateRepository, put_state
+from kradle_providers.store.postgres.validators import PostgresValidators
 from kradle_providers.store.sqlite.projections import incoming_deletion, incoming_object
 from kradle_providers.store.sqlite.rows import ts, utcnow
 from kradle_providers.store.sqlite.sync_states import state_row
@@ -140,6 +141,7 @@ class PostgresStateStore:
         self._audit = PostgresAuditLog(self)
         self._leases = PostgresLeases(self)
         self._budgets = PostgresBudgets(self)
+        self._validators = PostgresValidators(self)
 
     @property
     def path(self) -> str:
@@ -196,6 +198,11 @@ class PostgresStateStore:
     def budgets(self) -> PostgresBudgets:
         """Rate-limit budgets shared by every process using the store."""
         return self._budgets
+
+    @property
+    def validators(self) -> PostgresValidators:
+        """Conditional-request validators kept for every later process using the store."""
+        return self._validators
 
     @property
     def schema_version(self) -> int:

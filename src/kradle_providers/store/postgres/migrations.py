@@ -119,6 +119,25 @@ PG_MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        3,
+        "conditional-request validators kept across processes",
+        (
+            """CREATE TABLE validators (
+                credential TEXT NOT NULL,
+                method TEXT NOT NULL,
+                url TEXT NOT NULL,
+                accept TEXT NOT NULL,
+                etag TEXT,
+                last_modified TEXT,
+                status INTEGER NOT NULL,
+                headers TEXT NOT NULL,
+                content BYTEA NOT NULL,
+                stored_at DOUBLE PRECISION,
+                PRIMARY KEY (credential, method, url, accept)
+            )""",
+        ),
+    ),
 )
 """Every PostgreSQL migration, in order."""
 

@@ -59,6 +59,7 @@ from kradle_providers.store.sqlite.sync_states import (
     state_row,
 )
 from kradle_providers.store.sqlite.thread import StoreThread
+from kradle_providers.store.sqlite.validators import SqliteValidators
 from kradle_providers.sync.records import (
     Deletion,
     ProjectionSource,
@@ -109,6 +110,7 @@ class SqliteStateStore:
         self._audit = SqliteAuditLog(self)
         self._leases = SqliteLeases(self)
         self._budgets = SqliteBudgets(self)
+        self._validators = SqliteValidators(self)
 
     def __repr__(self) -> str:
         state = "open" if self._thread is not None else "closed"
@@ -160,6 +162,11 @@ class SqliteStateStore:
     def budgets(self) -> SqliteBudgets:
         """Rate-limit budgets shared by every process using the store."""
         return self._budgets
+
+    @property
+    def validators(self) -> SqliteValidators:
+        """Conditional-request validators kept for every later process using the store."""
+        return self._validators
 
     @property
     def schema_version(self) -> int:

@@ -12,6 +12,7 @@ from kradle_providers._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kradle_providers.clock import ManualClock, Now, system_clock
+    from kradle_providers.testing.emulator.admin import with_admin
     from kradle_providers.testing.emulator.app import (
         AuthHook,
         AuthOutcome,
@@ -122,6 +123,7 @@ __all__ = [
     "iso_z",
     "parse_http_date",
     "system_clock",
+    "with_admin",
 ]
 
 # Each name's module, imported on first access so importing the package stays cheap.
@@ -165,6 +167,7 @@ _HOMES = {
     "Route": "kradle_providers.testing.emulator.routing",
     "Router": "kradle_providers.testing.emulator.routing",
     "LoopbackServer": "kradle_providers.testing.emulator.server",
+    "with_admin": "kradle_providers.testing.emulator.admin",
     "Collection": "kradle_providers.testing.emulator.state",
     "RecordMeta": "kradle_providers.testing.emulator.state",
     "Store": "kradle_providers.testing.emulator.state",

@@ -57,6 +57,11 @@ def register(subparsers: Any) -> None:
         metavar="KEY=VALUE",
         help="emulator-specific option (repeatable)",
     )
+    serve.add_argument(
+        "--admin",
+        action="store_true",
+        help="also answer GET/DELETE /_emulator/requests (request log and budget spent)",
+    )
     serve.set_defaults(handler=_serve)
 
 
@@ -154,12 +159,18 @@ def _serve(args: argparse.Namespace) -> int:
 
     from kradle_providers.testing.emulator.server import serve_forever
 
+    served: Any = app
+    if args.admin:
+        from kradle_providers.testing.emulator.admin import with_admin
+
+        served = with_admin(app)
+
     def announce(url: str) -> None:
         print(f"Serving {args.provider} emulator at {url}", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
 
     try:
-        serve_forever(app, host=args.host, port=args.port, on_ready=announce)
+        serve_forever(served, host=args.host, port=args.port, on_ready=announce)
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_USAGE

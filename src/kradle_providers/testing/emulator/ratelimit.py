@@ -203,6 +203,10 @@ class RateLimiter:
         budget = self.budget(credential)
         budget.remaining = min(budget.limit, budget.remaining + cost)
 
+    def used(self) -> dict[str, int]:
+        """Budget each credential spent in its current window (refunded 304s excluded)."""
+        return {key: budget.used for key, budget in self._budgets.items()}
+
     def set_remaining(self, credential: str | None, remaining: int) -> None:
         """Test setup: put ``credential``'s budget at ``remaining`` (0 exhausts it)."""
         budget = self.budget(credential)

@@ -58,6 +58,10 @@ class CiCdOperations(BuildkiteBase):
         super().__init__(config)
         # Build and job UUID -> API path of their build (most recently seen last).
         self._places: OrderedDict[str, str] = OrderedDict()
+        # Build UUID -> the build as last listed: its jobs come inline, so the
+        # list_jobs that follows a listing (a backfill hydrating the page) is
+        # answered without reading the build again. Taken once.
+        self._listed: OrderedDict[str, Mapping[str, Any]] = OrderedDict()
 
     def _remember(self, native: Any, path: str | None = None) -> None:
         """Note where a build (and its inline jobs) lives: UUID -> (build path)."""
@@ -82,6 +86,16 @@ class CiCdOperations(BuildkiteBase):
     def _build_native(self, native: Any) -> Pipeline:
         self._remember(native)
         return mapping.build(native, provider=self.provider_ref)
+
+    def _listed_build(self, native: Any) -> Pipeline:
+        build = self._build_native(native)
+        uuid = native.get("id") if isinstance(native, Mapping) else None
+        if isinstance(uuid, str) and isinstance(native.get("jobs"), list):
+            self._listed[uuid] = native
+            self._listed.move_to_end(uuid)
+            while len(self._listed) > _REMEMBERED:
+                self._listed.popitem(last=False)
+        return build
 
     async def _locate(self, ref: ExternalRef, ident: str, what: str) -> str:
         """The API path of the build a build number or build/job UUID names."""
@@ -164,10 +178,10 @@ class CiCdOperations(BuildkiteBase):
         if since is None:
             page, _ = await self._list_page(
                 path,
-                {},
+                {"include_retried_jobs": "true"},
                 cursor=cursor,
                 page_size=page_size,
-                convert=self._build_native,
+                convert=self._listed_build,
                 updated=lambda b: b.updated_at,
             )
             return page
@@ -185,10 +199,10 @@ class CiCdOperations(BuildkiteBase):
         stamp = _iso(since)
         page, _ = await self._list_page(
             path,
-            {f"{phase}_from": stamp},
+            {f"{phase}_from": stamp, "include_retried_jobs": "true"},
             cursor=inner,
             page_size=page_size,
-            convert=self._build_native,
+            convert=self._listed_build,
             updated=lambda b: b.updated_at,
         )
         items = page.items
@@ -227,8 +241,12 @@ class CiCdOperations(BuildkiteBase):
                 raise InvalidInput("not a list_jobs cursor; pass it back unchanged", field="cursor")
             offset = value
         path = await self._locate(ref, pipeline_id, "pipeline_id")
-        response = await self.http.get(path, params={"include_retried_jobs": "true"})
-        native = response.json()
+        listed = self._listed.pop(str(pipeline_id), None) if cursor is None else None
+        if listed is not None:
+            native: Any = listed
+        else:
+            response = await self.http.get(path, params={"include_retried_jobs": "true"})
+            native = response.json()
         self._remember(native, path)
         jobs = native.get("jobs") if isinstance(native, Mapping) else None
         if not isinstance(jobs, list):

@@ -188,7 +188,8 @@ class CiCdOperations(GitLabBase):
         api_base = self.rest_url + project_path(ref)
         page = await self._list_page(
             f"{project_path(ref)}/pipelines/{as_number(pipeline_id, 'pipeline_id')}/jobs",
-            {},
+            # GitLab's default, spelled as list_jobs does: one request serves both kinds.
+            {"include_retried": "false"},
             cursor=cursor,
             page_size=page_size,
             convert=lambda native: mapping.artifacts(

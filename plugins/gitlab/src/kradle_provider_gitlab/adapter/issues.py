@@ -318,7 +318,9 @@ class IssueOperations(GitLabBase):
                     if issues_cursor is None:
                         break
                     continue
-            page = await per_issue(queue[0], inner, size - len(items))
+            # Each issue is read in whole pages of the same size (a page may end up to
+            # size - 1 items over): notes read for comments then serve the events too.
+            page = await per_issue(queue[0], inner, size)
             items.extend(page.items)
             if page.high_water_mark is not None:
                 hwm = max(hwm, page.high_water_mark) if hwm else page.high_water_mark

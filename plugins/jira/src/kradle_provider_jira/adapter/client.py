@@ -15,7 +15,8 @@ Jira's conventions to it:
 - the flavour: Cloud speaks REST v3 (ADF bodies), Data Center REST v2 (wiki
   markup). ``options["flavor"]`` says which; otherwise the adapter asks
   ``GET /rest/api/2/serverInfo`` once (``deploymentType == "Cloud"`` -> cloud)
-  and remembers the answer;
+  and remembers the answer for :data:`DISCOVERY_AGE` (across processes when the
+  client shares its validators with a store, as a backfill does);
 - Jira's error bodies (``errorMessages`` + ``errors``) turned into typed errors
   that quote what Jira said.
 """
@@ -92,6 +93,11 @@ def flavor_from_server_info(info: Any) -> Flavor:
     return (
         "cloud" if isinstance(deployment, str) and deployment.lower() == "cloud" else "datacenter"
     )
+
+
+DISCOVERY_AGE = 24 * 3600.0
+"""Seconds a serverInfo / myself answer is reused (also by later processes sharing the
+store's validators) before it is asked again: a site's flavour and a user's zone rarely move."""
 
 
 def auth_from_config(auth: Any) -> AuthScheme | None:
@@ -333,7 +339,9 @@ class JiraBase(ProviderAdapter):
             async with self._lock:
                 if self._flavor is None:
                     # v2 serverInfo exists on both Cloud and Data Center.
-                    info = (await self.http.get(f"{DATACENTER_API}/serverInfo")).json()
+                    info = (
+                        await self.http.get(f"{DATACENTER_API}/serverInfo", max_age=DISCOVERY_AGE)
+                    ).json()
                     self._flavor = flavor_from_server_info(info)
         return self._flavor
 
@@ -346,7 +354,9 @@ class JiraBase(ProviderAdapter):
         if self._zone is None:
             zone = ZoneInfo("UTC")
             try:
-                me = (await self.http.get(f"{await self.api()}/myself")).json()
+                me = (
+                    await self.http.get(f"{await self.api()}/myself", max_age=DISCOVERY_AGE)
+                ).json()
             except (NotFound, ProviderRejectedInput):
                 me = None
             name = me.get("timeZone") if isinstance(me, Mapping) else None

@@ -7,9 +7,11 @@ is resolved from comments this adapter has listed or created, else through
 
 ``list_comments(issue_id=None)`` lists the comments of every issue changed
 since ``since`` (adding or editing a comment bumps the issue's ``updated``):
-a JQL search (minute-granular window, as for issues) finds the issues, then
-each issue's comments are read; comments older than ``since`` are dropped.
-Its cursor carries the search position and the issue being read.
+a JQL search (minute-granular window, as for issues) finds the issues with
+their ``comment`` field, which carries every comment of an issue when its
+``total`` is not above what it embeds; only issues with more comments than
+that are read one by one. Comments older than ``since`` are dropped. The
+cursor carries the search position and the issue being read.
 """
 
 from __future__ import annotations
@@ -120,10 +122,26 @@ class CommentOperations(SearchOperations):
                     if search is None:
                         state = {}
                         break
-                    found = await self._search_page(search, fields="updated")
-                    queue = self._keys(found.issues)
-                    state = {**state, "search": found.state}
+                    found = await self._search_page(search, fields="updated,comment")
+                    queue = []
+                    for issue in found.issues:
+                        embedded = _embedded_comments(issue)
+                        key = str(issue.get("key") or issue.get("id"))
+                        if embedded is None:
+                            queue.append(key)  # more than the search embeds: page them
+                            continue
+                        convert = partial(self._comment, issue_key=key)
+                        for comment in map_each(
+                            embedded, convert, skipped=skipped, what="Jira comment"
+                        ):
+                            stamp = comment.updated_at or comment.created_at
+                            if floor is None or stamp is None or stamp >= floor:
+                                items.append(comment)
+                    state = {**state, "search": found.state, "queue": queue}
                     if not queue:
+                        if items or spent >= _SCOPE_BUDGET:
+                            state = {**state, "issue": None} if found.state else {}
+                            break
                         continue
                 state = {**state, "issue": queue[0], "queue": queue[1:], "native": None}
                 continue
@@ -245,6 +263,19 @@ class CommentOperations(SearchOperations):
             json={"body": native_body},
         )
         return _with_warnings(self._comment(response.json(), issue_key), warnings)
+
+
+def _embedded_comments(issue: Mapping[str, Any]) -> list[Any] | None:
+    """An issue's comments as a search embedded them; None when it holds only some."""
+    fields = issue.get("fields")
+    block = fields.get("comment") if isinstance(fields, Mapping) else None
+    if not isinstance(block, Mapping):
+        return None
+    comments = block.get("comments")
+    total = block.get("total")
+    if not isinstance(comments, list) or not isinstance(total, int) or total > len(comments):
+        return None
+    return comments
 
 
 def _issue_ref_with_site(adapter: JiraBase, issue_key: str) -> ObjectRef:

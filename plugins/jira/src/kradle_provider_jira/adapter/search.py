@@ -53,6 +53,9 @@ class SearchOperations(JiraBase):
             params["expand"] = expand
         if properties:
             params["properties"] = properties
+        # Discovered with the first search, not with the first incremental one: the
+        # answer is stored for later processes, whose windows all need it.
+        await self.time_zone()
         if await self.flavor() == "cloud":
             strategy: PaginationStrategy = TokenPagination(
                 items="issues", max_page_size=100, page_size=size
