@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -28,6 +29,7 @@ from kradle_providers.models import (
     plan_changes,
 )
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
+from kradle_providers.sync.fanout import FANOUT_LIMIT, bounded_gather
 
 __all__ = ["IssueOperations", "iso"]
 
@@ -318,17 +320,21 @@ class IssueOperations(GitLabBase):
                     if issues_cursor is None:
                         break
                     continue
-            # Each issue is read in whole pages of the same size (a page may end up to
-            # size - 1 items over): notes read for comments then serve the events too.
-            page = await per_issue(queue[0], inner, size)
-            items.extend(page.items)
-            if page.high_water_mark is not None:
-                hwm = max(hwm, page.high_water_mark) if hwm else page.high_water_mark
-            if page.next_cursor is None:
+            # Each issue is read in whole pages of the same size, to its end (a page ends
+            # up over size): notes read for comments then serve the events too. The first
+            # pages of the next issues are independent reads, so they are read together.
+            first = queue[: 1 if inner is not None else FANOUT_LIMIT.get()]
+            pages = await bounded_gather([partial(per_issue, iid, inner, size) for iid in first])
+            for iid, page in zip(first, pages, strict=True):
+                while True:
+                    items.extend(page.items)
+                    if page.high_water_mark is not None:
+                        hwm = max(hwm, page.high_water_mark) if hwm else page.high_water_mark
+                    if page.next_cursor is None:
+                        break
+                    page = await per_issue(iid, page.next_cursor, size)
                 queue.pop(0)
                 inner = None
-            else:
-                inner = page.next_cursor
         more = bool(queue) or issues_cursor is not None
         return Page(
             items=items,
