@@ -222,7 +222,7 @@ def _payload(op: Operation, ids: Mapping[str, str], title: str, body: str) -> An
         case "createIssue":
             return IssueCreate(title=title, body=body)
         case "updateIssue":
-            return IssueUpdate(title=title)
+            return IssueUpdate(title=title, body=body)
         case "closeIssue":
             return CloseArgs(reason="completed")
         case "createComment" | "updateComment":
@@ -241,7 +241,7 @@ def _payload(op: Operation, ids: Mapping[str, str], title: str, body: str) -> An
         case "createPullRequest":
             return PullRequestCreate(title=title, head=ids["head"], base=ids["base"], body=body)
         case "updatePullRequest":
-            return PullRequestUpdate(title=title)
+            return PullRequestUpdate(title=title, body=body)
         case "syncDeployKeys":
             keys = [DeployKeySpec(title="contract", key="ssh-ed25519 AAAAC3NzaContract k@c")]
             return DeployKeysArgs(desired=keys, prune=False)

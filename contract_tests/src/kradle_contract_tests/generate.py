@@ -57,7 +57,8 @@ _SYNCS = {op.name for op in CATALOGUE if op.effect is Effect.CONVERGE}
 _ACTIONS = {
     op.name
     for op in CATALOGUE
-    if op.effect is Effect.ACTION and (op.sets or op.name in sc.ACTION_EFFECTS)
+    if op.effect is Effect.ACTION
+    and (op.sets or op.name in sc.ACTION_EFFECTS or op.name in sc.READBACK_ACTIONS)
 }
 
 

@@ -760,29 +760,81 @@ async def create_roundtrip(ctx: Ctx, operation: str) -> None:
         )
 
 
+def _written(kind: str, obj: Any, title: str, body: str) -> dict[str, str]:
+    """Every field an update of ``kind`` set that ``obj`` does not show: field -> what it shows."""
+    wrong: dict[str, str] = {}
+    if kind == "Repository":
+        if obj.description != title:
+            wrong["description"] = repr(obj.description)
+        return wrong
+    if kind == "Check":
+        if obj.name != title:
+            wrong["name"] = repr(obj.name)
+        if obj.status.state != "succeeded":
+            wrong["state"] = repr(obj.status.state.value)
+        return wrong
+    if kind != "Comment" and _title_of(obj) != title:
+        wrong["title"] = repr(_title_of(obj))
+    shown = getattr(obj, "body", None)
+    text = shown.markdown if shown is not None else None
+    if text is None or not same_markdown(text, body):
+        wrong["body"] = repr(text)
+    return wrong
+
+
+async def _read_child(
+    ctx: Ctx, adapter: ProviderAdapter, kind: str, ids: dict[str, str], object_id: str
+) -> Any:
+    """Read a comment or check back through its parent's listing (None: no declared reader)."""
+    operation, parent = (
+        ("listComments", ids.get("Issue")) if kind == "Comment" else ("listChecks", ids["Commit"])
+    )
+    if not ctx.manifest.supports(operation):
+        return None
+    listing = LISTINGS[operation]
+    items, _, _ = await _pages(adapter, ctx, listing, parent if kind == "Check" else None, None)
+    found = next((i for i in items if object_id in identities(i)), None)
+    if found is None:
+        violation(
+            f"after {kind} {object_id!r} was updated, {operation} no longer lists it",
+            f"make {operation} list every {kind}, whatever its state",
+        )
+    return found
+
+
 async def update_roundtrip(ctx: Ctx, operation: str) -> None:
-    """An update is visible on read-back, with a newer version."""
+    """An update returns and reads back with every field it set (title, body, state...)."""
     kind = _UPDATED_KIND[operation]
     adapter = await ctx.adapter()
     ids = prepare(operation, ctx)
-    title = f"Contract update {secrets.token_hex(3)}"
-    updated = await call(operation, adapter, ctx.scope, ids, title=title, body=title)
-    got = _title_of(updated) if kind != "Repository" else updated.description
-    if got != title:
+    token = secrets.token_hex(3)
+    title, body = f"Contract update {token}", f"Contract body {token}"
+    updated = await call(operation, adapter, ctx.scope, ids, title=title, body=body)
+    sent = {"Repository": "description", "Check": "name and state", "Comment": "body"}.get(
+        kind, "title and body"
+    )
+    wrong = _written(kind, updated, title, body)
+    if wrong:
         violation(
-            f"{operation} returned {got!r} after setting {title!r}",
-            "return the object as it is after the update",
+            f"{operation} set {sent} but returned "
+            + ", ".join(f"{f}={v}" for f, v in wrong.items()),
+            "send every field of the update to the provider and return the object as it is "
+            "after the update",
         )
     if kind in ("Comment", "Check"):
-        return  # read back through listings is covered by their own checks
-    again = await _read(ctx, adapter, kind, ids[kind])
+        again = await _read_child(ctx, adapter, kind, ids, updated.external.native_id)
+    else:
+        again = await _read(ctx, adapter, kind, ids[kind])
     if again is None:
         return
-    again_value = _title_of(again) if kind != "Repository" else again.description
-    if again_value != title:
+    wrong = _written(kind, again, title, body)
+    if wrong:
         violation(
-            f"after {operation}, {kind} {ids[kind]!r} reads back as {again_value!r}",
-            "send the update to the provider (not only to the returned model)",
+            f"{operation} returned success, but {kind} {ids[kind]!r} reads back with "
+            + ", ".join(f"{f}={v}" for f, v in wrong.items())
+            + f" (it set {sent})",
+            "send the update to the provider (not only to the returned model); an update "
+            "that changes nothing must not succeed",
         )
 
 
@@ -791,15 +843,79 @@ ACTION_EFFECTS: dict[str, dict[str, str]] = {
     "mergePullRequest": {"state": "merged"},
 }
 """Effects a state change must show on read-back beyond the catalogue's ``Operation.sets``."""
+READBACK_ACTIONS = ("rerunPipeline", "transitionIssue")
+"""State changes whose effect depends on the object (a new run, the transition's target)."""
+
+
+async def _close_reasons(ctx: Ctx, adapter: ProviderAdapter) -> None:
+    """Two issues closed with different reasons must not read back with the same one."""
+    shown: dict[str, Any] = {}
+    for reason in ("completed", "not_planned"):
+        issue = ctx.seed("Issue")[0]
+        await adapter.close_issue(ctx.scope, issue, reason=reason)
+        again = await _read(ctx, adapter, "Issue", issue)
+        shown[reason] = again.status.reason if again is not None else None
+    if shown["completed"] is not None and shown["completed"] == shown["not_planned"]:
+        violation(
+            f"closeIssue(reason='not_planned') reads back with reason "
+            f"{shown['not_planned']!r}, the same as closeIssue(reason='completed')",
+            "send the close reason to the provider (GitHub state_reason, a Jira resolution); "
+            "a provider that keeps no reason reads back with reason None",
+        )
+
+
+async def _rerun(ctx: Ctx, adapter: ProviderAdapter, ids: dict[str, str]) -> None:
+    rerun = await call("rerunPipeline", adapter, ctx.scope, ids)
+    # the same run (a new attempt) or a new one (a rebuild), under an id get_pipeline takes
+    same = ids["Pipeline"] in identities(rerun)
+    run = ids["Pipeline"] if same else rerun.external.native_number or rerun.external.native_id
+    try:
+        again = await _read(ctx, adapter, "Pipeline", run)
+    except NotFound:
+        again = await _read(ctx, adapter, "Pipeline", rerun.external.native_id)
+    if again is None:
+        not_applicable("no declared operation reads a Pipeline back")
+    if again.status.state.finished:
+        violation(
+            f"rerunPipeline of failed Pipeline {ids['Pipeline']!r} returned success, but run "
+            f"{run!r} reads back {again.status.state.value!r}: nothing was queued",
+            "ask the provider for a new attempt (rebuild, retry) and return the run it "
+            "queued, whose state is queued or running",
+        )
+
+
+async def _transitioned(ctx: Ctx, adapter: ProviderAdapter, ids: dict[str, str]) -> None:
+    issue = ids["Issue"]
+    transitions = await adapter.list_transitions(ctx.scope, issue)
+    before = await _read(ctx, adapter, "Issue", issue)
+    moves = [t for t in transitions if before is None or
+             t.to_status.native != before.status.native]  # fmt: skip
+    if not moves:
+        not_applicable(f"Issue {issue!r} offers no transition to another status")
+    move = moves[0]
+    await adapter.transition_issue(ctx.scope, issue, move.external.native_id)
+    again = await _read(ctx, adapter, "Issue", issue)
+    if again is None:
+        not_applicable("no declared operation reads an Issue back")
+    if again.status.native != move.to_status.native:
+        violation(
+            f"transitionIssue({move.name!r}) returned success, but Issue {issue!r} reads back "
+            f"in status {again.status.native!r}, not {move.to_status.native!r}",
+            "perform the transition on the provider and report the status it leads to",
+        )
 
 
 async def action_readback(ctx: Ctx, operation: str) -> None:
     """A state change that returns success shows its effect when the object is read back."""
     op = OPERATIONS[operation]
-    effects = {**op.sets, **ACTION_EFFECTS.get(operation, {})}
-    kind = str(op.target)
     adapter = await ctx.adapter()
     ids = prepare(operation, ctx)
+    if operation == "rerunPipeline":
+        return await _rerun(ctx, adapter, ids)
+    if operation == "transitionIssue":
+        return await _transitioned(ctx, adapter, ids)
+    effects = {**op.sets, **ACTION_EFFECTS.get(operation, {})}
+    kind = str(op.target)
     undo = {"reopenIssue": "closeIssue"}.get(operation)
     if undo is not None and ctx.manifest.supports(undo):
         await call(undo, adapter, ctx.scope, ids)  # reopen something closed, not a no-op
@@ -817,6 +933,8 @@ async def action_readback(ctx: Ctx, operation: str) -> None:
             f"send the change to the provider and return what it reports; a {operation} "
             "that changes nothing must not succeed",
         )
+    if operation == "closeIssue":
+        await _close_reasons(ctx, adapter)
 
 
 async def call_smoke(ctx: Ctx, operation: str) -> None:
@@ -882,11 +1000,59 @@ def _plan(result: SyncResult) -> list[tuple[str, str, tuple[str, ...]]]:
     return sorted((c.action.value, c.key, tuple(sorted(c.fields))) for c in result.changes)
 
 
+_SYNC_READERS = {"syncLabels": "listLabels", "syncDeployKeys": "listDeployKeys",
+                 "syncBranchProtection": "getBranchProtection"}  # fmt: skip
+
+
+def _differs(desired: BaseModel, actual: Any) -> list[str]:
+    """The fields ``desired`` sets that ``actual`` shows otherwise (colors compare case-blind)."""
+    wrong: list[str] = []
+    for name, want in desired.model_dump(exclude_none=True).items():
+        have = getattr(actual, name, None)
+        if name == "color" and isinstance(have, str) and isinstance(want, str):
+            have, want = have.lower().lstrip("#"), want.lower().lstrip("#")
+        if name == "key" and isinstance(have, str):
+            have, want = " ".join(have.split()[:2]), " ".join(str(want).split()[:2])
+        if have != want:
+            wrong.append(f"{name}={have!r} (desired {want!r})")
+    return wrong
+
+
+async def _sync_readback(
+    ctx: Ctx, adapter: ProviderAdapter, operation: str, args: tuple[Any, ...]
+) -> None:
+    """After a real sync the provider's state, read through the adapter, is the desired one."""
+    reader = _SYNC_READERS[operation]
+    if not ctx.manifest.supports(reader):
+        return
+    problems: list[str] = []
+    if operation == "syncBranchProtection":
+        got = await GETTERS[reader].get(adapter, ctx.scope, ctx.scratch["protected_branch"])
+        problems = _differs(args[0], got)
+    else:
+        items, _, _ = await _pages(adapter, ctx, LISTINGS[reader], None, None)
+        attr = "name" if operation == "syncLabels" else "title"
+        for spec in args[0]:
+            name = getattr(spec, attr)
+            found = next((i for i in items if getattr(i, attr, None) == name), None)
+            if found is None:
+                problems.append(f"{name!r} is missing")
+            else:
+                problems += [f"{name!r} has {w}" for w in _differs(spec, found)]
+    if problems:
+        violation(
+            f"{operation} reported success, but {reader} then shows: " + "; ".join(problems),
+            "apply every planned change to the provider (create, update each field) and "
+            "compare desired and current state field by field",
+        )
+
+
 async def sync_idempotent(ctx: Ctx, operation: str) -> None:
-    """Running the same desired state twice changes nothing the second time."""
+    """A sync makes the desired state the provider's; the same run twice changes nothing."""
     adapter = await ctx.adapter()
     args = _desired(operation, secrets.token_hex(3), 0)
     await _sync(ctx, adapter, operation, args, dry_run=False)
+    await _sync_readback(ctx, adapter, operation, args)
     second = await _sync(ctx, adapter, operation, args, dry_run=False)
     changed = [c for c in second.changes if c.action is not PlanAction.UNCHANGED]
     if changed:
