@@ -78,6 +78,11 @@ def _interface_checks(manifest: Manifest, interface: Interface) -> list[Check]:
             out.append(_check(f"{base}::pages", iface, sc.list_pages, listing))
             out.append(_check(f"{base}::changingWhilePaging", iface, sc.list_while_changing,
                               listing))  # fmt: skip
+            out.append(_check(f"{base}::insertedWhilePaging", iface, sc.list_while_inserting,
+                              listing))  # fmt: skip
+            if info.id_optional and listing.parent is not None:
+                out.append(_check(f"{base}::pagesRepositoryWide", iface,
+                                  sc.list_repository_wide, listing))  # fmt: skip
             if listing.incremental:
                 out.append(_check(f"{base}::incremental", iface, sc.list_incremental, listing))
         if op in GETTERS:

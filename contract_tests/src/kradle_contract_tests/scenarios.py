@@ -59,7 +59,13 @@ from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.protocols.catalogue import OPERATIONS
 from kradle_providers.protocols.interfaces import is_implemented
 from kradle_providers.sync.conflicts import comparable_fields
-from kradle_providers.testing.harness import Fault, Limitation, WebhookFixture, limitation
+from kradle_providers.testing.harness import (
+    Fault,
+    Limitation,
+    WebhookFixture,
+    hidden_seeds,
+    limitation,
+)
 from kradle_providers.webhooks.normalizer import NormalizeContext
 from kradle_providers.webhooks.registry import find_normalizer
 
@@ -378,7 +384,7 @@ async def _pages(
     parent: str | None,
     size: int | None,
     since: datetime | None = None,
-    between: Callable[[int], None] | None = None,
+    between: Callable[[int, list[Any]], None] | None = None,
 ) -> tuple[list[Any], list[int], datetime | None]:
     items: list[Any] = []
     sizes: list[int] = []
@@ -398,7 +404,7 @@ async def _pages(
             )
         cursor = page.next_cursor
         if between is not None:
-            between(number)
+            between(number, items)
     violation(
         f"{listing.operation} did not end after {MAX_PAGES} pages of page_size={size}",
         "return next_cursor=None on the last page",
@@ -432,13 +438,18 @@ def _check_complete(
 
 
 async def list_pages(ctx: Ctx, listing: Listing) -> None:
-    """Tiny pages (1, 2, 3) list every seeded object exactly once."""
+    """Tiny pages (1, 2, 3) list every seeded object exactly once, those a provider's
+    default filter hides (closed, draft, confidential) included."""
     parent, seeded = await _seed_for(ctx, listing, 7)
+    hidden = _seed_hidden(ctx, listing, parent)
+    seeded += list(hidden)
     adapter = await ctx.adapter()
     everything, _, _ = await _pages(adapter, ctx, listing, parent, None)
+    _check_hidden(ctx, listing, hidden, everything, None)
     _check_complete(listing, seeded, everything, None, "")
     for size in (1, 2, 3):
         items, sizes, _ = await _pages(adapter, ctx, listing, parent, size)
+        _check_hidden(ctx, listing, hidden, items, size)
         if max(sizes, default=0) > size:
             violation(
                 f"{listing.operation} returned a page of {max(sizes)} items for page_size={size}",
@@ -461,7 +472,7 @@ async def list_while_changing(ctx: Ctx, listing: Listing) -> None:
     parent, seeded = await _seed_for(ctx, listing, 7)
     adapter = await ctx.adapter()
 
-    def change(page: int) -> None:
+    def change(page: int, _: list[Any]) -> None:
         # one object already listed and one still ahead
         for index in (page, len(seeded) - 1 - page):
             if 0 <= index < len(seeded):
@@ -469,6 +480,106 @@ async def list_while_changing(ctx: Ctx, listing: Listing) -> None:
 
     items, _, _ = await _pages(adapter, ctx, listing, parent, 2, between=change)
     _check_complete(listing, seeded, items, 2, " while objects changed between pages")
+
+
+HIDDEN_BY_DEFAULT: dict[str, tuple[dict[str, Any], ...]] = {
+    "Issue": ({"state": "closed"},),
+    "PullRequest": ({"state": "closed"},),
+}
+"""Seeds a provider's default filter hides (closed issues, closed pull requests): a listing
+must ask for everything. A harness adds its own (drafts, confidential issues...) in
+``hidden_by_default``; see :func:`kradle_providers.testing.harness.hidden_seeds`."""
+
+
+def _seed_hidden(ctx: Ctx, listing: Listing, parent: str | None) -> dict[str, dict[str, Any]]:
+    """Seed the objects of the listing's kind a default filter hides: id -> seed attrs."""
+    pattrs = {listing.parent_attr: parent} if listing.parent_attr and parent else {}
+    seeded: dict[str, dict[str, Any]] = {}
+    for attrs in hidden_seeds(ctx.harness, listing.kind, HIDDEN_BY_DEFAULT):
+        for object_id in ctx.seed(listing.kind, 1, **pattrs, **attrs):
+            seeded[object_id] = attrs
+    return seeded
+
+
+def _check_hidden(
+    ctx: Ctx, listing: Listing, hidden: dict[str, dict[str, Any]], items: list[Any],
+    size: int | None,
+) -> None:  # fmt: skip
+    found = set().union(*(identities(i) for i in items)) if items else set()
+    what = {i: ", ".join(f"{k}={v!r}" for k, v in a.items()) for i, a in hidden.items()}
+    missing = [f"{i} ({what[i]})" for i in hidden if i not in found]
+    # a seed that ignores its attrs would make this check prove nothing
+    for object_id, attrs in hidden.items():
+        # by number first: a number may equal another object's native id
+        item = next((i for i in items if i.external.native_number == object_id), None) or next(
+            (i for i in items if object_id in identities(i)), None
+        )
+        if item is not None:
+            shown = comparable_fields(item.model_dump(mode="json"), attrs)
+            wrong = [f"{k}={shown[k]!r}" for k, v in attrs.items()
+                     if k in shown and shown[k] is not None and shown[k] != v]  # fmt: skip
+            if wrong:
+                violation(
+                    f"the {ctx.provider} harness seeded {listing.kind} {object_id!r} with "
+                    f"{what[object_id]}, but {listing.operation} shows it with {', '.join(wrong)}",
+                    f"make BackendControl.seed({listing.kind!r}, ...) honour these attributes "
+                    "(the suite checks that hidden-by-default objects are listed), or map them "
+                    "from the provider's payload",
+                )
+    if missing:
+        violation(
+            f"{listing.operation} with page_size={size} did not list the seeded "
+            f"{listing.kind}s {', '.join(missing)}: the provider's default filter hid them",
+            "ask the provider for every object (state=all, include drafts and confidential "
+            "ones) and leave filtering to the host",
+        )
+
+
+def _deletable(ctx: Ctx, kind: str) -> bool:
+    return limitation(ctx.harness, kind, Limitation.UNDELETABLE) is None
+
+
+async def list_while_inserting(ctx: Ctx, listing: Listing) -> None:
+    """Objects inserted and deleted between pages: every object that existed throughout is
+    listed exactly once (newest-first listings included)."""
+    parent, stable = await _seed_for(ctx, listing, 6)
+    attrs = {listing.parent_attr: parent} if listing.parent_attr and parent else {}
+    doomed = ctx.seed(listing.kind, 3, **attrs) if _deletable(ctx, listing.kind) else []
+    adapter = await ctx.adapter()
+    inserted: list[str] = []
+
+    def churn(page: int, seen: list[Any]) -> None:
+        inserted.extend(ctx.seed(listing.kind, 1, **attrs))
+        listed = set().union(*(identities(i) for i in seen)) if seen else set()
+        # deleting an object already listed shifts any offset: only the ones still ahead
+        ahead = [d for d in doomed if d not in listed]
+        if ahead:
+            doomed.remove(ahead[0])
+            ctx.backend.delete(listing.kind, ahead[0])
+
+    items, _, _ = await _pages(adapter, ctx, listing, parent, 2, between=churn)
+    _check_complete(
+        listing, stable, items, 2, " while objects were inserted and deleted between pages"
+    )
+
+
+async def list_repository_wide(ctx: Ctx, listing: Listing) -> None:
+    """A listing with its parent left out covers every parent, at tiny page sizes too."""
+    seeded: list[str] = []
+    for _ in range(3):
+        parent = ctx.seed(str(listing.parent))[0]
+        attrs = {listing.parent_attr: parent} if listing.parent_attr else {}
+        seeded += ctx.seed(listing.kind, 2, **attrs)
+    adapter = await ctx.adapter()
+    for size in (None, 1, 2, 5):
+        items, sizes, _ = await _pages(adapter, ctx, listing, None, size)
+        if size is not None and max(sizes, default=0) > size:
+            violation(
+                f"{listing.operation} of the whole scope returned a page of {max(sizes)} "
+                f"items for page_size={size}",
+                "pass page_size to the provider on every page of the scope-wide listing",
+            )
+        _check_complete(listing, seeded, items, size, f" across 3 {listing.parent}s")
 
 
 async def list_incremental(ctx: Ctx, listing: Listing) -> None:
