@@ -163,4 +163,5 @@ def checks_for(manifest: Manifest) -> list[Check]:
                     _check(f"{iface}::{info.name}::unsupported", iface, sc.unsupported, info.name)
                 )
     checks.append(_check("noLeak::credential::canary", "noLeak", sc.no_leak))
+    checks.append(_check("noLeak::authForms::canary", "noLeak", sc.no_leak_auth_forms))
     return checks

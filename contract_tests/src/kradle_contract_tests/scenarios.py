@@ -7,6 +7,7 @@ so a harness whose scope already holds objects passes the same way.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import json
@@ -14,6 +15,7 @@ import logging
 import os
 import secrets
 import traceback
+import typing
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -1425,4 +1427,120 @@ async def no_leak(ctx: Ctx) -> None:
             "keep credentials and webhook secrets in kradle_providers.auth.Secret, never put "
             "request or delivery headers, tokens or secrets into models, events, errors or "
             "logs (use redact())",
+        )
+
+
+# --- no leak through every declared credential form -----------------------------------------
+
+
+def _signing_key() -> str:
+    """A fresh PEM private key (an App's signing key), or a random text without cryptography."""
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+    except ImportError:  # pragma: no cover - the suite's own environment has it
+        return f"-----BEGIN PRIVATE KEY-----\nkradlecanary{secrets.token_hex(24)}\n-----END"
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _canary_value(form: Any, resolver: Any, canaries: dict[str, str]) -> Any:
+    """A value of ``form`` whose every secret reference resolves to a fresh canary."""
+    from kradle_providers.auth.refs import SecretRef
+
+    def ref(name: str) -> SecretRef:
+        secret = _signing_key() if "key" in name.lower() else (
+            f"kradle-{name}-canary-{secrets.token_hex(8)}"
+        )  # fmt: skip
+        # a PEM leaks as any of its body lines, not only whole
+        canaries[name] = secret.splitlines()[2] if secret.startswith("-----BEGIN") else secret
+        reference = SecretRef(name="contract", key=name)
+        resolver.put(reference, secret)
+        return reference
+
+    value_type = form.value_type
+    if value_type is SecretRef:
+        return ref(form.key)
+    fields: dict[str, Any] = {}
+    for name, info in value_type.model_fields.items():
+        annotation = str(info.annotation)
+        choices = typing.get_args(info.annotation) or (info.annotation,)
+        if SecretRef in choices and str not in choices:  # `SecretRef | str`: not secret
+            fields[name] = ref(name)
+        elif "int" in annotation:
+            fields[name] = 1
+        else:
+            fields[name] = "kradle-contract"
+    return value_type(**fields)
+
+
+async def no_leak_auth_forms(ctx: Ctx) -> None:
+    """No secret of any declared credential form (token, password, signing key) appears in
+    the credential's or adapter's repr, in errors, logs or results of a call made with it."""
+    from kradle_providers.auth.forms import CORE_FORMS, AuthContext
+    from kradle_providers.auth.refs import MappingResolver
+    from kradle_providers.plugins.registry import load_registry
+
+    config_of = getattr(ctx.harness, "config", None)
+    direct = getattr(ctx.harness, "direct_adapter", None)
+    registry = load_registry()
+    forms = (registry.auth_forms(ctx.provider) if ctx.provider in registry else ()) or CORE_FORMS
+    if config_of is None or direct is None:
+        # a harness that only takes a token string: the token form, through it
+        forms = tuple(f for f in forms if f.key == "token")[:1] or CORE_FORMS[:1]
+    reads = [
+        name
+        for iface in ctx.manifest.supported_interfaces()
+        for name in ctx.manifest.interface(iface).supported_operations()
+        if name in OPERATIONS and not OPERATIONS[name].write
+    ]
+    found: list[str] = []
+    for form in forms:
+        resolver = MappingResolver()
+        canaries: dict[str, str] = {}
+        value = _canary_value(form, resolver, canaries)
+        seen: list[tuple[str, str]] = []
+        with _capture() as (out, logs):
+            adapter: ProviderAdapter | None = None
+            try:
+                if config_of is None or direct is None:
+                    adapter = await ctx.adapter(credential=(await resolver.resolve(value)).reveal())
+                else:
+                    base = config_of()
+                    auth_ctx = AuthContext(resolver, base.api_base_url, base.transport)
+                    built = await form.build(value, auth_ctx)
+                    seen.append(("credential repr", f"{built!r} {built}"))
+                    adapter = direct(dataclasses.replace(base, auth=built))
+            except Exception as exc:
+                seen.append(("building error", f"{exc!r} {exc}"))
+            if adapter is not None:
+                seen.append(("adapter repr", repr(adapter)))
+                for operation in reads[:1]:
+                    try:
+                        result = await call(operation, adapter, ctx.scope, prepare(operation, ctx))
+                        seen.append((f"{operation} result", _dump(result)))
+                    except Exception as exc:
+                        text = "".join(traceback.format_exception(exc))
+                        seen.append((f"{operation} error", f"{exc!r} {exc} {text}"))
+                with contextlib.suppress(Exception):
+                    await adapter.aclose()
+        seen.append(("captured output", out.getvalue()))
+        seen += [("log record", text) for text in logs.texts]
+        for field_name, secret in canaries.items():
+            leaks = [where for where, text in seen if secret in text]
+            if leaks:
+                found.append(
+                    f"the {form.key} form's {field_name} appeared in: "
+                    + ", ".join(dict.fromkeys(leaks))
+                )
+    if found:
+        violation(
+            "; ".join(found),
+            "keep every resolved secret (tokens, passwords, private keys) in "
+            "kradle_providers.auth.Secret and reveal it only into the request that needs it; "
+            "never into reprs, errors, logs or results",
         )
