@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from pydantic import BaseModel
@@ -507,16 +508,17 @@ def _check_hidden(
     ctx: Ctx, listing: Listing, hidden: dict[str, dict[str, Any]], items: list[Any],
     size: int | None,
 ) -> None:  # fmt: skip
-    found = set().union(*(identities(i) for i in items)) if items else set()
     what = {i: ", ".join(f"{k}={v!r}" for k, v in a.items()) for i, a in hidden.items()}
-    missing = [f"{i} ({what[i]})" for i in hidden if i not in found]
-    # a seed that ignores its attrs would make this check prove nothing
+    missing: list[str] = []
     for object_id, attrs in hidden.items():
-        # by number first: a number may equal another object's native id
+        # a numbered object by its number only: a number may be another object's native id
         item = next((i for i in items if i.external.native_number == object_id), None) or next(
-            (i for i in items if object_id in identities(i)), None
+            (i for i in items if not i.external.native_number and object_id in identities(i)),
+            None,
         )
-        if item is not None:
+        if item is None:
+            missing.append(f"{object_id} ({what[object_id]})")
+        else:  # a seed that ignores its attrs would make this check prove nothing
             shown = comparable_fields(item.model_dump(mode="json"), attrs)
             wrong = [f"{k}={shown[k]!r}" for k, v in attrs.items()
                      if k in shown and shown[k] is not None and shown[k] != v]  # fmt: skip
@@ -723,6 +725,25 @@ _VERSION_FIELDS = {
 }
 
 
+def _api_address(ctx: Ctx, url: str | None, api_url: str | None) -> str | None:
+    """Why ``url`` (an object's browser link) is an API address, or None if it is not."""
+    if not url:
+        return None
+    if url == api_url:
+        return "its api_url"
+    config_of = getattr(ctx.harness, "config", None)
+    base = getattr(config_of(), "api_base_url", None) if config_of is not None else None
+    if not base:
+        return None
+    parsed = urlsplit(str(base))
+    # Only an API with its own host (api.github.com) or path (/api/v4) tells the
+    # addresses apart: Jira serves both from the site's root.
+    own = parsed.hostname is not None and parsed.hostname.startswith("api.")
+    if (own or parsed.path.strip("/")) and url.startswith(str(base).rstrip("/")):
+        return f"under the API base URL {base!r}"
+    return None
+
+
 async def envelope(ctx: Ctx, operation: str) -> None:
     """The identity and version fields the manifest names are filled."""
     _, obj, _ = await _sample(ctx, operation)
@@ -751,6 +772,13 @@ async def envelope(ctx: Ctx, operation: str) -> None:
                 missing.append(f"version (versionFields: {name})")
         elif getattr(ext.version, attr) is None:
             missing.append(f"version.{attr} (versionFields: {name})")
+    api_address = _api_address(ctx, ext.url, ext.api_url)
+    if api_address:
+        violation(
+            f"{operation} returned a {obj.kind} whose browser url {ext.url!r} is {api_address}",
+            "set external.url from the provider's browser link (html_url, web_url, self link "
+            "of the UI) and keep the REST address in external.api_url",
+        )
     if missing:
         violation(
             f"{operation} returned a {obj.kind} whose envelope lacks {', '.join(missing)}",

@@ -9,6 +9,7 @@ way the plugin says its provider signs, then:
 - with its body changed after signing (tampered), it is rejected where the
   scheme binds the body (a shared-token scheme cannot, and says so by passing);
 - signed long ago (stale), it is rejected where the scheme carries a timestamp;
+- with its timestamp changed after signing, it is rejected;
 - the canary never appears in a rejection or in the verified delivery's repr.
 """
 
@@ -112,4 +113,11 @@ async def webhook_security(ctx: Ctx) -> None:
                 violation(
                     f"a delivery of {where} signed {STALE_SECONDS // 86400} days ago was accepted",
                     "enforce the scheme's replay window on the signed timestamp",
+                )
+            # the timestamp moved after signing (a replay dressed up as fresh)
+            moved = {k: v.replace(str(now), str(now - 60)) for k, v in headers.items()}
+            if moved != headers and not _rejected(verifier, body, moved, canary):
+                violation(
+                    f"a delivery of {where} whose timestamp changed after signing was accepted",
+                    "sign the timestamp together with the body and verify both",
                 )
