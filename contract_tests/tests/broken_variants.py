@@ -25,10 +25,12 @@ from kradle_providers.models import (
     IssueState,
     IssueUpdate,
     Label,
+    LabelSpec,
     NormalizeResult,
     Pipeline,
     PipelineState,
     RichText,
+    SyncResult,
 )
 from kradle_providers.plugins.hookspecs import hookimpl
 from kradle_providers.plugins.spec import ProviderPlugin
@@ -197,6 +199,30 @@ class UpdateDropsBody(MemoryAdapter):
         return issue.model_copy(update={"body": RichText(markdown=data.body)})
 
 
+class DropsCloseReason(MemoryAdapter):
+    """closeIssue closes without the reason it was given."""
+
+    async def close_issue(
+        self, ref: ExternalRef, issue_id: str, *, reason: str | None = None
+    ) -> Issue:
+        return await super().close_issue(ref, issue_id)
+
+
+class SyncPlansOnly(MemoryAdapter):
+    """syncLabels returns the plan of a real run but applies nothing."""
+
+    async def sync_labels(
+        self,
+        ref: ExternalRef,
+        desired: Sequence[LabelSpec],
+        *,
+        prune: bool = True,
+        dry_run: bool = False,
+    ) -> SyncResult:
+        planned = await super().sync_labels(ref, desired, prune=prune, dry_run=True)
+        return planned.model_copy(update={"dry_run": dry_run})
+
+
 class Unimplemented(MemoryAdapter):
     """listMilestones is declared but left to the protocol default."""
 
@@ -264,6 +290,8 @@ brokennewest_harness = harness(NewestFirstOffset, "brokennewest")
 brokenwide_harness = harness(FirstPageOnly, "brokenwide")
 brokenurl_harness = harness(UrlIsApi, "brokenurl")
 brokenupdate_harness = harness(UpdateDropsBody, "brokenupdate")
+brokenreason_harness = harness(DropsCloseReason, "brokenreason")
+brokensync_harness = harness(SyncPlansOnly, "brokensync")
 plain_harness = harness(MemoryAdapter, "plain")
 
 
@@ -297,6 +325,8 @@ PROVIDERS = [
     ("brokenurl", (), None, "UrlIsApi", "brokenurl_harness", None),
     ("brokenupdate", (), None, "UpdateDropsBody", "brokenupdate_harness", None),
     ("brokensig", (), None, "MemoryAdapter", "plain_harness", None),
+    ("brokenreason", (), None, "DropsCloseReason", "brokenreason_harness", None),
+    ("brokensync", (), None, "SyncPlansOnly", "brokensync_harness", None),
 ]
 EMULATORS = {"brokenemu": "EmulatorClass"}
 WEBHOOK_SPECS = {"brokensig": "FAILS_OPEN"}

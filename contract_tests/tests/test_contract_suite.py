@@ -82,13 +82,14 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
         "(brokenhookleak and noLeak) or (brokenclose and (closeIssue or cancelPipeline)) or "
         "(brokenhidden and listIssues) or (brokennewest and listIssues) or "
         "(brokenwide and listComments) or (brokenurl and getIssue) or "
-        "(brokenupdate and updateIssue) or (brokensig and webhooks)"
+        "(brokenupdate and updateIssue) or (brokensig and webhooks) or "
+        "(brokenreason and closeIssue) or (brokensync and syncLabels)"
     )
     args = ["-p", "no:cacheprovider", "-rA", "-k", selection]
     for name in ("brokenpages", "brokenidem", "brokenunimpl", "brokenundeclared", "brokenleak",
                  "brokenshape", "brokenemu", "brokenhookleak", "brokenclose", "brokenhidden",
                  "brokennewest", "brokenwide", "brokenurl", "brokenupdate",
-                 "brokensig"):  # fmt: skip
+                 "brokensig", "brokenreason", "brokensync"):  # fmt: skip
         args += ["--kradle-provider", name]
     result = broken.runpytest_subprocess(*args)
     seen = outcomes(result)
@@ -124,6 +125,10 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
         "issueTracking::updateIssue::call[brokenupdate]": "PASSED",
         "webhooks::security::signatures[brokensig]": "FAILED",
         "webhooks::issue::fixtures[brokensig]": "PASSED",
+        "issueTracking::closeIssue::readBack[brokenreason]": "FAILED",
+        "issueTracking::closeIssue::call[brokenreason]": "PASSED",
+        "issueTracking::syncLabels::idempotent[brokensync]": "FAILED",
+        "issueTracking::syncLabels::call[brokensync]": "PASSED",
     }
     for name, outcome in expected.items():
         assert seen.get(name) == outcome, f"{name}: {seen.get(name)}\n{text[-4000:]}"
@@ -154,6 +159,10 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
                      r"body=None \(it set title and body\)", text)  # fmt: skip
     assert "issue.json (issue) without x-memory-signature was accepted" in text
     assert "fail closed: a delivery without the scheme's header must be rejected" in text
+    assert "closeIssue(reason='not_planned') reads back with reason 'completed'" in text
+    assert "send the close reason to the provider" in text
+    assert re.search(r"syncLabels reported success, but listLabels then shows: "
+                     r"'contract-\w+-a' is missing", text)  # fmt: skip
     # the undeclared interface is skipped with the manifest's reason
     assert "SKIPPED [1]" in text
     assert "cicd is not supported by brokenshape: no CI here, use Buildkite" in text
