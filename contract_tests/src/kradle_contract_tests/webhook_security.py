@@ -15,12 +15,15 @@ way the plugin says its provider signs, then:
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 
 from kradle_contract_tests.context import Ctx, not_applicable, violation
 from kradle_providers.errors import WebhookSignatureError
 from kradle_providers.plugins.registry import load_registry
+from kradle_providers.testing.harness import WebhookFixture
+from kradle_providers.webhooks.schemes import OneOf
 from kradle_providers.webhooks.spec import WebhookSpec
 from kradle_providers.webhooks.verify import Verifier
 
@@ -56,7 +59,8 @@ def _rejected(verifier: Verifier, body: bytes, headers: dict[str, str], canary: 
 
 
 async def webhook_security(ctx: Ctx) -> None:
-    """Genuine deliveries verify; forged, unsigned, tampered and stale ones do not."""
+    """Genuine deliveries verify; forged, unsigned, tampered and stale ones do not (under
+    every alternative of a ``OneOf`` scheme)."""
     spec = _spec(ctx)
     fixtures = list(ctx.harness.webhook_fixtures())
     if not fixtures:
@@ -65,13 +69,33 @@ async def webhook_security(ctx: Ctx) -> None:
     now = int(time.time())
     verifier = Verifier(ctx.provider, spec, canary, clock=lambda: float(now))
     credential_headers = set(spec.scheme.headers)
+    signers = spec.scheme.schemes if isinstance(spec.scheme, OneOf) else (spec.scheme,)
+    for signer in signers:
+        via = f" sent with {', '.join(signer.headers)}" if len(signers) > 1 else ""
+        _deliveries(ctx, fixtures, dataclasses.replace(spec, scheme=signer), verifier,
+                    credential_headers, canary, now, via)  # fmt: skip
+
+
+def _deliveries(
+    ctx: Ctx,
+    fixtures: list[WebhookFixture],
+    spec: WebhookSpec,
+    verifier: Verifier,
+    credential_headers: set[str],
+    canary: str,
+    now: int,
+    via: str,
+) -> None:
+    """Every check on every fixture, signed by ``spec`` (one scheme), verified by ``verifier``."""
     # A shared token does not depend on the body, so it cannot detect tampering.
     binds_body = spec.scheme.sign(b"a", canary, timestamp=now) != spec.scheme.sign(
         b"b", canary, timestamp=now
     )
     for fixture in fixtures:
         body = fixture.payload.read_bytes()
-        where = f"fixture {fixture.payload.name} ({fixture.event})"
+        where = (
+            f"fixture {fixture.payload.name} ({fixture.event}, {', '.join(spec.scheme.headers)})"
+        )
         headers = spec.headers_for(body, canary, event=fixture.event, timestamp=now)
         try:
             delivery = verifier.verify(body, headers)
