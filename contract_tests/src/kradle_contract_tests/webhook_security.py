@@ -93,9 +93,7 @@ def _deliveries(
     )
     for fixture in fixtures:
         body = fixture.payload.read_bytes()
-        where = (
-            f"fixture {fixture.payload.name} ({fixture.event}, {', '.join(spec.scheme.headers)})"
-        )
+        where = f"fixture {fixture.payload.name} ({fixture.event}){via}"
         headers = spec.headers_for(body, canary, event=fixture.event, timestamp=now)
         try:
             delivery = verifier.verify(body, headers)
