@@ -267,3 +267,41 @@ def test_ids_are_selectable_as_printed_and_summaries_carry_the_reason(
     assert "--kradle-check: no check named issueTracking::listLabels::pagez[brokenpages]" in (
         unknown.stderr.str()
     )
+
+
+def test_a_credential_form_whose_credential_shows_its_secret_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # noLeak::authForms builds every declared form from canary secrets; one whose
+    # credential object prints the secret is named, with where it appeared.
+    from kradle_contract_tests.context import ContractViolation
+    from kradle_contract_tests.generate import checks_for
+    from kradle_contract_tests.runner import run_check
+
+    from kradle_providers.auth.forms import AuthContext, AuthForm
+    from kradle_providers.auth.refs import SecretRef
+    from kradle_providers.auth.secret import Secret
+    from kradle_providers.plugins.registry import Registry, load_registry
+
+    class Shows:
+        def __init__(self, secret: object) -> None:
+            self.secret = secret
+
+        def __repr__(self) -> str:
+            return f"Shows({self.secret.reveal()})"
+
+    async def build(ref: SecretRef, ctx: AuthContext) -> Shows:
+        return Shows(await ctx.resolver.resolve(ref))
+
+    leaky = AuthForm("token", SecretRef, build)
+    registry = load_registry()
+    check = next(c for c in checks_for(registry.manifest("github"))
+                 if c.name == "noLeak::authForms::canary")  # fmt: skip
+    factory = registry.harness_factory("github")
+    assert factory is not None
+    run_check(check, provider="github", harness=factory)  # the real forms do not leak
+    monkeypatch.setattr(Registry, "auth_forms", lambda self, name: (leaky,))
+    with pytest.raises(ContractViolation, match="the token form's token appeared in: "
+                       "credential repr") as failure:  # fmt: skip
+        run_check(check, provider="github", harness=factory)
+    assert "reveal it only into the request that needs it" in str(failure.value)
