@@ -284,7 +284,7 @@ def test_a_credential_form_whose_credential_shows_its_secret_fails(
     from kradle_providers.plugins.registry import Registry, load_registry
 
     class Shows:
-        def __init__(self, secret: object) -> None:
+        def __init__(self, secret: Secret) -> None:
             self.secret = secret
 
         def __repr__(self) -> str:
