@@ -156,7 +156,7 @@ def test_broken_variants_fail_exactly_the_expected_checks(broken: pytest.Pyteste
                      r"\S+' is its api_url", text)  # fmt: skip
     assert "keep the REST address in external.api_url" in text
     assert re.search(r"updateIssue returned success, but Issue '\d+' reads back with "
-                     r"body=None \(it set title and body\)", text)  # fmt: skip
+                     r"body=None \(it set title, body and labels\)", text)  # fmt: skip
     assert "issue.json (issue) without x-memory-signature was accepted" in text
     assert "fail closed: a delivery without the scheme's header must be rejected" in text
     assert "closeIssue(reason='not_planned') reads back with reason 'completed'" in text

@@ -33,6 +33,7 @@ from kradle_contract_tests.calls import (
     call,
     dummy_ids,
     identities,
+    label_of,
     prepare,
 )
 from kradle_contract_tests.context import Ctx, not_applicable, violation
@@ -916,6 +917,8 @@ def _written(kind: str, obj: Any, title: str, body: str) -> dict[str, str]:
         return wrong
     if kind != "Comment" and _title_of(obj) != title:
         wrong["title"] = repr(_title_of(obj))
+    if kind == "Issue" and label_of(title) not in obj.labels:
+        wrong["labels"] = repr(obj.labels)
     shown = getattr(obj, "body", None)
     text = shown.markdown if shown is not None else None
     if text is None or not same_markdown(text, body):
@@ -951,9 +954,8 @@ async def update_roundtrip(ctx: Ctx, operation: str) -> None:
     token = secrets.token_hex(3)
     title, body = f"Contract update {token}", f"Contract body {token}"
     updated = await call(operation, adapter, ctx.scope, ids, title=title, body=body)
-    sent = {"Repository": "description", "Check": "name and state", "Comment": "body"}.get(
-        kind, "title and body"
-    )
+    sent = {"Repository": "description", "Check": "name and state", "Comment": "body",
+            "Issue": "title, body and labels"}.get(kind, "title and body")  # fmt: skip
     wrong = _written(kind, updated, title, body)
     if wrong:
         violation(
