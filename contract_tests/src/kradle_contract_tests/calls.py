@@ -56,6 +56,7 @@ __all__ = [
     "call",
     "dummy_ids",
     "identities",
+    "label_of",
     "prepare",
 ]
 
@@ -216,13 +217,18 @@ def prepare(operation: str, ctx: Ctx) -> dict[str, str]:
     return ids
 
 
+def label_of(title: str) -> str:
+    """The label an update sets: derived from its title, so a read-back can look for it."""
+    return "contract-" + title.rsplit(" ", 1)[-1].lower()
+
+
 def _payload(op: Operation, ids: Mapping[str, str], title: str, body: str) -> Any:
     """A representative payload of ``op`` (its args model's defaults unless listed)."""
     match op.name:
         case "createIssue":
             return IssueCreate(title=title, body=body)
         case "updateIssue":
-            return IssueUpdate(title=title)
+            return IssueUpdate(title=title, body=body, labels=[label_of(title)])
         case "closeIssue":
             return CloseArgs(reason="completed")
         case "createComment" | "updateComment":
@@ -241,7 +247,7 @@ def _payload(op: Operation, ids: Mapping[str, str], title: str, body: str) -> An
         case "createPullRequest":
             return PullRequestCreate(title=title, head=ids["head"], base=ids["base"], body=body)
         case "updatePullRequest":
-            return PullRequestUpdate(title=title)
+            return PullRequestUpdate(title=title, body=body)
         case "syncDeployKeys":
             keys = [DeployKeySpec(title="contract", key="ssh-ed25519 AAAAC3NzaContract k@c")]
             return DeployKeysArgs(desired=keys, prune=False)

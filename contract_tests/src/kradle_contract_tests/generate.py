@@ -57,7 +57,8 @@ _SYNCS = {op.name for op in CATALOGUE if op.effect is Effect.CONVERGE}
 _ACTIONS = {
     op.name
     for op in CATALOGUE
-    if op.effect is Effect.ACTION and (op.sets or op.name in sc.ACTION_EFFECTS)
+    if op.effect is Effect.ACTION
+    and (op.sets or op.name in sc.ACTION_EFFECTS or op.name in sc.READBACK_ACTIONS)
 }
 
 
@@ -77,6 +78,11 @@ def _interface_checks(manifest: Manifest, interface: Interface) -> list[Check]:
             out.append(_check(f"{base}::pages", iface, sc.list_pages, listing))
             out.append(_check(f"{base}::changingWhilePaging", iface, sc.list_while_changing,
                               listing))  # fmt: skip
+            out.append(_check(f"{base}::insertedWhilePaging", iface, sc.list_while_inserting,
+                              listing))  # fmt: skip
+            if info.id_optional and listing.parent is not None:
+                out.append(_check(f"{base}::pagesRepositoryWide", iface,
+                                  sc.list_repository_wide, listing))  # fmt: skip
             if listing.incremental:
                 out.append(_check(f"{base}::incremental", iface, sc.list_incremental, listing))
         if op in GETTERS:
@@ -157,4 +163,5 @@ def checks_for(manifest: Manifest) -> list[Check]:
                     _check(f"{iface}::{info.name}::unsupported", iface, sc.unsupported, info.name)
                 )
     checks.append(_check("noLeak::credential::canary", "noLeak", sc.no_leak))
+    checks.append(_check("noLeak::authForms::canary", "noLeak", sc.no_leak_auth_forms))
     return checks

@@ -7,6 +7,7 @@ so a harness whose scope already holds objects passes the same way.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import json
@@ -14,10 +15,12 @@ import logging
 import os
 import secrets
 import traceback
+import typing
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from pydantic import BaseModel
@@ -30,6 +33,7 @@ from kradle_contract_tests.calls import (
     call,
     dummy_ids,
     identities,
+    label_of,
     prepare,
 )
 from kradle_contract_tests.context import Ctx, not_applicable, violation
@@ -59,7 +63,13 @@ from kradle_providers.protocols.adapter import ProviderAdapter
 from kradle_providers.protocols.catalogue import OPERATIONS
 from kradle_providers.protocols.interfaces import is_implemented
 from kradle_providers.sync.conflicts import comparable_fields
-from kradle_providers.testing.harness import Fault, Limitation, WebhookFixture, limitation
+from kradle_providers.testing.harness import (
+    Fault,
+    Limitation,
+    WebhookFixture,
+    hidden_seeds,
+    limitation,
+)
 from kradle_providers.webhooks.normalizer import NormalizeContext
 from kradle_providers.webhooks.registry import find_normalizer
 
@@ -378,7 +388,7 @@ async def _pages(
     parent: str | None,
     size: int | None,
     since: datetime | None = None,
-    between: Callable[[int], None] | None = None,
+    between: Callable[[int, list[Any]], None] | None = None,
 ) -> tuple[list[Any], list[int], datetime | None]:
     items: list[Any] = []
     sizes: list[int] = []
@@ -398,7 +408,7 @@ async def _pages(
             )
         cursor = page.next_cursor
         if between is not None:
-            between(number)
+            between(number, items)
     violation(
         f"{listing.operation} did not end after {MAX_PAGES} pages of page_size={size}",
         "return next_cursor=None on the last page",
@@ -432,13 +442,18 @@ def _check_complete(
 
 
 async def list_pages(ctx: Ctx, listing: Listing) -> None:
-    """Tiny pages (1, 2, 3) list every seeded object exactly once."""
+    """Tiny pages (1, 2, 3) list every seeded object exactly once, those a provider's
+    default filter hides (closed, draft, confidential) included."""
     parent, seeded = await _seed_for(ctx, listing, 7)
+    hidden = _seed_hidden(ctx, listing, parent)
+    seeded += list(hidden)
     adapter = await ctx.adapter()
     everything, _, _ = await _pages(adapter, ctx, listing, parent, None)
+    _check_hidden(ctx, listing, hidden, everything, None)
     _check_complete(listing, seeded, everything, None, "")
     for size in (1, 2, 3):
         items, sizes, _ = await _pages(adapter, ctx, listing, parent, size)
+        _check_hidden(ctx, listing, hidden, items, size)
         if max(sizes, default=0) > size:
             violation(
                 f"{listing.operation} returned a page of {max(sizes)} items for page_size={size}",
@@ -461,7 +476,7 @@ async def list_while_changing(ctx: Ctx, listing: Listing) -> None:
     parent, seeded = await _seed_for(ctx, listing, 7)
     adapter = await ctx.adapter()
 
-    def change(page: int) -> None:
+    def change(page: int, _: list[Any]) -> None:
         # one object already listed and one still ahead
         for index in (page, len(seeded) - 1 - page):
             if 0 <= index < len(seeded):
@@ -469,6 +484,107 @@ async def list_while_changing(ctx: Ctx, listing: Listing) -> None:
 
     items, _, _ = await _pages(adapter, ctx, listing, parent, 2, between=change)
     _check_complete(listing, seeded, items, 2, " while objects changed between pages")
+
+
+HIDDEN_BY_DEFAULT: dict[str, tuple[dict[str, Any], ...]] = {
+    "Issue": ({"state": "closed"},),
+    "PullRequest": ({"state": "closed"},),
+}
+"""Seeds a provider's default filter hides (closed issues, closed pull requests): a listing
+must ask for everything. A harness adds its own (drafts, confidential issues...) in
+``hidden_by_default``; see :func:`kradle_providers.testing.harness.hidden_seeds`."""
+
+
+def _seed_hidden(ctx: Ctx, listing: Listing, parent: str | None) -> dict[str, dict[str, Any]]:
+    """Seed the objects of the listing's kind a default filter hides: id -> seed attrs."""
+    pattrs = {listing.parent_attr: parent} if listing.parent_attr and parent else {}
+    seeded: dict[str, dict[str, Any]] = {}
+    for attrs in hidden_seeds(ctx.harness, listing.kind, HIDDEN_BY_DEFAULT):
+        for object_id in ctx.seed(listing.kind, 1, **pattrs, **attrs):
+            seeded[object_id] = attrs
+    return seeded
+
+
+def _check_hidden(
+    ctx: Ctx, listing: Listing, hidden: dict[str, dict[str, Any]], items: list[Any],
+    size: int | None,
+) -> None:  # fmt: skip
+    what = {i: ", ".join(f"{k}={v!r}" for k, v in a.items()) for i, a in hidden.items()}
+    missing: list[str] = []
+    for object_id, attrs in hidden.items():
+        # a numbered object by its number only: a number may be another object's native id
+        item = next((i for i in items if i.external.native_number == object_id), None) or next(
+            (i for i in items if not i.external.native_number and object_id in identities(i)),
+            None,
+        )
+        if item is None:
+            missing.append(f"{object_id} ({what[object_id]})")
+        else:  # a seed that ignores its attrs would make this check prove nothing
+            shown = comparable_fields(item.model_dump(mode="json"), attrs)
+            wrong = [f"{k}={shown[k]!r}" for k, v in attrs.items()
+                     if k in shown and shown[k] is not None and shown[k] != v]  # fmt: skip
+            if wrong:
+                violation(
+                    f"the {ctx.provider} harness seeded {listing.kind} {object_id!r} with "
+                    f"{what[object_id]}, but {listing.operation} shows it with {', '.join(wrong)}",
+                    f"make BackendControl.seed({listing.kind!r}, ...) honour these attributes "
+                    "(the suite checks that hidden-by-default objects are listed), or map them "
+                    "from the provider's payload",
+                )
+    if missing:
+        violation(
+            f"{listing.operation} with page_size={size} did not list the seeded "
+            f"{listing.kind}s {', '.join(missing)}: the provider's default filter hid them",
+            "ask the provider for every object (state=all, include drafts and confidential "
+            "ones) and leave filtering to the host",
+        )
+
+
+def _deletable(ctx: Ctx, kind: str) -> bool:
+    return limitation(ctx.harness, kind, Limitation.UNDELETABLE) is None
+
+
+async def list_while_inserting(ctx: Ctx, listing: Listing) -> None:
+    """Objects inserted and deleted between pages: every object that existed throughout is
+    listed exactly once (newest-first listings included)."""
+    parent, stable = await _seed_for(ctx, listing, 6)
+    attrs = {listing.parent_attr: parent} if listing.parent_attr and parent else {}
+    doomed = ctx.seed(listing.kind, 3, **attrs) if _deletable(ctx, listing.kind) else []
+    adapter = await ctx.adapter()
+    inserted: list[str] = []
+
+    def churn(page: int, seen: list[Any]) -> None:
+        inserted.extend(ctx.seed(listing.kind, 1, **attrs))
+        listed = set().union(*(identities(i) for i in seen)) if seen else set()
+        # deleting an object already listed shifts any offset: only the ones still ahead
+        ahead = [d for d in doomed if d not in listed]
+        if ahead:
+            doomed.remove(ahead[0])
+            ctx.backend.delete(listing.kind, ahead[0])
+
+    items, _, _ = await _pages(adapter, ctx, listing, parent, 2, between=churn)
+    _check_complete(
+        listing, stable, items, 2, " while objects were inserted and deleted between pages"
+    )
+
+
+async def list_repository_wide(ctx: Ctx, listing: Listing) -> None:
+    """A listing with its parent left out covers every parent, at tiny page sizes too."""
+    seeded: list[str] = []
+    for _ in range(3):
+        parent = ctx.seed(str(listing.parent))[0]
+        attrs = {listing.parent_attr: parent} if listing.parent_attr else {}
+        seeded += ctx.seed(listing.kind, 2, **attrs)
+    adapter = await ctx.adapter()
+    for size in (None, 1, 2, 5):
+        items, sizes, _ = await _pages(adapter, ctx, listing, None, size)
+        if size is not None and max(sizes, default=0) > size:
+            violation(
+                f"{listing.operation} of the whole scope returned a page of {max(sizes)} "
+                f"items for page_size={size}",
+                "pass page_size to the provider on every page of the scope-wide listing",
+            )
+        _check_complete(listing, seeded, items, size, f" across 3 {listing.parent}s")
 
 
 async def list_incremental(ctx: Ctx, listing: Listing) -> None:
@@ -610,6 +726,25 @@ _VERSION_FIELDS = {
 }
 
 
+def _api_address(ctx: Ctx, url: str | None, api_url: str | None) -> str | None:
+    """Why ``url`` (an object's browser link) is an API address, or None if it is not."""
+    if not url:
+        return None
+    if url == api_url:
+        return "its api_url"
+    config_of = getattr(ctx.harness, "config", None)
+    base = getattr(config_of(), "api_base_url", None) if config_of is not None else None
+    if not base:
+        return None
+    parsed = urlsplit(str(base))
+    # Only an API with its own host (api.github.com) or path (/api/v4) tells the
+    # addresses apart: Jira serves both from the site's root.
+    own = parsed.hostname is not None and parsed.hostname.startswith("api.")
+    if (own or parsed.path.strip("/")) and url.startswith(str(base).rstrip("/")):
+        return f"under the API base URL {base!r}"
+    return None
+
+
 async def envelope(ctx: Ctx, operation: str) -> None:
     """The identity and version fields the manifest names are filled."""
     _, obj, _ = await _sample(ctx, operation)
@@ -638,6 +773,13 @@ async def envelope(ctx: Ctx, operation: str) -> None:
                 missing.append(f"version (versionFields: {name})")
         elif getattr(ext.version, attr) is None:
             missing.append(f"version.{attr} (versionFields: {name})")
+    api_address = _api_address(ctx, ext.url, ext.api_url)
+    if api_address:
+        violation(
+            f"{operation} returned a {obj.kind} whose browser url {ext.url!r} is {api_address}",
+            "set external.url from the provider's browser link (html_url, web_url, self link "
+            "of the UI) and keep the REST address in external.api_url",
+        )
     if missing:
         violation(
             f"{operation} returned a {obj.kind} whose envelope lacks {', '.join(missing)}",
@@ -760,29 +902,82 @@ async def create_roundtrip(ctx: Ctx, operation: str) -> None:
         )
 
 
+def _written(kind: str, obj: Any, title: str, body: str) -> dict[str, str]:
+    """Every field an update of ``kind`` set that ``obj`` does not show: field -> what it shows."""
+    wrong: dict[str, str] = {}
+    if kind == "Repository":
+        if obj.description != title:
+            wrong["description"] = repr(obj.description)
+        return wrong
+    if kind == "Check":
+        if obj.name != title:
+            wrong["name"] = repr(obj.name)
+        if obj.status.state != "succeeded":
+            wrong["state"] = repr(obj.status.state.value)
+        return wrong
+    if kind != "Comment" and _title_of(obj) != title:
+        wrong["title"] = repr(_title_of(obj))
+    if kind == "Issue" and label_of(title) not in obj.labels:
+        wrong["labels"] = repr(obj.labels)
+    shown = getattr(obj, "body", None)
+    text = shown.markdown if shown is not None else None
+    if text is None or not same_markdown(text, body):
+        wrong["body"] = repr(text)
+    return wrong
+
+
+async def _read_child(
+    ctx: Ctx, adapter: ProviderAdapter, kind: str, ids: dict[str, str], object_id: str
+) -> Any:
+    """Read a comment or check back through its parent's listing (None: no declared reader)."""
+    operation, parent = (
+        ("listComments", ids.get("Issue")) if kind == "Comment" else ("listChecks", ids["Commit"])
+    )
+    if not ctx.manifest.supports(operation):
+        return None
+    listing = LISTINGS[operation]
+    items, _, _ = await _pages(adapter, ctx, listing, parent if kind == "Check" else None, None)
+    found = next((i for i in items if object_id in identities(i)), None)
+    if found is None:
+        violation(
+            f"after {kind} {object_id!r} was updated, {operation} no longer lists it",
+            f"make {operation} list every {kind}, whatever its state",
+        )
+    return found
+
+
 async def update_roundtrip(ctx: Ctx, operation: str) -> None:
-    """An update is visible on read-back, with a newer version."""
+    """An update returns and reads back with every field it set (title, body, state...)."""
     kind = _UPDATED_KIND[operation]
     adapter = await ctx.adapter()
     ids = prepare(operation, ctx)
-    title = f"Contract update {secrets.token_hex(3)}"
-    updated = await call(operation, adapter, ctx.scope, ids, title=title, body=title)
-    got = _title_of(updated) if kind != "Repository" else updated.description
-    if got != title:
+    token = secrets.token_hex(3)
+    title, body = f"Contract update {token}", f"Contract body {token}"
+    updated = await call(operation, adapter, ctx.scope, ids, title=title, body=body)
+    sent = {"Repository": "description", "Check": "name and state", "Comment": "body",
+            "Issue": "title, body and labels"}.get(kind, "title and body")  # fmt: skip
+    wrong = _written(kind, updated, title, body)
+    if wrong:
         violation(
-            f"{operation} returned {got!r} after setting {title!r}",
-            "return the object as it is after the update",
+            f"{operation} set {sent} but returned "
+            + ", ".join(f"{f}={v}" for f, v in wrong.items()),
+            "send every field of the update to the provider and return the object as it is "
+            "after the update",
         )
     if kind in ("Comment", "Check"):
-        return  # read back through listings is covered by their own checks
-    again = await _read(ctx, adapter, kind, ids[kind])
+        again = await _read_child(ctx, adapter, kind, ids, updated.external.native_id)
+    else:
+        again = await _read(ctx, adapter, kind, ids[kind])
     if again is None:
         return
-    again_value = _title_of(again) if kind != "Repository" else again.description
-    if again_value != title:
+    wrong = _written(kind, again, title, body)
+    if wrong:
         violation(
-            f"after {operation}, {kind} {ids[kind]!r} reads back as {again_value!r}",
-            "send the update to the provider (not only to the returned model)",
+            f"{operation} returned success, but {kind} {ids[kind]!r} reads back with "
+            + ", ".join(f"{f}={v}" for f, v in wrong.items())
+            + f" (it set {sent})",
+            "send the update to the provider (not only to the returned model); an update "
+            "that changes nothing must not succeed",
         )
 
 
@@ -791,15 +986,79 @@ ACTION_EFFECTS: dict[str, dict[str, str]] = {
     "mergePullRequest": {"state": "merged"},
 }
 """Effects a state change must show on read-back beyond the catalogue's ``Operation.sets``."""
+READBACK_ACTIONS = ("rerunPipeline", "transitionIssue")
+"""State changes whose effect depends on the object (a new run, the transition's target)."""
+
+
+async def _close_reasons(ctx: Ctx, adapter: ProviderAdapter) -> None:
+    """Two issues closed with different reasons must not read back with the same one."""
+    shown: dict[str, Any] = {}
+    for reason in ("completed", "not_planned"):
+        issue = ctx.seed("Issue")[0]
+        await adapter.close_issue(ctx.scope, issue, reason=reason)
+        again = await _read(ctx, adapter, "Issue", issue)
+        shown[reason] = again.status.reason if again is not None else None
+    if shown["completed"] is not None and shown["completed"] == shown["not_planned"]:
+        violation(
+            f"closeIssue(reason='not_planned') reads back with reason "
+            f"{shown['not_planned']!r}, the same as closeIssue(reason='completed')",
+            "send the close reason to the provider (GitHub state_reason, a Jira resolution); "
+            "a provider that keeps no reason reads back with reason None",
+        )
+
+
+async def _rerun(ctx: Ctx, adapter: ProviderAdapter, ids: dict[str, str]) -> None:
+    rerun = await call("rerunPipeline", adapter, ctx.scope, ids)
+    # the same run (a new attempt) or a new one (a rebuild), under an id get_pipeline takes
+    same = ids["Pipeline"] in identities(rerun)
+    run = ids["Pipeline"] if same else rerun.external.native_number or rerun.external.native_id
+    try:
+        again = await _read(ctx, adapter, "Pipeline", run)
+    except NotFound:
+        again = await _read(ctx, adapter, "Pipeline", rerun.external.native_id)
+    if again is None:
+        not_applicable("no declared operation reads a Pipeline back")
+    if again.status.state.finished:
+        violation(
+            f"rerunPipeline of failed Pipeline {ids['Pipeline']!r} returned success, but run "
+            f"{run!r} reads back {again.status.state.value!r}: nothing was queued",
+            "ask the provider for a new attempt (rebuild, retry) and return the run it "
+            "queued, whose state is queued or running",
+        )
+
+
+async def _transitioned(ctx: Ctx, adapter: ProviderAdapter, ids: dict[str, str]) -> None:
+    issue = ids["Issue"]
+    transitions = await adapter.list_transitions(ctx.scope, issue)
+    before = await _read(ctx, adapter, "Issue", issue)
+    moves = [t for t in transitions if before is None or
+             t.to_status.native != before.status.native]  # fmt: skip
+    if not moves:
+        not_applicable(f"Issue {issue!r} offers no transition to another status")
+    move = moves[0]
+    await adapter.transition_issue(ctx.scope, issue, move.external.native_id)
+    again = await _read(ctx, adapter, "Issue", issue)
+    if again is None:
+        not_applicable("no declared operation reads an Issue back")
+    if again.status.native != move.to_status.native:
+        violation(
+            f"transitionIssue({move.name!r}) returned success, but Issue {issue!r} reads back "
+            f"in status {again.status.native!r}, not {move.to_status.native!r}",
+            "perform the transition on the provider and report the status it leads to",
+        )
 
 
 async def action_readback(ctx: Ctx, operation: str) -> None:
     """A state change that returns success shows its effect when the object is read back."""
     op = OPERATIONS[operation]
-    effects = {**op.sets, **ACTION_EFFECTS.get(operation, {})}
-    kind = str(op.target)
     adapter = await ctx.adapter()
     ids = prepare(operation, ctx)
+    if operation == "rerunPipeline":
+        return await _rerun(ctx, adapter, ids)
+    if operation == "transitionIssue":
+        return await _transitioned(ctx, adapter, ids)
+    effects = {**op.sets, **ACTION_EFFECTS.get(operation, {})}
+    kind = str(op.target)
     undo = {"reopenIssue": "closeIssue"}.get(operation)
     if undo is not None and ctx.manifest.supports(undo):
         await call(undo, adapter, ctx.scope, ids)  # reopen something closed, not a no-op
@@ -817,6 +1076,8 @@ async def action_readback(ctx: Ctx, operation: str) -> None:
             f"send the change to the provider and return what it reports; a {operation} "
             "that changes nothing must not succeed",
         )
+    if operation == "closeIssue":
+        await _close_reasons(ctx, adapter)
 
 
 async def call_smoke(ctx: Ctx, operation: str) -> None:
@@ -882,11 +1143,59 @@ def _plan(result: SyncResult) -> list[tuple[str, str, tuple[str, ...]]]:
     return sorted((c.action.value, c.key, tuple(sorted(c.fields))) for c in result.changes)
 
 
+_SYNC_READERS = {"syncLabels": "listLabels", "syncDeployKeys": "listDeployKeys",
+                 "syncBranchProtection": "getBranchProtection"}  # fmt: skip
+
+
+def _differs(desired: BaseModel, actual: Any) -> list[str]:
+    """The fields ``desired`` sets that ``actual`` shows otherwise (colors compare case-blind)."""
+    wrong: list[str] = []
+    for name, want in desired.model_dump(exclude_none=True).items():
+        have = getattr(actual, name, None)
+        if name == "color" and isinstance(have, str) and isinstance(want, str):
+            have, want = have.lower().lstrip("#"), want.lower().lstrip("#")
+        if name == "key" and isinstance(have, str):
+            have, want = " ".join(have.split()[:2]), " ".join(str(want).split()[:2])
+        if have != want:
+            wrong.append(f"{name}={have!r} (desired {want!r})")
+    return wrong
+
+
+async def _sync_readback(
+    ctx: Ctx, adapter: ProviderAdapter, operation: str, args: tuple[Any, ...]
+) -> None:
+    """After a real sync the provider's state, read through the adapter, is the desired one."""
+    reader = _SYNC_READERS[operation]
+    if not ctx.manifest.supports(reader):
+        return
+    problems: list[str] = []
+    if operation == "syncBranchProtection":
+        got = await GETTERS[reader].get(adapter, ctx.scope, ctx.scratch["protected_branch"])
+        problems = _differs(args[0], got)
+    else:
+        items, _, _ = await _pages(adapter, ctx, LISTINGS[reader], None, None)
+        attr = "name" if operation == "syncLabels" else "title"
+        for spec in args[0]:
+            name = getattr(spec, attr)
+            found = next((i for i in items if getattr(i, attr, None) == name), None)
+            if found is None:
+                problems.append(f"{name!r} is missing")
+            else:
+                problems += [f"{name!r} has {w}" for w in _differs(spec, found)]
+    if problems:
+        violation(
+            f"{operation} reported success, but {reader} then shows: " + "; ".join(problems),
+            "apply every planned change to the provider (create, update each field) and "
+            "compare desired and current state field by field",
+        )
+
+
 async def sync_idempotent(ctx: Ctx, operation: str) -> None:
-    """Running the same desired state twice changes nothing the second time."""
+    """A sync makes the desired state the provider's; the same run twice changes nothing."""
     adapter = await ctx.adapter()
     args = _desired(operation, secrets.token_hex(3), 0)
     await _sync(ctx, adapter, operation, args, dry_run=False)
+    await _sync_readback(ctx, adapter, operation, args)
     second = await _sync(ctx, adapter, operation, args, dry_run=False)
     changed = [c for c in second.changes if c.action is not PlanAction.UNCHANGED]
     if changed:
@@ -1148,4 +1457,120 @@ async def no_leak(ctx: Ctx) -> None:
             "keep credentials and webhook secrets in kradle_providers.auth.Secret, never put "
             "request or delivery headers, tokens or secrets into models, events, errors or "
             "logs (use redact())",
+        )
+
+
+# --- no leak through every declared credential form -----------------------------------------
+
+
+def _signing_key() -> str:
+    """A fresh PEM private key (an App's signing key), or a random text without cryptography."""
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+    except ImportError:  # pragma: no cover - the suite's own environment has it
+        return f"-----BEGIN PRIVATE KEY-----\nkradlecanary{secrets.token_hex(24)}\n-----END"
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _canary_value(form: Any, resolver: Any, canaries: dict[str, str]) -> Any:
+    """A value of ``form`` whose every secret reference resolves to a fresh canary."""
+    from kradle_providers.auth.refs import SecretRef
+
+    def ref(name: str) -> SecretRef:
+        secret = _signing_key() if "key" in name.lower() else (
+            f"kradle-{name}-canary-{secrets.token_hex(8)}"
+        )  # fmt: skip
+        # a PEM leaks as any of its body lines, not only whole
+        canaries[name] = secret.splitlines()[2] if secret.startswith("-----BEGIN") else secret
+        reference = SecretRef(name="contract", key=name)
+        resolver.put(reference, secret)
+        return reference
+
+    value_type = form.value_type
+    if value_type is SecretRef:
+        return ref(form.key)
+    fields: dict[str, Any] = {}
+    for name, info in value_type.model_fields.items():
+        annotation = str(info.annotation)
+        choices = typing.get_args(info.annotation) or (info.annotation,)
+        if SecretRef in choices and str not in choices:  # `SecretRef | str`: not secret
+            fields[name] = ref(name)
+        elif "int" in annotation:
+            fields[name] = 1
+        else:
+            fields[name] = "kradle-contract"
+    return value_type(**fields)
+
+
+async def no_leak_auth_forms(ctx: Ctx) -> None:
+    """No secret of any declared credential form (token, password, signing key) appears in
+    the credential's or adapter's repr, in errors, logs or results of a call made with it."""
+    from kradle_providers.auth.forms import CORE_FORMS, AuthContext
+    from kradle_providers.auth.refs import MappingResolver
+    from kradle_providers.plugins.registry import load_registry
+
+    config_of = getattr(ctx.harness, "config", None)
+    direct = getattr(ctx.harness, "direct_adapter", None)
+    registry = load_registry()
+    forms = (registry.auth_forms(ctx.provider) if ctx.provider in registry else ()) or CORE_FORMS
+    if config_of is None or direct is None:
+        # a harness that only takes a token string: the token form, through it
+        forms = tuple(f for f in forms if f.key == "token")[:1] or CORE_FORMS[:1]
+    reads = [
+        name
+        for iface in ctx.manifest.supported_interfaces()
+        for name in ctx.manifest.interface(iface).supported_operations()
+        if name in OPERATIONS and not OPERATIONS[name].write
+    ]
+    found: list[str] = []
+    for form in forms:
+        resolver = MappingResolver()
+        canaries: dict[str, str] = {}
+        value = _canary_value(form, resolver, canaries)
+        seen: list[tuple[str, str]] = []
+        with _capture() as (out, logs):
+            adapter: ProviderAdapter | None = None
+            try:
+                if config_of is None or direct is None:
+                    adapter = await ctx.adapter(credential=(await resolver.resolve(value)).reveal())
+                else:
+                    base = config_of()
+                    auth_ctx = AuthContext(resolver, base.api_base_url, base.transport)
+                    built = await form.build(value, auth_ctx)
+                    seen.append(("credential repr", f"{built!r} {built}"))
+                    adapter = direct(dataclasses.replace(base, auth=built))
+            except Exception as exc:
+                seen.append(("building error", f"{exc!r} {exc}"))
+            if adapter is not None:
+                seen.append(("adapter repr", repr(adapter)))
+                for operation in reads[:1]:
+                    try:
+                        result = await call(operation, adapter, ctx.scope, prepare(operation, ctx))
+                        seen.append((f"{operation} result", _dump(result)))
+                    except Exception as exc:
+                        text = "".join(traceback.format_exception(exc))
+                        seen.append((f"{operation} error", f"{exc!r} {exc} {text}"))
+                with contextlib.suppress(Exception):
+                    await adapter.aclose()
+        seen.append(("captured output", out.getvalue()))
+        seen += [("log record", text) for text in logs.texts]
+        for field_name, secret in canaries.items():
+            leaks = [where for where, text in seen if secret in text]
+            if leaks:
+                found.append(
+                    f"the {form.key} form's {field_name} appeared in: "
+                    + ", ".join(dict.fromkeys(leaks))
+                )
+    if found:
+        violation(
+            "; ".join(found),
+            "keep every resolved secret (tokens, passwords, private keys) in "
+            "kradle_providers.auth.Secret and reveal it only into the request that needs it; "
+            "never into reprs, errors, logs or results",
         )

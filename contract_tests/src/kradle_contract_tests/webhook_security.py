@@ -9,17 +9,21 @@ way the plugin says its provider signs, then:
 - with its body changed after signing (tampered), it is rejected where the
   scheme binds the body (a shared-token scheme cannot, and says so by passing);
 - signed long ago (stale), it is rejected where the scheme carries a timestamp;
+- with its timestamp changed after signing, it is rejected;
 - the canary never appears in a rejection or in the verified delivery's repr.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 
 from kradle_contract_tests.context import Ctx, not_applicable, violation
 from kradle_providers.errors import WebhookSignatureError
 from kradle_providers.plugins.registry import load_registry
+from kradle_providers.testing.harness import WebhookFixture
+from kradle_providers.webhooks.schemes import OneOf
 from kradle_providers.webhooks.spec import WebhookSpec
 from kradle_providers.webhooks.verify import Verifier
 
@@ -55,7 +59,8 @@ def _rejected(verifier: Verifier, body: bytes, headers: dict[str, str], canary: 
 
 
 async def webhook_security(ctx: Ctx) -> None:
-    """Genuine deliveries verify; forged, unsigned, tampered and stale ones do not."""
+    """Genuine deliveries verify; forged, unsigned, tampered and stale ones do not (under
+    every alternative of a ``OneOf`` scheme)."""
     spec = _spec(ctx)
     fixtures = list(ctx.harness.webhook_fixtures())
     if not fixtures:
@@ -64,13 +69,31 @@ async def webhook_security(ctx: Ctx) -> None:
     now = int(time.time())
     verifier = Verifier(ctx.provider, spec, canary, clock=lambda: float(now))
     credential_headers = set(spec.scheme.headers)
+    signers = spec.scheme.schemes if isinstance(spec.scheme, OneOf) else (spec.scheme,)
+    for signer in signers:
+        via = f" sent with {', '.join(signer.headers)}" if len(signers) > 1 else ""
+        _deliveries(ctx, fixtures, dataclasses.replace(spec, scheme=signer), verifier,
+                    credential_headers, canary, now, via)  # fmt: skip
+
+
+def _deliveries(
+    ctx: Ctx,
+    fixtures: list[WebhookFixture],
+    spec: WebhookSpec,
+    verifier: Verifier,
+    credential_headers: set[str],
+    canary: str,
+    now: int,
+    via: str,
+) -> None:
+    """Every check on every fixture, signed by ``spec`` (one scheme), verified by ``verifier``."""
     # A shared token does not depend on the body, so it cannot detect tampering.
     binds_body = spec.scheme.sign(b"a", canary, timestamp=now) != spec.scheme.sign(
         b"b", canary, timestamp=now
     )
     for fixture in fixtures:
         body = fixture.payload.read_bytes()
-        where = f"fixture {fixture.payload.name} ({fixture.event})"
+        where = f"fixture {fixture.payload.name} ({fixture.event}){via}"
         headers = spec.headers_for(body, canary, event=fixture.event, timestamp=now)
         try:
             delivery = verifier.verify(body, headers)
@@ -112,4 +135,11 @@ async def webhook_security(ctx: Ctx) -> None:
                 violation(
                     f"a delivery of {where} signed {STALE_SECONDS // 86400} days ago was accepted",
                     "enforce the scheme's replay window on the signed timestamp",
+                )
+            # the timestamp moved after signing (a replay dressed up as fresh)
+            moved = {k: v.replace(str(now), str(now - 60)) for k, v in headers.items()}
+            if moved != headers and not _rejected(verifier, body, moved, canary):
+                violation(
+                    f"a delivery of {where} whose timestamp changed after signing was accepted",
+                    "sign the timestamp together with the body and verify both",
                 )

@@ -6,6 +6,12 @@ issues carries the provider's ``next`` URL (which already holds every query
 parameter), each item is mapped on its own (an item that does not map is
 skipped and listed in ``Page.extra``, never sinking the page), and the
 high-water mark is the newest time ``updated`` reads from the items.
+
+:func:`drop_repeated` makes any cursor-paged listing safe against objects
+inserted between pages: a provider paging by offset or page number shifts its
+pages when a new object lands before the cursor (newest-first listings), so
+the next page repeats the previous one's last items. The cursor remembers the
+ids it already handed out and the next page drops them.
 """
 
 from __future__ import annotations
@@ -21,9 +27,49 @@ from kradle_providers.http.response import Response
 from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
 
-__all__ = ["link_list_page", "next_link"]
+__all__ = ["SEEN_KEY", "drop_repeated", "link_list_page", "next_link"]
 
 T = TypeVar("T")
+
+SEEN_KEY = "seen"
+"""The cursor key :func:`drop_repeated` keeps the ids already listed under."""
+
+
+def _native_id(item: Any) -> str | None:
+    external = getattr(item, "external", None)
+    native = getattr(external, "native_id", None)
+    return str(native) if native else None
+
+
+def drop_repeated(page: Page[T], cursor: str | None, *, keep: int = 200) -> Page[T]:
+    """``page`` without the objects the pages before it listed (by ``external.native_id``).
+
+    ``cursor`` is the one ``page`` was fetched with (None for the first page);
+    the returned page's ``next_cursor`` carries the ids of the last ``keep``
+    objects listed, enough for as many objects inserted between two pages.
+    Both cursors must be made by :func:`encode_cursor` (a JSON object); the
+    adapter ignores the :data:`SEEN_KEY` entry when it reads its own state.
+    """
+    seen: list[str] = []
+    if cursor is not None:
+        carried = decode_cursor(cursor).get(SEEN_KEY)
+        seen = [str(i) for i in carried] if isinstance(carried, list) else []
+    already = set(seen)
+    items: list[T] = []
+    for item in page.items:
+        native = _native_id(item)
+        if native is not None and native in already:
+            continue  # shifted onto this page by an insert before the cursor
+        if native is not None:
+            already.add(native)
+            seen.append(native)
+        items.append(item)
+    following = page.next_cursor
+    if following is not None and seen:
+        following = encode_cursor({**decode_cursor(following), SEEN_KEY: seen[-keep:]})
+    return Page(
+        items=items, next_cursor=following, high_water_mark=page.high_water_mark, extra=page.extra
+    )
 
 
 def next_link(response: Response) -> str | None:
@@ -54,7 +100,7 @@ async def link_list_page(
     """
     name = http.provider.capitalize()
     if cursor is not None:
-        url = decode_cursor(cursor).get("url")
+        url = decode_cursor(cursor).get("url")  # SEEN_KEY is drop_repeated's
         root = http.base_url
         if not isinstance(url, str) or not (
             url == root or url.startswith((root + "/", root + "?"))
@@ -79,4 +125,4 @@ async def link_list_page(
         high_water_mark=max(stamps) if stamps else None,
         extra={"etag": response.etag, "from_cache": response.from_cache, SKIPPED: skipped},
     )
-    return page, nxt
+    return drop_repeated(page, cursor), nxt

@@ -20,6 +20,12 @@ cannot do at all (a Jira label is a bare string with no fields; a changelog
 entry is never edited). The suite skips the checks that need it, with the
 reason; :func:`limitation` reads it. Declare only what the provider really
 lacks: a skipped check proves nothing.
+
+A harness may also carry ``hidden_by_default``: canonical kind -> seed
+attributes of objects the provider's default listing filter hides beyond
+closed issues and pull requests (GitLab confidential issues, GitHub draft pull
+requests...). The suite seeds each and expects every listing of the kind to
+return it; :func:`hidden_seeds` reads it.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ __all__ = [
     "Limitation",
     "RecordedRequest",
     "WebhookFixture",
+    "hidden_seeds",
     "limitation",
 ]
 
@@ -61,6 +68,8 @@ class Limitation(StrEnum):
     """Nobody can change one after it exists (``BackendControl.change`` cannot apply)."""
     NO_NATIVE_FIELDS = "no_native_fields"
     """It has no provider field beyond the mapped ones (``set_native_field`` cannot apply)."""
+    UNDELETABLE = "undeletable"
+    """Nobody can delete one (``BackendControl.delete`` cannot apply)."""
 
 
 def limitation(harness: object, kind: str, what: Limitation) -> str | None:
@@ -73,6 +82,26 @@ def limitation(harness: object, kind: str, what: Limitation) -> str | None:
         return None
     reason = per_kind.get(what)
     return str(reason) if reason else None
+
+
+def hidden_seeds(
+    harness: object,
+    kind: str,
+    defaults: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
+    """Seed attributes of ``kind`` objects a provider's default filter hides.
+
+    ``defaults`` (the suite's: closed issues and pull requests) come first, then
+    what ``harness.hidden_by_default`` adds for the provider (drafts,
+    confidential issues, archived repositories...); each is passed to
+    ``BackendControl.seed(kind, **attrs)`` and every declared listing of
+    ``kind`` must return the object.
+    """
+    found = [dict(a) for a in (defaults or {}).get(kind, ())]
+    declared = getattr(harness, "hidden_by_default", None)
+    if isinstance(declared, Mapping):
+        found += [dict(a) for a in declared.get(kind, ()) if dict(a) not in found]
+    return found
 
 
 @dataclass(frozen=True)
@@ -178,6 +207,7 @@ class EmulatorHarness:
 
     provider: str = "abstract"
     limitations: Mapping[str, Mapping[Limitation, str]] = {}
+    hidden_by_default: Mapping[str, Sequence[Mapping[str, Any]]] = {}
 
     def __init__(
         self, emulator: Any, *, scope: ExternalRef, credential: str, via_registry: bool = True

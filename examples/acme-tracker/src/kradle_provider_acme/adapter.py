@@ -153,9 +153,10 @@ class AcmeAdapter(ProviderAdapter):
         cursor: str | None = None,
         page_size: int | None = None,
     ) -> Page[Issue]:
-        """Tickets of ``ref.project``, oldest first; ``since`` filters by updated_at."""
+        """Tickets of ``ref.project`` in every state, oldest first; ``since`` filters by
+        updated_at."""
         rows, nxt, mark = await self._page(
-            f"/projects/{ref.project}/tickets", {}, cursor, page_size, since
+            f"/projects/{ref.project}/tickets", {"state": "all"}, cursor, page_size, since
         )
         return Page([self.ticket(r) for r in rows], nxt, mark)
 

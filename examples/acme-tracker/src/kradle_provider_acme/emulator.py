@@ -95,7 +95,10 @@ class AcmeEmulator(EmulatorApp):
         return sorted((r for r in rows if r["project"] == project), key=lambda r: int(r["id"]))
 
     async def list_tickets(self, ctx: RequestContext) -> Response:
-        rows = self._since(ctx, self._in(ctx, self.tickets.all()))
+        # Like most trackers, Acme lists open tickets unless asked for ``state=done|all``.
+        state = ctx.query.get("state", "open")
+        rows = [r for r in self._in(ctx, self.tickets.all()) if state in ("all", r["state"])]
+        rows = self._since(ctx, rows)
         return ctx.paginate(rows, headers={"X-Acme-Now": self.manual_clock().isoformat()})
 
     async def get_ticket(self, ctx: RequestContext) -> Response:

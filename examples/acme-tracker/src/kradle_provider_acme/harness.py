@@ -64,6 +64,8 @@ class AcmeControl:
             else:
                 row |= {"name": f"label-{self._n}", "color": "ff0000"}
             row |= {k: v for k, v in attrs.items() if k != "issue"}
+            if kind == "Issue" and row["state"] == "closed":
+                row["state"] = "done"  # the canonical closed state is Acme's "done"
             created = self._collection(kind).insert(row)
             if kind == "Issue":
                 created = self._collection(kind).update(

@@ -22,6 +22,7 @@ from kradle_providers.testing.harness import EmulatorHarness, Limitation, Webhoo
 
 __all__ = [
     "GOLDEN_DELIVERY_ID",
+    "HIDDEN_BY_DEFAULT",
     "LIMITATIONS",
     "GitHubHarness",
     "create_harness",
@@ -46,11 +47,18 @@ LIMITATIONS: Mapping[str, Mapping[Limitation, str]] = {
 """What GitHub objects of a kind cannot do at all (see ``ContractHarness.limitations``)."""
 
 
+HIDDEN_BY_DEFAULT: Mapping[str, Sequence[Mapping[str, Any]]] = {
+    "PullRequest": ({"draft": True},),
+}
+"""Objects GitHub's listings may leave out unless asked (see ``ContractHarness``)."""
+
+
 class GitHubHarness(EmulatorHarness):
     """The contract harness over an in-process GitHub emulator."""
 
     provider = "github"
     limitations = LIMITATIONS
+    hidden_by_default = HIDDEN_BY_DEFAULT
 
     def __init__(self, emulator: Any, *, via_registry: bool = True) -> None:
         super().__init__(

@@ -23,6 +23,7 @@ from kradle_providers.testing.harness import EmulatorHarness, Limitation, Webhoo
 
 __all__ = [
     "GOLDEN_DELIVERY_ID",
+    "HIDDEN_BY_DEFAULT",
     "LIMITATIONS",
     "GitLabHarness",
     "create_harness",
@@ -67,11 +68,19 @@ LIMITATIONS: Mapping[str, Mapping[Limitation, str]] = {
 """What GitLab objects of a kind cannot do at all (see ``ContractHarness.limitations``)."""
 
 
+HIDDEN_BY_DEFAULT: Mapping[str, Sequence[Mapping[str, Any]]] = {
+    "Issue": ({"confidential": True},),
+    "PullRequest": ({"draft": True},),
+}
+"""Objects GitLab's listings may leave out unless asked (see ``ContractHarness``)."""
+
+
 class GitLabHarness(EmulatorHarness):
     """The contract harness over an in-process GitLab emulator."""
 
     provider = "gitlab"
     limitations = LIMITATIONS
+    hidden_by_default = HIDDEN_BY_DEFAULT
 
     def __init__(self, emulator: Any, *, via_registry: bool = True) -> None:
         super().__init__(

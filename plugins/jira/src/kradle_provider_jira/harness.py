@@ -54,6 +54,8 @@ LIMITATIONS: dict[str, dict[Limitation, str]] = {
     "IssueEvent": {
         Limitation.IMMUTABLE: "an issue event is a changelog history entry, which Jira never "
         "edits (new changes append new histories)",
+        Limitation.UNDELETABLE: "a changelog history entry stays as long as its issue; Jira "
+        "deletes none on its own",
     },
 }
 

@@ -44,6 +44,7 @@ from kradle_providers.http import (
     fetch_page,
     map_error_response,
 )
+from kradle_providers.http.listing import drop_repeated
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
 from kradle_providers.models.tolerance import SKIPPED, map_each
@@ -323,7 +324,7 @@ class GitHubBase(ProviderAdapter):
             stamps = [s for s in (updated(i) for i in items) if s is not None]
             hwm = max(stamps) if stamps else None
         following = page.checkpoint
-        return Page(
+        listed = Page(
             items=items,
             next_cursor=encode_cursor(dict(following.state)) if following else None,
             high_water_mark=hwm,
@@ -333,6 +334,7 @@ class GitHubBase(ProviderAdapter):
                 SKIPPED: skipped,
             },
         )
+        return drop_repeated(listed, cursor)
 
     async def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         response = await self.http.get(path, params=params)

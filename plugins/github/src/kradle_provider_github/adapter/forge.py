@@ -123,7 +123,8 @@ class ForgeOperations(GitHubBase):
         """Repositories of ``ref.owner``: an organization's, or a user's when it is no org.
 
         GitHub takes no ``since`` here; repositories updated before it are
-        filtered out page by page.
+        filtered out page by page. Oldest first, so a repository created while
+        paging lands after the cursor instead of shifting the pages.
         """
         if not ref.owner:
             raise InvalidInput("list_repositories needs ref.owner", field="ref")
@@ -146,7 +147,7 @@ class ForgeOperations(GitHubBase):
         try:
             return await self._list_page(
                 f"/orgs/{ref.owner}/repos",
-                {"type": "all"},
+                {"type": "all", "sort": "created", "direction": "asc"},
                 cursor=None,
                 page_size=page_size,
                 convert=convert,
@@ -156,7 +157,7 @@ class ForgeOperations(GitHubBase):
             # Not an organization: list the user's repositories instead.
             return await self._list_page(
                 f"/users/{ref.owner}/repos",
-                {"type": "owner"},
+                {"type": "owner", "sort": "created", "direction": "asc"},
                 cursor=None,
                 page_size=page_size,
                 convert=convert,

@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -74,6 +75,19 @@ def _process_app_key() -> str:
 
 def _looks_like_jwt(value: str) -> bool:
     return value.startswith("eyJ") and value.count(".") == 2
+
+
+def web_root(api_root: str) -> str:
+    """The browser address of the site whose API is at ``api_root``.
+
+    github.com serves its API from its own host (``api.github.com`` -> ``github.com``);
+    Enterprise Server from a path of the site (``/api/v3``), so the root is the site.
+    """
+    parts = urlsplit(api_root)
+    host = parts.netloc
+    if host.startswith("api."):
+        return urlunsplit((parts.scheme, host.removeprefix("api."), parts.path, "", ""))
+    return api_root
 
 
 class GitHubEmulator(EmulatorApp):
@@ -253,7 +267,7 @@ class GitHubEmulator(EmulatorApp):
     def render(self, ctx: RequestContext | None = None) -> Renderer:
         """A renderer whose URLs point at the API root the client used."""
         root = self.base_url if ctx is None else str(ctx.request.base_url).rstrip("/")
-        return Renderer(self.state, api=root + self.base_path, web=root)
+        return Renderer(self.state, api=root + self.base_path, web=web_root(root))
 
     def payloads(self) -> Payloads:
         """Webhook payload builders (URLs from the configured base URL)."""

@@ -88,6 +88,10 @@ class GitHubControl:
                 labels=attrs.pop("labels", None),
                 assignees=attrs.pop("assignees", None),
             )
+            if attrs.pop("state", "open") == "closed":
+                issue = state.issue(rid, pull["number"])
+                assert issue is not None
+                mut.update_issue(issue, {"state": "closed"}, user)
             return str(pull["number"])
         if kind == "Issue":
             issue = mut.create_issue(

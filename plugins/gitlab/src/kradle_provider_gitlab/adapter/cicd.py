@@ -15,6 +15,7 @@ from kradle_provider_gitlab.adapter.joblog import JobLog, SectionTracker, clean_
 from kradle_providers.auth import Secret, redact
 from kradle_providers.errors import InvalidInput
 from kradle_providers.http import ProviderRejectedInput
+from kradle_providers.http.listing import SEEN_KEY, drop_repeated
 from kradle_providers.models import (
     Artifact,
     Check,
@@ -100,7 +101,11 @@ class CiCdOperations(GitLabBase):
         if cursor is not None:
             state = decode_cursor(cursor)
             stage = int(state.get("stage", 0))
-            inner = encode_cursor({"url": state["url"]}) if state.get("url") else None
+            inner = (
+                encode_cursor({"url": state["url"], SEEN_KEY: state.get(SEEN_KEY, [])})
+                if state.get("url")
+                else None
+            )
         if stage == 0:
             page = await self._list_page(
                 f"{base}/jobs",
@@ -196,11 +201,12 @@ class CiCdOperations(GitLabBase):
                 native, provider=self.provider_ref, api_base=api_base
             ),
         )
-        return Page(
+        flat = Page(
             items=[a for group in page.items for a in group],
             next_cursor=page.next_cursor,
             extra=page.extra,
         )
+        return drop_repeated(flat, cursor)
 
     async def rerun_pipeline(
         self, ref: ExternalRef, pipeline_id: str, *, failed_only: bool = False

@@ -20,6 +20,7 @@ from kradle_provider_gitlab.adapter.idempotency import with_marker
 from kradle_provider_gitlab.adapter.issues import iso
 from kradle_providers.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from kradle_providers.http import ProviderRejectedInput
+from kradle_providers.http.listing import SEEN_KEY
 from kradle_providers.models import (
     BranchProtection,
     BranchProtectionSpec,
@@ -354,7 +355,11 @@ class ForgeOperations(GitLabBase):
         if cursor is not None:
             state = decode_cursor(cursor)
             stage = str(state.get("stage", "branches"))
-            inner = encode_cursor({"url": state["url"]}) if state.get("url") else None
+            inner = (
+                encode_cursor({"url": state["url"], SEEN_KEY: state.get(SEEN_KEY, [])})
+                if state.get("url")
+                else None
+            )
         if prefix is not None and not prefix.startswith("refs/"):
             raise InvalidInput(
                 "prefix must start with refs/ (refs/heads/, refs/tags/)", field="prefix"

@@ -243,6 +243,10 @@ class GitLabControl:
                 author_id=viewer,
                 draft=bool(attrs.pop("draft", False)),
             )
+            if attrs.pop("state", None) == "closed":
+                state.update_merge_request(
+                    mr, {"state": "closed", "closed_at": state.now()}, actor_id=viewer
+                )
             return str(mr["iid"])
         if kind == "Review":
             mr = self._mr(attrs)
@@ -357,6 +361,12 @@ class GitLabControl:
             state.delete_ref(
                 project, object_id if object_id.startswith("refs/") else f"refs/heads/{object_id}"
             )
+            return
+        if kind == "Review":  # an approval: withdrawn, the merge request stays
+            mr_id, _, user = object_id.partition(":")
+            mr = state.merge_requests.get(int(mr_id))
+            if mr is not None:
+                state.unapprove(mr, int(user))
             return
         try:
             record = self._record(kind, object_id)

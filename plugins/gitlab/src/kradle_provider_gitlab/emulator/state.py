@@ -762,6 +762,14 @@ class GitLabState:
         self.emit_merge_request(updated, "approved", actor_id=user_id)
         return updated
 
+    def unapprove(self, mr: Mapping[str, Any], user_id: int) -> dict[str, Any]:
+        approvals = [a for a in mr.get("_approved_by") or [] if a["user_id"] != user_id]
+        if len(approvals) == len(mr.get("_approved_by") or []):
+            return dict(mr)
+        updated = self.merge_requests.update(mr["id"], _approved_by=approvals)
+        self.emit_merge_request(updated, "unapproved", actor_id=user_id)
+        return updated
+
     # -- CI ---------------------------------------------------------------------------
 
     def add_pipeline(

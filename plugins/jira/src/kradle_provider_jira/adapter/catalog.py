@@ -22,6 +22,7 @@ from kradle_provider_jira.adapter.jql import jql_string
 from kradle_provider_jira.adapter.search import SearchOperations
 from kradle_providers.errors import KradleError
 from kradle_providers.http import OffsetPagination, PageRequest
+from kradle_providers.http.listing import drop_repeated
 from kradle_providers.models import ExternalRef, Label, Milestone
 from kradle_providers.models.tolerance import SKIPPED, map_each
 from kradle_providers.protocols.page import Page
@@ -63,9 +64,11 @@ class CatalogOperations(SearchOperations):
             for n in names
             if isinstance(n, str)
         ]
-        return Page(
+        page = Page(
             items=labels, next_cursor=self._cursor("labels", next_state) if next_state else None
         )
+        # Labels page alphabetically by offset: one created before the cursor repeats one.
+        return drop_repeated(page, cursor)
 
     async def _project_labels(self, project: str) -> list[str]:
         state = self._search_state(f"project = {jql_string(project)} ORDER BY key ASC", 100, None)

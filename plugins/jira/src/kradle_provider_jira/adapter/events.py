@@ -88,7 +88,17 @@ class EventOperations(SearchOperations):
                     )
                 )
             events.sort(key=lambda e: e.created_at or datetime.min.replace(tzinfo=UTC))
-            next_state = {**state, "search": found.state} if found.state else None
+            # A page of issues holds any number of events: hand them out page_size at a
+            # time, reading the same page of issues again until its events are used up.
+            skip = int(state.get("skip", 0))
+            size = int(state["size"])
+            rest = events[skip + size :]
+            events = events[skip : skip + size]
+            next_state: dict[str, Any] | None
+            if rest:
+                next_state = {**state, "skip": skip + size}
+            else:
+                next_state = {**state, "search": found.state, "skip": 0} if found.state else None
         else:
             events, next_state = await self._issue_events(state, floor)
         stamps = [e.created_at for e in events if e.created_at is not None]

@@ -152,6 +152,8 @@ class JiraControl:
                 assignee=user.account_id if user else None,
             )
             status = attrs.pop("status", None)
+            if attrs.pop("state", None) == "closed" and not status:
+                status = "Done"  # the canonical closed state: the workflow's done status
             if status:
                 self._walk(issue["id"], str(status), attrs.pop("resolution", None))
             return str(issue["key"])
