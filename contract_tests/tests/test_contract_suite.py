@@ -203,7 +203,10 @@ def test_the_example_plugin_passes_exactly_its_declared_parts(pytester: pytest.P
     assert result.ret == 0, text[-3000:]
     assert seen["issueTracking::listIssues::pages[acme]"] == "PASSED"
     assert seen["webhooks::ticket.created::fixtures[acme]"] == "PASSED"
-    # writes are not declared: refused with the manifest's reason, nothing sent
+    # its one write is checked, a retry after a lost response included (marker idempotency)
+    for scenario in ("call", "roundtrip", "richText", "lostResponse"):
+        assert seen[f"issueTracking::createComment::{scenario}[acme]"] == "PASSED", scenario
+    # other writes are not declared: refused with the manifest's reason, nothing sent
     assert seen["issueTracking::createIssue::unsupported[acme]"] == "PASSED"
     assert not any("createIssue::roundtrip" in name for name in seen)
     assert "cicd is not supported by acme: Acme is a ticket tracker; it has no CI/CD" in text

@@ -1,13 +1,24 @@
-"""The Acme adapter: issue-tracking reads over :class:`kradle_providers.http.HttpClient`."""
+"""The Acme adapter: issue-tracking reads and ``createComment`` over
+:class:`kradle_providers.http.HttpClient`.
+
+Acme has no idempotency header, so ``createComment`` is made safe to retry
+with a *synthetic key* (manifest: ``idempotency: {mode: synthetic-key}``): the
+caller's key travels in the comment body as a hidden marker,
+``<!-- kradle-idempotency-key: KEY -->``, and when a response is lost the
+HTTP client first calls the adapter's read-back, which looks for a comment
+carrying that marker and returns it instead of posting again.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from kradle_providers.auth.schemes import BearerAuth
 from kradle_providers.clock import Clock
+from kradle_providers.errors import InvalidInput
 from kradle_providers.http import HttpClient, Link, parse_link_header
 from kradle_providers.models import (
     Actor,
@@ -21,6 +32,7 @@ from kradle_providers.models import (
     Label,
     ObjectRef,
     RichText,
+    SourceFormat,
     Version,
 )
 from kradle_providers.plugins.spec import ProviderConfig
@@ -30,6 +42,30 @@ from kradle_providers.protocols.page import Page
 __all__ = ["AcmeAdapter"]
 
 _MAPPED = {"id", "number", "project", "html_url", "url", "updated_at", "created_at"}
+# Printable, no whitespace and no "--": the key can never end the HTML comment early.
+_KEY = re.compile(r"^[A-Za-z0-9._:/+=@-]{1,200}$")
+
+
+# The marker at the end of a body: kept in RichText.source, not shown in markdown.
+_MARKER = re.compile(r"(?:\n\n)?<!-- kradle-idempotency-key: [A-Za-z0-9._:/+=@-]{1,200} -->\s*\Z")
+
+
+def _rich(text: str) -> RichText:
+    shown = _MARKER.sub("", text)
+    if shown == text:
+        return RichText.from_markdown(text)
+    return RichText(markdown=shown, source_format=SourceFormat.MARKDOWN, source=text)
+
+
+def marker(key: str) -> str:
+    """The hidden marker that carries an idempotency ``key`` in a comment body."""
+    if not _KEY.match(key) or "--" in key:
+        raise InvalidInput(
+            "idempotency keys must be 1-200 characters of letters, digits and ._:/+=@- "
+            "without '--' (Acme stores them in an HTML comment); a UUID works",
+            field="idempotency_key",
+        )
+    return f"<!-- kradle-idempotency-key: {key} -->"
 
 
 def _time(value: Any) -> datetime | None:
@@ -37,7 +73,7 @@ def _time(value: Any) -> datetime | None:
 
 
 class AcmeAdapter(ProviderAdapter):
-    """Lists and reads Acme tickets, comments and labels; nothing else."""
+    """Lists and reads Acme tickets, comments and labels; adds comments (once per key)."""
 
     provider_type = "acme"
 
@@ -103,7 +139,7 @@ class AcmeAdapter(ProviderAdapter):
         return Comment(
             external=self._envelope("comment", native, used),
             issue=ObjectRef(kind="Issue", native_id=str(native["ticket"])),
-            body=RichText.from_markdown(native.get("body") or ""),
+            body=_rich(native.get("body") or ""),
             author=Actor(username=native["author"]) if native.get("author") else None,
             created_at=_time(native.get("created_at")),
             updated_at=_time(native.get("updated_at")),
@@ -179,6 +215,33 @@ class AcmeAdapter(ProviderAdapter):
             f"/projects/{ref.project}/comments", params, cursor, page_size, since
         )
         return Page([self.comment(r) for r in rows], nxt, mark)
+
+    async def create_comment(
+        self, ref: ExternalRef, issue_id: str, body: str, *, idempotency_key: str | None = None
+    ) -> Comment:
+        """Comment on a ticket; with ``idempotency_key`` it is created once, even when retried."""
+        path = f"/projects/{ref.project}/tickets/{issue_id}/comments"
+        if idempotency_key is None:
+            response = await self.http.post(path, json={"body": body})
+            return self.comment(response.json())
+        mark = marker(idempotency_key)
+        marked = f"{body}\n\n{mark}" if body else mark
+
+        async def read_back() -> Comment | None:
+            # Called by the HTTP client before it re-sends a POST whose response was lost.
+            cursor: str | None = None
+            while True:
+                page = await self.list_comments(ref, issue_id=issue_id, cursor=cursor)
+                for comment in page.items:
+                    source = comment.body.source if comment.body is not None else None
+                    if isinstance(source, str) and mark in source:
+                        return comment
+                cursor = page.next_cursor
+                if cursor is None:
+                    return None
+
+        result = await self.http.post(path, json={"body": marked}, read_back=read_back)
+        return result if isinstance(result, Comment) else self.comment(result.json())
 
     async def list_labels(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None
