@@ -8,13 +8,17 @@ dependencies) into a new venv. There, with no core file knowing Acme:
   with Acme's own scheme (hex HMAC-SHA256 in ``X-Acme-Signature``) and rejects
   a tampered one;
 - ``kradle-providers emulator serve acme`` serves the emulator on a port;
-- ``pytest --kradle-provider acme`` runs the contract suite and passes.
+- ``pytest --kradle-provider acme`` runs the contract suite and passes;
+- ``KRADLE_UPDATE_GOLDENS=1`` run from a copy of the plugin's source tree writes
+  the goldens into that tree (its ``[tool.kradle-providers] goldens`` folder),
+  never into site-packages.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -119,3 +123,23 @@ def test_contract_suite_passes_for_the_installed_wheel(fresh: Path, tmp_path: Pa
     out = run(fresh / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
               "--kradle-provider", "acme", cwd=tmp_path, env=clean_env())  # fmt: skip
     assert " passed" in out and "failed" not in out
+
+
+def test_updated_goldens_go_to_the_source_tree_not_site_packages(
+    fresh: Path, tmp_path: Path
+) -> None:
+    tree = tmp_path / "acme-tracker"
+    shutil.copytree(source_of("kradle-provider-acme"), tree, ignore=shutil.ignore_patterns(
+        "*.egg-info", "__pycache__", "goldens"))  # fmt: skip
+    site = Path(run(fresh / "python", "-c", "import kradle_provider_acme as m; print(m.__file__)",
+                    cwd=tmp_path, env=clean_env()).strip()).parent  # fmt: skip
+    assert "site-packages" in site.parts
+    before = sorted(p.stat().st_mtime_ns for p in (site / "fixtures/goldens").rglob("*.json"))
+    env = clean_env() | {"KRADLE_UPDATE_GOLDENS": "1"}
+    run(fresh / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--kradle-provider",
+        "acme", "-k", "fixtures", cwd=tree / "tests", env=env)  # fmt: skip
+    written = sorted((tree / "src/kradle_provider_acme/fixtures/goldens").rglob("*.golden.json"))
+    assert {p.parent.name for p in written} == {"ticket.created", "ticket.updated",
+                                                "comment.created", "ping"}  # fmt: skip
+    after = sorted(p.stat().st_mtime_ns for p in (site / "fixtures/goldens").rglob("*.json"))
+    assert after == before
