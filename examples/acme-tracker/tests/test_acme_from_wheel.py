@@ -9,6 +9,8 @@ dependencies) into a new venv. There, with no core file knowing Acme:
   a tampered one;
 - ``kradle-providers emulator serve acme`` serves the emulator on a port;
 - ``pytest --kradle-provider acme`` runs the contract suite and passes;
+- the guide's install line (``pip install --find-links WHEELS -e '.[test]'`` in
+  the plugin's folder) works in a copy of the plugin outside this repository;
 - ``KRADLE_UPDATE_GOLDENS=1`` run from a copy of the plugin's source tree writes
   the goldens into that tree (its ``[tool.kradle-providers] goldens`` folder),
   never into site-packages.
@@ -51,19 +53,29 @@ def run(*cmd: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new venv with the three wheels (and their dependencies) installed."""
-    root = tmp_path_factory.mktemp("wheel-install")
-    wheels = root / "wheels"
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The core, the contract suite and the Acme plugin, built as wheels."""
+    out = tmp_path_factory.mktemp("wheels")
     sources = [source_of(d) for d in ("kradle-providers", "kradle-contract-tests")]
     sources.append(source_of("kradle-provider-acme"))
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", wheels, *sources,
-        cwd=root)  # fmt: skip
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, *sources,
+        cwd=out)  # fmt: skip
+    assert len(list(out.glob("*.whl"))) == 3, list(out.iterdir())
+    return out
+
+
+def new_venv(root: Path) -> Path:
     env_dir = root / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
-    bin_dir = env_dir / "bin"
+    return env_dir / "bin"
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory, wheels: Path) -> Path:
+    """A new venv with the three wheels (and their dependencies) installed."""
+    root = tmp_path_factory.mktemp("wheel-install")
+    bin_dir = new_venv(root)
     found = sorted(wheels.glob("*.whl"))
-    assert len(found) == 3, found
     core = next(w for w in found if w.name.startswith("kradle_providers-"))
     others = [w for w in found if w != core]
     run(bin_dir / "python", "-m", "pip", "install", "--quiet", f"{core}[server]", *others,
@@ -143,3 +155,16 @@ def test_updated_goldens_go_to_the_source_tree_not_site_packages(
                                                 "comment.created", "ping"}  # fmt: skip
     after = sorted(p.stat().st_mtime_ns for p in (site / "fixtures/goldens").rglob("*.json"))
     assert after == before
+
+
+def test_the_guides_install_line_works_outside_the_repository(wheels: Path, tmp_path: Path) -> None:
+    # docs/plugin-authors.md, "Install and run the suite outside this repository"
+    tree = tmp_path / "my-plugin"
+    shutil.copytree(source_of("kradle-provider-acme"), tree, ignore=shutil.ignore_patterns(
+        "*.egg-info", "__pycache__"))  # fmt: skip
+    bin_dir = new_venv(tmp_path)
+    run(bin_dir / "pip", "install", "--quiet", "--find-links", wheels, "-e", ".[test]",
+        cwd=tree, env=clean_env())  # fmt: skip
+    out = run(bin_dir / "pytest", "-q", "-p", "no:cacheprovider", "--kradle-provider", "acme",
+              cwd=tree, env=clean_env())  # fmt: skip
+    assert " passed" in out and "failed" not in out
