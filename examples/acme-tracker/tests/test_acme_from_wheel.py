@@ -5,8 +5,9 @@ and the Acme plugin are built as wheels and pip-installed (with their
 dependencies) into a new venv. There, with no core file knowing Acme:
 
 - ``kradle-providers webhook verify --provider acme`` verifies a delivery signed
-  with Acme's own scheme (hex HMAC-SHA256 in ``X-Acme-Signature``) and rejects
-  a tampered one;
+  with Acme's own scheme (a class in the plugin: ``X-Acme-Timestamp`` plus a
+  hex HMAC-SHA256 of ``"<timestamp>:" + body`` in ``X-Acme-Signature``) and
+  rejects a tampered one;
 - ``kradle-providers emulator serve acme`` serves the emulator on a port;
 - ``pytest --kradle-provider acme`` runs the contract suite and passes;
 - the guide's install line (``pip install --find-links WHEELS -e '.[test]'`` in
@@ -92,9 +93,12 @@ def clean_env() -> dict[str, str]:
 def test_webhook_verify_uses_the_plugins_own_scheme(fresh: Path, tmp_path: Path) -> None:
     import hashlib
     import hmac
+    import time
 
-    signature = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
-    headers = {"X-Acme-Signature": signature, "X-Acme-Event": "ticket.created"}
+    stamp = str(int(time.time()))
+    mac = hmac.new(SECRET.encode(), f"{stamp}:".encode() + BODY, hashlib.sha256).hexdigest()
+    headers = {"X-Acme-Timestamp": stamp, "X-Acme-Signature": f"v1={mac}",
+               "X-Acme-Event": "ticket.created"}  # fmt: skip
     (tmp_path / "headers.json").write_text(json.dumps(headers))
     (tmp_path / "body.json").write_bytes(BODY)
     args = ["--provider", "acme", "--secret-env", "SECRET_VAR", "--headers", "headers.json"]
