@@ -162,7 +162,8 @@ def test_updated_goldens_go_to_the_source_tree_not_site_packages(
 
 
 def test_the_guides_install_line_works_outside_the_repository(wheels: Path, tmp_path: Path) -> None:
-    # docs/plugin-authors.md, "Install and run the suite outside this repository"
+    guide = (source_of("kradle-providers") / "docs/plugin-authors.md").read_text()
+    assert ".venv/bin/pip install --find-links /path/to/wheels -e '.[test]'" in guide
     tree = tmp_path / "my-plugin"
     shutil.copytree(source_of("kradle-provider-acme"), tree, ignore=shutil.ignore_patterns(
         "*.egg-info", "__pycache__"))  # fmt: skip
