@@ -4,22 +4,28 @@
 Acme has no idempotency header, so ``createComment`` is made safe to retry
 with a *synthetic key* (manifest: ``idempotency: {mode: synthetic-key}``): the
 caller's key travels in the comment body as a hidden marker,
-``<!-- kradle-idempotency-key: KEY -->``, and when a response is lost the
+``<!-- kradle-idempotency-key: KEY -->`` (core's
+:mod:`kradle_providers.http.idempotency`), and when a response is lost the
 HTTP client first calls the adapter's read-back, which looks for a comment
 carrying that marker and returns it instead of posting again.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from kradle_providers.auth.schemes import BearerAuth
 from kradle_providers.clock import Clock
-from kradle_providers.errors import InvalidInput
-from kradle_providers.http import HttpClient, Link, parse_link_header
+from kradle_providers.http import (
+    HttpClient,
+    Link,
+    idempotency_marker,
+    marked_rich_text,
+    parse_link_header,
+    with_idempotency_marker,
+)
 from kradle_providers.models import (
     Actor,
     Comment,
@@ -32,7 +38,6 @@ from kradle_providers.models import (
     Label,
     ObjectRef,
     RichText,
-    SourceFormat,
     Version,
 )
 from kradle_providers.plugins.spec import ProviderConfig
@@ -42,30 +47,6 @@ from kradle_providers.protocols.page import Page
 __all__ = ["AcmeAdapter"]
 
 _MAPPED = {"id", "number", "project", "html_url", "url", "updated_at", "created_at"}
-# Printable, no whitespace and no "--": the key can never end the HTML comment early.
-_KEY = re.compile(r"^[A-Za-z0-9._:/+=@-]{1,200}$")
-
-
-# The marker at the end of a body: kept in RichText.source, not shown in markdown.
-_MARKER = re.compile(r"(?:\n\n)?<!-- kradle-idempotency-key: [A-Za-z0-9._:/+=@-]{1,200} -->\s*\Z")
-
-
-def _rich(text: str) -> RichText:
-    shown = _MARKER.sub("", text)
-    if shown == text:
-        return RichText.from_markdown(text)
-    return RichText(markdown=shown, source_format=SourceFormat.MARKDOWN, source=text)
-
-
-def marker(key: str) -> str:
-    """The hidden marker that carries an idempotency ``key`` in a comment body."""
-    if not _KEY.match(key) or "--" in key:
-        raise InvalidInput(
-            "idempotency keys must be 1-200 characters of letters, digits and ._:/+=@- "
-            "without '--' (Acme stores them in an HTML comment); a UUID works",
-            field="idempotency_key",
-        )
-    return f"<!-- kradle-idempotency-key: {key} -->"
 
 
 def _time(value: Any) -> datetime | None:
@@ -139,7 +120,7 @@ class AcmeAdapter(ProviderAdapter):
         return Comment(
             external=self._envelope("comment", native, used),
             issue=ObjectRef(kind="Issue", native_id=str(native["ticket"])),
-            body=_rich(native.get("body") or ""),
+            body=marked_rich_text(native.get("body") or ""),
             author=Actor(username=native["author"]) if native.get("author") else None,
             created_at=_time(native.get("created_at")),
             updated_at=_time(native.get("updated_at")),
@@ -224,8 +205,8 @@ class AcmeAdapter(ProviderAdapter):
         if idempotency_key is None:
             response = await self.http.post(path, json={"body": body})
             return self.comment(response.json())
-        mark = marker(idempotency_key)
-        marked = f"{body}\n\n{mark}" if body else mark
+        mark = idempotency_marker(idempotency_key)
+        marked = with_idempotency_marker(body, idempotency_key)
 
         async def read_back() -> Comment | None:
             # Called by the HTTP client before it re-sends a POST whose response was lost.
