@@ -228,3 +228,17 @@ def test_ids_are_selectable_as_printed_and_summaries_carry_the_reason(
     assert "--kradle-check: no check named issueTracking::listLabels::pagez[brokenpages]" in (
         unknown.stderr.str()
     )
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "webhooks::ticket.created::fixtures[acme]",  # a dotted event name
+        "issueTracking::createComment::lostResponse[acme]",
+        "webhooks::Issue Hook::normalizer[gitlab]",  # an event name with a space
+    ],
+)
+def test_every_printed_id_selects_its_check(pytester: pytest.Pytester, check: str) -> None:
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", check)
+    result.assert_outcomes(passed=1)
+    assert f"PASSED {check}" in result.outlines, result.stdout.str()[-2000:]
