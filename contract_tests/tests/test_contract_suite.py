@@ -245,7 +245,10 @@ def test_the_example_plugin_passes_exactly_its_declared_parts(pytester: pytest.P
     assert result.ret == 0, text[-3000:]
     assert seen["issueTracking::listIssues::pages[acme]"] == "PASSED"
     assert seen["webhooks::ticket.created::fixtures[acme]"] == "PASSED"
-    # writes are not declared: refused with the manifest's reason, nothing sent
+    # its one write is checked, a retry after a lost response included (marker idempotency)
+    for scenario in ("call", "roundtrip", "richText", "lostResponse"):
+        assert seen[f"issueTracking::createComment::{scenario}[acme]"] == "PASSED", scenario
+    # other writes are not declared: refused with the manifest's reason, nothing sent
     assert seen["issueTracking::createIssue::unsupported[acme]"] == "PASSED"
     assert not any("createIssue::roundtrip" in name for name in seen)
     assert "cicd is not supported by acme: Acme is a ticket tracker; it has no CI/CD" in text
@@ -305,3 +308,17 @@ def test_a_credential_form_whose_credential_shows_its_secret_fails(
                        "credential repr") as failure:  # fmt: skip
         run_check(check, provider="github", harness=factory)
     assert "reveal it only into the request that needs it" in str(failure.value)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "webhooks::ticket.created::fixtures[acme]",  # a dotted event name
+        "issueTracking::createComment::lostResponse[acme]",
+        "webhooks::Issue Hook::normalizer[gitlab]",  # an event name with a space
+    ],
+)
+def test_every_printed_id_selects_its_check(pytester: pytest.Pytester, check: str) -> None:
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", check)
+    result.assert_outcomes(passed=1)
+    assert f"PASSED {check}" in result.outlines, result.stdout.str()[-2000:]

@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 from kradle_contract_tests.context import ContractViolation
 from kradle_contract_tests.generate import Check, checks_for
+from kradle_contract_tests.goldens import (
+    GOLDENS_DIR_ENV,
+    UPDATE_GOLDENS_ENV,
+    declared_goldens_dir,
+    golden_path,
+)
 from kradle_contract_tests.runner import run_check
-from kradle_contract_tests.scenarios import GOLDENS_DIR_ENV, UPDATE_GOLDENS_ENV, golden_differences
+from kradle_contract_tests.scenarios import golden_differences
 
 from kradle_providers.plugins.registry import load_registry
 
@@ -60,8 +66,57 @@ def test_updating_goldens_inside_site_packages_fails_with_the_fix(
     with pytest.raises(ContractViolation) as failure:
         _run()
     assert "into an installed package" in str(failure.value)
-    assert f"pip install -e .) or set {GOLDENS_DIR_ENV}" in str(failure.value)
+    assert '[tool.kradle-providers] goldens = "src/<your_package>/fixtures/goldens"' in str(
+        failure.value
+    )
+    assert f"(pip install -e .), or set {GOLDENS_DIR_ENV}" in str(failure.value)
     assert not installed.exists()
+
+
+def _source_tree(root: Path, provider: str = "acme", goldens: str | None = "src/gold") -> Path:
+    lines = ["[project]", 'name = "kradle-provider-x"', "",
+             "[project.entry-points.kradle_providers]", f'{provider} = "x.plugin"']  # fmt: skip
+    if goldens is not None:
+        lines += ["", "[tool.kradle-providers]", f'goldens = "{goldens}"']
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text("\n".join(lines) + "\n")
+    (root / "tests").mkdir(exist_ok=True)
+    return root
+
+
+def test_the_declared_folder_is_found_from_inside_the_source_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(GOLDENS_DIR_ENV, raising=False)
+    tree = _source_tree(tmp_path / "acme-src")
+    installed = tmp_path / "venv/lib/site-packages/kradle_provider_acme/fixtures/goldens"
+    golden = installed / EVENT / "ticket.created.golden.json"
+    assert declared_goldens_dir("acme", tree / "tests") == tree / "src/gold"
+    # an enclosing project registering another provider, or none, declares nothing
+    assert declared_goldens_dir("github", tree / "tests") is None
+    assert declared_goldens_dir("acme", tmp_path) is None
+    no_folder = _source_tree(tmp_path / "bare", goldens=None)
+    assert declared_goldens_dir("acme", no_folder) is None
+    assert golden_path(golden, "acme") == golden  # the cwd is outside the tree: the package's
+
+
+def test_goldens_of_an_installed_plugin_are_written_to_its_declared_source_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = _source_tree(tmp_path / "acme-src")
+    monkeypatch.chdir(tree / "tests")
+    monkeypatch.delenv(GOLDENS_DIR_ENV, raising=False)
+    monkeypatch.setenv(UPDATE_GOLDENS_ENV, "1")
+    _run()
+    written = sorted((tree / "src/gold" / EVENT).glob("*.golden.json"))
+    assert written, "no golden written into the declared folder"
+    monkeypatch.delenv(UPDATE_GOLDENS_ENV)
+    _run()
+    written[0].write_text(json.dumps({"outcome": "changed"}))
+    with pytest.raises(ContractViolation) as failure:
+        _run()  # read from the declared folder too, not from the package
+    assert "$.outcome is 'normalized', golden has 'changed'" in str(failure.value)
 
 
 def test_golden_differences_lists_every_difference() -> None:

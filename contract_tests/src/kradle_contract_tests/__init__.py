@@ -15,9 +15,12 @@ from kradle_contract_tests.classes import (
 )
 from kradle_contract_tests.context import ContractViolation, Ctx, violation
 from kradle_contract_tests.generate import Check, checks_for
+from kradle_contract_tests.goldens import GOLDENS_DIR_ENV, UPDATE_GOLDENS_ENV, declared_goldens_dir
 from kradle_contract_tests.runner import run_check
 
 __all__ = [
+    "GOLDENS_DIR_ENV",
+    "UPDATE_GOLDENS_ENV",
     "Check",
     "CiCdContract",
     "ContractSuite",
@@ -27,6 +30,7 @@ __all__ = [
     "IssueTrackingContract",
     "ManifestContract",
     "checks_for",
+    "declared_goldens_dir",
     "run_check",
     "violation",
 ]

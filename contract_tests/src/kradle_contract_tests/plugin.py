@@ -27,7 +27,10 @@ from kradle_providers.plugins.registry import Registry, load_registry
 __all__ = ["ContractItem", "parse_options", "requested_providers"]
 
 _NO_HARNESS = "no harness"
-_CHECK_ID = re.compile(r"^[A-Za-z]+::[A-Za-z]+::[A-Za-z]+\[([\w.-]+)\]$")
+# group::subject::scenario[provider]; a webhook subject is the provider's event name, which
+# may hold dots, colons, underscores or spaces ("ticket.created", "jira:issue_created",
+# "Issue Hook").
+_CHECK_ID = re.compile(r"^[A-Za-z]+::[^\[\]]+::[A-Za-z]+\[([\w.-]+)\]$")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -18,7 +18,6 @@ import traceback
 import typing
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +36,12 @@ from kradle_contract_tests.calls import (
     prepare,
 )
 from kradle_contract_tests.context import Ctx, not_applicable, violation
+from kradle_contract_tests.goldens import (
+    GOLDENS_DIR_ENV,
+    UPDATE_GOLDENS_ENV,
+    golden_path,
+    write_golden,
+)
 from kradle_providers.errors import (
     AuthenticationError,
     KradleError,
@@ -76,11 +81,6 @@ from kradle_providers.webhooks.registry import find_normalizer
 __all__ = ["GOLDENS_DIR_ENV", "READERS", "UPDATE_GOLDENS_ENV", "golden_differences",
            "same_markdown"]  # fmt: skip
 
-UPDATE_GOLDENS_ENV = "KRADLE_UPDATE_GOLDENS"
-"""Set to 1 to (re)write golden files from the current normalizer output."""
-GOLDENS_DIR_ENV = "KRADLE_GOLDENS_DIR"
-"""The plugin's source ``fixtures/goldens`` folder: goldens are read from and written there."""
-_INSTALLED = {"site-packages", "dist-packages"}
 
 MAX_PAGES = 500
 RICH_MARKDOWN = "Contract **bold**, _italic_ and `code`.\n\n- one\n- two"
@@ -252,23 +252,6 @@ def golden_differences(expected: Any, actual: Any, path: str = "$") -> list[str]
     return [] if expected == actual else [f"{path} is {actual!r}, golden has {expected!r}"]
 
 
-def _golden_path(golden: Path) -> Path:
-    root = os.environ.get(GOLDENS_DIR_ENV)
-    return Path(root) / golden.parent.name / golden.name if root else golden
-
-
-def _write_golden(golden: Path, actual: Any) -> None:
-    if _INSTALLED & set(golden.resolve().parts):
-        violation(
-            f"{UPDATE_GOLDENS_ENV}=1 would write {golden} into an installed package, where "
-            "the change is lost on the next install",
-            f"install the plugin editable (pip install -e .) or set {GOLDENS_DIR_ENV} to the "
-            "fixtures/goldens folder of the plugin's source tree",
-        )
-    golden.parent.mkdir(parents=True, exist_ok=True)
-    golden.write_text(json.dumps(actual, indent=2, sort_keys=True) + "\n")
-
-
 async def webhook_fixtures(ctx: Ctx, event: str, informational: bool) -> None:
     """Every fixture of ``event`` normalizes to valid canonical events matching its golden."""
     fixtures = [f for f in ctx.harness.webhook_fixtures() if f.event == event]
@@ -313,9 +296,9 @@ async def webhook_fixtures(ctx: Ctx, event: str, informational: bool) -> None:
         actual = result.model_dump(mode="json")
         if fixture.golden is None:
             continue
-        golden = _golden_path(fixture.golden)
+        golden = golden_path(fixture.golden, ctx.provider)
         if os.environ.get(UPDATE_GOLDENS_ENV) == "1":
-            _write_golden(golden, actual)
+            write_golden(golden, actual, ctx.provider)
             continue
         if not golden.exists():
             violation(

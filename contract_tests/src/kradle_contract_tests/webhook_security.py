@@ -68,7 +68,7 @@ async def webhook_security(ctx: Ctx) -> None:
     canary = f"kradle-webhook-canary-{secrets.token_hex(8)}"
     now = int(time.time())
     verifier = Verifier(ctx.provider, spec, canary, clock=lambda: float(now))
-    credential_headers = set(spec.scheme.headers)
+    credential_headers = {h.lower() for h in spec.scheme.headers}
     signers = spec.scheme.schemes if isinstance(spec.scheme, OneOf) else (spec.scheme,)
     for signer in signers:
         via = f" sent with {', '.join(signer.headers)}" if len(signers) > 1 else ""
@@ -115,7 +115,7 @@ def _deliveries(
                 f"a delivery of {where} signed with another secret was accepted",
                 "compare the signature (or token) with the configured secret, in constant time",
             )
-        unsigned = {k: v for k, v in headers.items() if k not in credential_headers}
+        unsigned = {k: v for k, v in headers.items() if k.lower() not in credential_headers}
         if not _rejected(verifier, body, unsigned, canary):
             violation(
                 f"a delivery of {where} without {', '.join(sorted(credential_headers))} was "

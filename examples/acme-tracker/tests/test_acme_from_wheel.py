@@ -5,16 +5,23 @@ and the Acme plugin are built as wheels and pip-installed (with their
 dependencies) into a new venv. There, with no core file knowing Acme:
 
 - ``kradle-providers webhook verify --provider acme`` verifies a delivery signed
-  with Acme's own scheme (hex HMAC-SHA256 in ``X-Acme-Signature``) and rejects
-  a tampered one;
+  with Acme's own scheme (a class in the plugin: ``X-Acme-Timestamp`` plus a
+  hex HMAC-SHA256 of ``"<timestamp>:" + body`` in ``X-Acme-Signature``) and
+  rejects a tampered one;
 - ``kradle-providers emulator serve acme`` serves the emulator on a port;
-- ``pytest --kradle-provider acme`` runs the contract suite and passes.
+- ``pytest --kradle-provider acme`` runs the contract suite and passes;
+- the guide's install line (``pip install --find-links WHEELS -e '.[test]'`` in
+  the plugin's folder) works in a copy of the plugin outside this repository;
+- ``KRADLE_UPDATE_GOLDENS=1`` run from a copy of the plugin's source tree writes
+  the goldens into that tree (its ``[tool.kradle-providers] goldens`` folder),
+  never into site-packages.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,19 +54,29 @@ def run(*cmd: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new venv with the three wheels (and their dependencies) installed."""
-    root = tmp_path_factory.mktemp("wheel-install")
-    wheels = root / "wheels"
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The core, the contract suite and the Acme plugin, built as wheels."""
+    out = tmp_path_factory.mktemp("wheels")
     sources = [source_of(d) for d in ("kradle-providers", "kradle-contract-tests")]
     sources.append(source_of("kradle-provider-acme"))
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", wheels, *sources,
-        cwd=root)  # fmt: skip
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, *sources,
+        cwd=out)  # fmt: skip
+    assert len(list(out.glob("*.whl"))) == 3, list(out.iterdir())
+    return out
+
+
+def new_venv(root: Path) -> Path:
     env_dir = root / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
-    bin_dir = env_dir / "bin"
+    return env_dir / "bin"
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory, wheels: Path) -> Path:
+    """A new venv with the three wheels (and their dependencies) installed."""
+    root = tmp_path_factory.mktemp("wheel-install")
+    bin_dir = new_venv(root)
     found = sorted(wheels.glob("*.whl"))
-    assert len(found) == 3, found
     core = next(w for w in found if w.name.startswith("kradle_providers-"))
     others = [w for w in found if w != core]
     run(bin_dir / "python", "-m", "pip", "install", "--quiet", f"{core}[server]", *others,
@@ -76,9 +93,12 @@ def clean_env() -> dict[str, str]:
 def test_webhook_verify_uses_the_plugins_own_scheme(fresh: Path, tmp_path: Path) -> None:
     import hashlib
     import hmac
+    import time
 
-    signature = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
-    headers = {"X-Acme-Signature": signature, "X-Acme-Event": "ticket.created"}
+    stamp = str(int(time.time()))
+    mac = hmac.new(SECRET.encode(), f"{stamp}:".encode() + BODY, hashlib.sha256).hexdigest()
+    headers = {"X-Acme-Timestamp": stamp, "X-Acme-Signature": f"v1={mac}",
+               "X-Acme-Event": "ticket.created"}  # fmt: skip
     (tmp_path / "headers.json").write_text(json.dumps(headers))
     (tmp_path / "body.json").write_bytes(BODY)
     args = ["--provider", "acme", "--secret-env", "SECRET_VAR", "--headers", "headers.json"]
@@ -118,4 +138,38 @@ def test_emulator_serve_acme(fresh: Path, tmp_path: Path) -> None:
 def test_contract_suite_passes_for_the_installed_wheel(fresh: Path, tmp_path: Path) -> None:
     out = run(fresh / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
               "--kradle-provider", "acme", cwd=tmp_path, env=clean_env())  # fmt: skip
+    assert " passed" in out and "failed" not in out
+
+
+def test_updated_goldens_go_to_the_source_tree_not_site_packages(
+    fresh: Path, tmp_path: Path
+) -> None:
+    tree = tmp_path / "acme-tracker"
+    shutil.copytree(source_of("kradle-provider-acme"), tree, ignore=shutil.ignore_patterns(
+        "*.egg-info", "__pycache__", "goldens"))  # fmt: skip
+    site = Path(run(fresh / "python", "-c", "import kradle_provider_acme as m; print(m.__file__)",
+                    cwd=tmp_path, env=clean_env()).strip()).parent  # fmt: skip
+    assert "site-packages" in site.parts
+    before = sorted(p.stat().st_mtime_ns for p in (site / "fixtures/goldens").rglob("*.json"))
+    env = clean_env() | {"KRADLE_UPDATE_GOLDENS": "1"}
+    run(fresh / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--kradle-provider",
+        "acme", "-k", "fixtures", cwd=tree / "tests", env=env)  # fmt: skip
+    written = sorted((tree / "src/kradle_provider_acme/fixtures/goldens").rglob("*.golden.json"))
+    assert {p.parent.name for p in written} == {"ticket.created", "ticket.updated",
+                                                "comment.created", "ping"}  # fmt: skip
+    after = sorted(p.stat().st_mtime_ns for p in (site / "fixtures/goldens").rglob("*.json"))
+    assert after == before
+
+
+def test_the_guides_install_line_works_outside_the_repository(wheels: Path, tmp_path: Path) -> None:
+    guide = (source_of("kradle-providers") / "docs/plugin-authors.md").read_text()
+    assert ".venv/bin/pip install --find-links /path/to/wheels -e '.[test]'" in guide
+    tree = tmp_path / "my-plugin"
+    shutil.copytree(source_of("kradle-provider-acme"), tree, ignore=shutil.ignore_patterns(
+        "*.egg-info", "__pycache__"))  # fmt: skip
+    bin_dir = new_venv(tmp_path)
+    run(bin_dir / "pip", "install", "--quiet", "--find-links", wheels, "-e", ".[test]",
+        cwd=tree, env=clean_env())  # fmt: skip
+    out = run(bin_dir / "pytest", "-q", "-p", "no:cacheprovider", "--kradle-provider", "acme",
+              cwd=tree, env=clean_env())  # fmt: skip
     assert " passed" in out and "failed" not in out

@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from kradle_provider_github.adapter.cicd import check_run_fields
 from kradle_provider_github.adapter.client import (
     GitHubOptions,
@@ -19,12 +17,6 @@ from kradle_provider_github.adapter.client import (
 )
 from kradle_provider_github.adapter.forge import key_material, protection_body
 from kradle_provider_github.adapter.graphql import review_node_to_rest
-from kradle_provider_github.adapter.idempotency import (
-    MARKER_PREFIX,
-    carries_key,
-    check_key,
-    with_marker,
-)
 
 from kradle_providers.auth import (
     BearerAuth,
@@ -146,41 +138,6 @@ def test_422_names_the_field() -> None:
     assert isinstance(error, ProviderRejectedInput)
     assert error.field == "name"
     assert "already_exists" in str(error)
-
-
-# -- idempotency markers ------------------------------------------------------------
-
-_keys = st.text(alphabet=st.sampled_from("abcdefXYZ0189._:/+=@-"), min_size=1, max_size=60).filter(
-    lambda k: "--" not in k
-)
-
-
-@given(body=st.one_of(st.none(), st.text(max_size=200)), key=_keys)
-def test_marker_round_trip(body: str | None, key: str) -> None:
-    marked = with_marker(body, key)
-    assert carries_key(marked, key)
-    assert marked.startswith(body or "")
-    assert with_marker(marked, key) == marked  # embedding twice changes nothing
-    assert marked.count(MARKER_PREFIX) == (body or "").count(MARKER_PREFIX) + 1 or (
-        body is not None and carries_key(body, key)
-    )
-
-
-@given(key=_keys, other=_keys)
-def test_marker_does_not_match_other_keys(key: str, other: str) -> None:
-    if key != other:
-        assert not carries_key(with_marker("text", key), other)
-
-
-@pytest.mark.parametrize("bad", ["", "a b", "x-->y", "a--b", "new\nline", "x" * 201])
-def test_bad_keys_are_refused(bad: str) -> None:
-    with pytest.raises(InvalidInput, match="idempotency"):
-        check_key(bad)
-
-
-def test_carries_key_ignores_non_strings() -> None:
-    assert not carries_key(None, "k")
-    assert not carries_key({"body": "k"}, "k")
 
 
 # -- preconditions ------------------------------------------------------------------

@@ -34,6 +34,14 @@ if TYPE_CHECKING:
         map_error_response,
         missing_scope_from,
     )
+    from kradle_providers.http.idempotency import (
+        IDEMPOTENCY_MARKER_PREFIX,
+        carries_idempotency_key,
+        check_idempotency_key,
+        idempotency_marker,
+        marked_rich_text,
+        with_idempotency_marker,
+    )
     from kradle_providers.http.pagination import (
         Checkpoint,
         ItemsExtractor,
@@ -70,6 +78,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_USER_AGENT",
+    "IDEMPOTENCY_MARKER_PREFIX",
     "AuditHook",
     "AuditRecord",
     "BudgetRegistry",
@@ -101,13 +110,17 @@ __all__ = [
     "TokenPagination",
     "ValidatorBackend",
     "canonical_request_digest",
+    "carries_idempotency_key",
+    "check_idempotency_key",
     "default_budget_registry",
     "extract_items",
     "fetch_page",
     "get_path",
+    "idempotency_marker",
     "is_idempotent_method",
     "is_rate_limit_refusal",
     "map_error_response",
+    "marked_rich_text",
     "missing_scope_from",
     "paginate",
     "parse_link_header",
@@ -120,6 +133,7 @@ __all__ = [
     "redact_url",
     "response_digest",
     "safe_headers",
+    "with_idempotency_marker",
 ]
 
 # Each name's module, imported on first access so importing the package stays cheap.
@@ -143,6 +157,12 @@ _HOMES = {
     "ProviderRejectedInput": "kradle_providers.http.errors",
     "map_error_response": "kradle_providers.http.errors",
     "missing_scope_from": "kradle_providers.http.errors",
+    "IDEMPOTENCY_MARKER_PREFIX": "kradle_providers.http.idempotency",
+    "carries_idempotency_key": "kradle_providers.http.idempotency",
+    "check_idempotency_key": "kradle_providers.http.idempotency",
+    "idempotency_marker": "kradle_providers.http.idempotency",
+    "marked_rich_text": "kradle_providers.http.idempotency",
+    "with_idempotency_marker": "kradle_providers.http.idempotency",
     "Checkpoint": "kradle_providers.http.pagination",
     "ItemsExtractor": "kradle_providers.http.pagination",
     "Link": "kradle_providers.http.pagination",

@@ -1,4 +1,14 @@
-"""The Acme adapter: issue-tracking reads over :class:`kradle_providers.http.HttpClient`."""
+"""The Acme adapter: issue-tracking reads and ``createComment`` over
+:class:`kradle_providers.http.HttpClient`.
+
+Acme has no idempotency header, so ``createComment`` is made safe to retry
+with a *synthetic key* (manifest: ``idempotency: {mode: synthetic-key}``): the
+caller's key travels in the comment body as a hidden marker,
+``<!-- kradle-idempotency-key: KEY -->`` (core's
+:mod:`kradle_providers.http.idempotency`), and when a response is lost the
+HTTP client first calls the adapter's read-back, which looks for a comment
+carrying that marker and returns it instead of posting again.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +18,14 @@ from typing import Any
 
 from kradle_providers.auth.schemes import BearerAuth
 from kradle_providers.clock import Clock
-from kradle_providers.http import HttpClient, Link, parse_link_header
+from kradle_providers.http import (
+    HttpClient,
+    Link,
+    idempotency_marker,
+    marked_rich_text,
+    parse_link_header,
+    with_idempotency_marker,
+)
 from kradle_providers.models import (
     Actor,
     Comment,
@@ -37,7 +54,7 @@ def _time(value: Any) -> datetime | None:
 
 
 class AcmeAdapter(ProviderAdapter):
-    """Lists and reads Acme tickets, comments and labels; nothing else."""
+    """Lists and reads Acme tickets, comments and labels; adds comments (once per key)."""
 
     provider_type = "acme"
 
@@ -103,7 +120,7 @@ class AcmeAdapter(ProviderAdapter):
         return Comment(
             external=self._envelope("comment", native, used),
             issue=ObjectRef(kind="Issue", native_id=str(native["ticket"])),
-            body=RichText.from_markdown(native.get("body") or ""),
+            body=marked_rich_text(native.get("body") or ""),
             author=Actor(username=native["author"]) if native.get("author") else None,
             created_at=_time(native.get("created_at")),
             updated_at=_time(native.get("updated_at")),
@@ -180,6 +197,33 @@ class AcmeAdapter(ProviderAdapter):
             f"/projects/{ref.project}/comments", params, cursor, page_size, since
         )
         return Page([self.comment(r) for r in rows], nxt, mark)
+
+    async def create_comment(
+        self, ref: ExternalRef, issue_id: str, body: str, *, idempotency_key: str | None = None
+    ) -> Comment:
+        """Comment on a ticket; with ``idempotency_key`` it is created once, even when retried."""
+        path = f"/projects/{ref.project}/tickets/{issue_id}/comments"
+        if idempotency_key is None:
+            response = await self.http.post(path, json={"body": body})
+            return self.comment(response.json())
+        mark = idempotency_marker(idempotency_key)
+        marked = with_idempotency_marker(body, idempotency_key)
+
+        async def read_back() -> Comment | None:
+            # Called by the HTTP client before it re-sends a POST whose response was lost.
+            cursor: str | None = None
+            while True:
+                page = await self.list_comments(ref, issue_id=issue_id, cursor=cursor)
+                for comment in page.items:
+                    source = comment.body.source if comment.body is not None else None
+                    if isinstance(source, str) and mark in source:
+                        return comment
+                cursor = page.next_cursor
+                if cursor is None:
+                    return None
+
+        result = await self.http.post(path, json={"body": marked}, read_back=read_back)
+        return result if isinstance(result, Comment) else self.comment(result.json())
 
     async def list_labels(
         self, ref: ExternalRef, *, cursor: str | None = None, page_size: int | None = None

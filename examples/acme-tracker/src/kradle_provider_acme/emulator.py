@@ -3,6 +3,7 @@
 Routes (under ``/api/v1``): ``GET /projects/{p}/tickets`` (``page``/``per_page``
 with a ``Link`` header, ``updated_since``), ``GET /projects/{p}/tickets/{n}``,
 ``GET /projects/{p}/comments`` (``ticket``, ``updated_since``),
+``POST /projects/{p}/tickets/{n}/comments`` (``{body}``: add a comment; 201),
 ``GET /projects/{p}/labels``, ``POST /webhooks`` (``{url, secret, events}``:
 register a webhook). Bearer auth (401 ``{"error": ...}``), 404 bodies,
 ``X-RateLimit-*`` headers and 429s. Changes made through the control API are
@@ -70,6 +71,12 @@ class AcmeEmulator(EmulatorApp):
             "GET", "/projects/{project}/tickets/{number:int}", self.get_ticket, name="getTicket"
         )
         self.route("GET", "/projects/{project}/comments", self.list_comments, name="listComments")
+        self.route(
+            "POST",
+            "/projects/{project}/tickets/{number:int}/comments",
+            self.create_comment,
+            name="createComment",
+        )
         self.route("GET", "/projects/{project}/labels", self.list_labels, name="listLabels")
         self.route("POST", "/webhooks", self.create_webhook, name="createWebhook")
 
@@ -115,6 +122,29 @@ class AcmeEmulator(EmulatorApp):
         return ctx.paginate(
             self._since(ctx, rows), headers={"X-Acme-Now": self.manual_clock().isoformat()}
         )
+
+    async def create_comment(self, ctx: RequestContext) -> Response:
+        """Add a comment to a ticket: ``{body}`` (required, non-empty); 201 with the comment.
+
+        Like Acme, it stores the body as sent and has no idempotency key: sending
+        the same request twice makes two comments.
+        """
+        ticket = ctx.get_or_404(self.tickets, ctx.params["number"])
+        if ticket["project"] != ctx.params["project"]:
+            ctx.not_found()
+        body = ctx.json_body()
+        if not isinstance(body, dict) or not isinstance(body.get("body"), str) or not body["body"]:
+            return self.error(422, "body is required", fields=["body"])
+        self.manual_clock.advance(1)
+        row = self.comments.insert(
+            {"project": ticket["project"], "ticket": ticket["id"], "body": body["body"],
+             "author": "acme-bot"}
+        )  # fmt: skip
+        row = self.comments.update(
+            row["id"], {"html_url": f"https://acme.example/{ticket['project']}/{row['id']}"}
+        )
+        self.webhooks.emit("comment.created", {"event": "comment.created", "comment": row})
+        return ctx.json(row, status=201)
 
     async def list_labels(self, ctx: RequestContext) -> Response:
         return ctx.paginate(self._in(ctx, self.labels.all()))

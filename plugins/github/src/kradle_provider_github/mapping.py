@@ -42,13 +42,13 @@ wants (a label without ``id``, a repository without ``full_name``) map with a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from kradle_providers.http.idempotency import marked_rich_text
 from kradle_providers.models import (
     Actor,
     Artifact,
@@ -92,7 +92,6 @@ from kradle_providers.models import (
     Runner,
     RunnerRegistration,
     RunnerState,
-    SourceFormat,
     StatusCategory,
     Version,
     Visibility,
@@ -277,21 +276,11 @@ def _label_names(native: Native, kind: str) -> list[str]:
     return names
 
 
-# The hidden marker the adapter appends to bodies it creates with an idempotency
-# key (adapter/idempotency.py); kept in ``source``, not shown in ``markdown``.
-_KEY_MARKER = re.compile(
-    r"(?:\n\n)?<!-- kradle-idempotency-key: [A-Za-z0-9._:/+=@-]{1,200} -->\s*\Z"
-)
-
-
 def _body(native: Native, kind: str) -> RichText | None:
     text = read.opt_text(native, "body", kind)
     if text is None:
         return None
-    shown = _KEY_MARKER.sub("", text)
-    if shown == text:
-        return RichText.from_markdown(text)
-    return RichText(markdown=shown, source_format=SourceFormat.MARKDOWN, source=text)
+    return marked_rich_text(text)  # a key marker the adapter added is hidden, kept in source
 
 
 def _number(native: Native, kind: str) -> str | None:

@@ -34,11 +34,11 @@ object kind and the field.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from kradle_providers.http.idempotency import marked_rich_text
 from kradle_providers.models import (
     Actor,
     Artifact,
@@ -79,7 +79,6 @@ from kradle_providers.models import (
     RichText,
     Runner,
     RunnerState,
-    SourceFormat,
     StatusCategory,
     Visibility,
 )
@@ -291,21 +290,11 @@ def _label_names(native: Native, kind: str) -> list[str]:
     return names
 
 
-# The hidden marker the adapter appends to what it creates with an idempotency
-# key (adapter/idempotency.py); kept in ``source``, not shown in ``markdown``.
-_KEY_MARKER = re.compile(
-    r"(?:\n\n)?<!-- kradle-idempotency-key: [A-Za-z0-9._:/+=@-]{1,200} -->\s*\Z"
-)
-
-
 def _body(native: Native, key: str, kind: str) -> RichText | None:
     text = read.opt_text(native, key, kind)
     if text is None:
         return None
-    shown = _KEY_MARKER.sub("", text)
-    if shown == text:
-        return RichText.from_markdown(text)
-    return RichText(markdown=shown, source_format=SourceFormat.MARKDOWN, source=text)
+    return marked_rich_text(text)  # a key marker the adapter added is hidden, kept in source
 
 
 def _milestone_ref(native: Native) -> ObjectRef:

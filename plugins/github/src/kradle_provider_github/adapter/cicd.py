@@ -15,9 +15,9 @@ from typing import Any
 
 from kradle_provider_github import mapping
 from kradle_provider_github.adapter.client import GitHubBase, repo_path
-from kradle_provider_github.adapter.idempotency import check_key
 from kradle_providers.auth import redact
 from kradle_providers.errors import InvalidInput
+from kradle_providers.http.idempotency import check_idempotency_key
 from kradle_providers.models import (
     Artifact,
     Check,
@@ -293,7 +293,7 @@ class CiCdOperations(GitHubBase):
         payload = {"head_sha": data.sha, **check_run_fields(data)}
         external_id = data.external_id
         if idempotency_key is not None:
-            check_key(idempotency_key)
+            check_idempotency_key(idempotency_key)
             if external_id is not None and external_id != idempotency_key:
                 raise InvalidInput(
                     "external_id and idempotency_key differ; on GitHub the key is stored as "

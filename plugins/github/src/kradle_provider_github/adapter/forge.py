@@ -18,9 +18,9 @@ from kradle_provider_github.adapter.graphql import (
     graphql_request,
     review_node_to_rest,
 )
-from kradle_provider_github.adapter.idempotency import carries_key, with_marker
 from kradle_providers.errors import Conflict, InvalidInput, NotFound
 from kradle_providers.http import ProviderRejectedInput
+from kradle_providers.http.idempotency import carries_idempotency_key, with_idempotency_marker
 from kradle_providers.models import (
     BranchProtection,
     BranchProtectionSpec,
@@ -276,7 +276,7 @@ class ForgeOperations(GitHubBase):
         """Open a pull request; with ``idempotency_key`` a lost response never opens two."""
         body = data.body
         if idempotency_key is not None:
-            body = with_marker(body, idempotency_key)
+            body = with_idempotency_marker(body, idempotency_key)
         payload: dict[str, Any] = {
             "title": data.title,
             "head": data.head,
@@ -298,7 +298,7 @@ class ForgeOperations(GitHubBase):
                 conditional=False,
             )
             for native in response.json() or []:
-                if carries_key(native.get("body"), key):
+                if carries_idempotency_key(native.get("body"), key):
                     return mapping.pull_request(native, provider=self.provider_ref)
             return None
 

@@ -21,9 +21,9 @@ from kradle_provider_github.adapter.client import (
     precondition,
     repo_path,
 )
-from kradle_provider_github.adapter.idempotency import carries_key, with_marker
 from kradle_providers.errors import InvalidInput, NotFound
 from kradle_providers.http import LinkHeaderPagination, PageRequest, paginate
+from kradle_providers.http.idempotency import carries_idempotency_key, with_idempotency_marker
 from kradle_providers.models import (
     Comment,
     ExternalRef,
@@ -112,7 +112,7 @@ class IssueOperations(GitHubBase):
         payload: dict[str, Any] = {"title": data.title}
         body = data.body
         if idempotency_key is not None:
-            body = with_marker(body, idempotency_key)
+            body = with_idempotency_marker(body, idempotency_key)
         if body is not None:
             payload["body"] = body
         if data.labels:
@@ -226,7 +226,7 @@ class IssueOperations(GitHubBase):
         )
         async for page in pages:
             for native in page.items:
-                if carries_key(native.get("body"), key):
+                if carries_idempotency_key(native.get("body"), key):
                     return dict(native)
         return None
 
@@ -274,7 +274,7 @@ class IssueOperations(GitHubBase):
             response = await self.http.post(path, json={"body": body})
             return mapping.issue_comment(response.json(), provider=self.provider_ref)
         key = idempotency_key
-        marked = with_marker(body, key)
+        marked = with_idempotency_marker(body, key)
 
         async def read_back() -> Comment | None:
             found = await self._newest_with_marker(

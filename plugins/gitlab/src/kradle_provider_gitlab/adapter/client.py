@@ -27,7 +27,6 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar, cast
 from urllib.parse import quote, urlsplit
 
-from kradle_provider_gitlab.adapter.idempotency import carries_key
 from kradle_providers.auth import Secret, TokenAuth
 from kradle_providers.auth.scheme import AuthScheme
 from kradle_providers.clock import Clock
@@ -39,6 +38,7 @@ from kradle_providers.http import (
     Response,
     map_error_response,
 )
+from kradle_providers.http.idempotency import carries_idempotency_key
 from kradle_providers.http.listing import link_list_page, next_link
 from kradle_providers.http.redaction import redact_native, redact_url
 from kradle_providers.models.base import ExternalRef
@@ -298,7 +298,7 @@ class GitLabBase(ProviderAdapter):
                 return None
             response = await self.http.get(url, params=query, conditional=False)
             for native in response.json() or []:
-                if carries_key(native.get(field), key):
+                if carries_idempotency_key(native.get(field), key):
                     return dict(native)
             url, query = next_link(response), None
         return None

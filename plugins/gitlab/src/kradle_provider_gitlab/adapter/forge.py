@@ -16,10 +16,10 @@ from kradle_provider_gitlab.adapter.client import (
     full_path,
     project_path,
 )
-from kradle_provider_gitlab.adapter.idempotency import with_marker
 from kradle_provider_gitlab.adapter.issues import iso
 from kradle_providers.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from kradle_providers.http import ProviderRejectedInput
+from kradle_providers.http.idempotency import with_idempotency_marker
 from kradle_providers.http.listing import SEEN_KEY
 from kradle_providers.models import (
     BranchProtection,
@@ -212,7 +212,7 @@ class ForgeOperations(GitLabBase):
             title = f"Draft: {title}"
         body = data.body
         if idempotency_key is not None:
-            body = with_marker(body, idempotency_key)
+            body = with_idempotency_marker(body, idempotency_key)
         payload: dict[str, Any] = {
             "title": title,
             "source_branch": data.head,

@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 from kradle_provider_gitlab import mapping
 from kradle_provider_gitlab.adapter.client import MAX_PAGE_SIZE, GitLabBase, as_number, project_path
-from kradle_provider_gitlab.adapter.idempotency import with_marker
 from kradle_providers.errors import InvalidInput, NotFound, PreconditionFailed
+from kradle_providers.http.idempotency import with_idempotency_marker
 from kradle_providers.models import (
     Comment,
     ExternalRef,
@@ -131,7 +131,7 @@ class IssueOperations(GitLabBase):
         payload: dict[str, Any] = {"title": data.title}
         body = data.body
         if idempotency_key is not None:
-            body = with_marker(body, idempotency_key)
+            body = with_idempotency_marker(body, idempotency_key)
         if body is not None:
             payload["description"] = body
         if data.labels:
@@ -244,7 +244,7 @@ class IssueOperations(GitLabBase):
     ) -> Comment:
         """Add a note to an issue; with ``idempotency_key`` a lost response never posts twice."""
         path = f"{project_path(ref)}/issues/{as_number(issue_id, 'iid')}/notes"
-        text = body if idempotency_key is None else with_marker(body, idempotency_key)
+        text = body if idempotency_key is None else with_idempotency_marker(body, idempotency_key)
         read_back = None
         if idempotency_key is not None:
             key = idempotency_key
