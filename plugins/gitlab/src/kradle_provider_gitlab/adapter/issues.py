@@ -321,20 +321,25 @@ class IssueOperations(GitLabBase):
                         break
                     continue
             # Each issue is read in whole pages of the same size, to its end (a page ends
-            # up over size): notes read for comments then serve the events too. The first
-            # pages of the next issues are independent reads, so they are read together.
-            first = queue[: 1 if inner is not None else FANOUT_LIMIT.get()]
-            pages = await bounded_gather([partial(per_issue, iid, inner, size) for iid in first])
-            for iid, page in zip(first, pages, strict=True):
-                while True:
-                    items.extend(page.items)
+            # up over size): notes read for comments then serve the events too. The next
+            # issues are independent reads: they advance together, a page each per round.
+            batch = queue[: 1 if inner is not None else FANOUT_LIMIT.get()]
+            read: dict[str, list[T]] = {iid: [] for iid in batch}
+            pending: list[tuple[str, str | None]] = [(iid, inner) for iid in batch]
+            while pending:
+                pages = await bounded_gather([partial(per_issue, i, c, size) for i, c in pending])
+                after: list[tuple[str, str | None]] = []
+                for (iid, _), page in zip(pending, pages, strict=True):
+                    read[iid].extend(page.items)
                     if page.high_water_mark is not None:
                         hwm = max(hwm, page.high_water_mark) if hwm else page.high_water_mark
-                    if page.next_cursor is None:
-                        break
-                    page = await per_issue(iid, page.next_cursor, size)
+                    if page.next_cursor is not None:
+                        after.append((iid, page.next_cursor))
+                pending = after
+            for iid in batch:
+                items.extend(read[iid])
                 queue.pop(0)
-                inner = None
+            inner = None
         more = bool(queue) or issues_cursor is not None
         return Page(
             items=items,
