@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         map_error_response,
         missing_scope_from,
     )
+    from kradle_providers.http.fanout import bounded_gather
     from kradle_providers.http.idempotency import (
         IDEMPOTENCY_MARKER_PREFIX,
         carries_idempotency_key,
@@ -109,6 +110,7 @@ __all__ = [
     "SystemClock",
     "TokenPagination",
     "ValidatorBackend",
+    "bounded_gather",
     "canonical_request_digest",
     "carries_idempotency_key",
     "check_idempotency_key",
@@ -151,6 +153,7 @@ _HOMES = {
     "CachedEntry": "kradle_providers.http.conditional",
     "ConditionalCache": "kradle_providers.http.conditional",
     "read_snapshot": "kradle_providers.http.snapshot",
+    "bounded_gather": "kradle_providers.http.fanout",
     "InMemoryValidatorBackend": "kradle_providers.http.conditional",
     "ValidatorBackend": "kradle_providers.http.conditional",
     "ErrorMapper": "kradle_providers.http.errors",

@@ -42,6 +42,7 @@ from pydantic import JsonValue
 
 from kradle_providers.auth.secret import redact
 from kradle_providers.errors import KradleError, NotFound, RateLimited
+from kradle_providers.http.fanout import DEFAULT_CONCURRENCY, FANOUT_LIMIT, bounded_gather
 from kradle_providers.http.snapshot import read_snapshot
 from kradle_providers.metrics import NO_METRICS, Metrics, timed
 from kradle_providers.models.base import CanonicalObject, Interface, Version
@@ -55,7 +56,6 @@ from kradle_providers.store.claims import (
 from kradle_providers.store.ordering import ApplyOutcome
 from kradle_providers.store.protocol import StateStore
 from kradle_providers.sync.binding import TombstonePolicy
-from kradle_providers.sync.fanout import DEFAULT_CONCURRENCY, FANOUT_LIMIT, bounded_gather
 from kradle_providers.sync.phases import BackfillPhase
 from kradle_providers.sync.progress import NullProgress, ProgressReporter
 from kradle_providers.sync.records import Deletion, SyncCounters, SyncState

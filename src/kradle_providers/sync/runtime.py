@@ -32,6 +32,7 @@ from kradle_providers.auth.forms import AuthContext
 from kradle_providers.auth.refs import SecretRef, SecretResolver, default_resolver
 from kradle_providers.auth.secret import Secret
 from kradle_providers.errors import NotFound
+from kradle_providers.http.fanout import bounded_gather
 from kradle_providers.manifest.model import Manifest
 from kradle_providers.models.base import CanonicalObject, ExternalRef, Interface
 from kradle_providers.plugins.spec import ProviderConfig
@@ -43,7 +44,6 @@ from kradle_providers.sync.binding import (
     ValidatedBinding,
     provider_auth_forms,
 )
-from kradle_providers.sync.fanout import bounded_gather
 
 if TYPE_CHECKING:
     import httpx

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from kradle_provider_gitlab import mapping
 from kradle_provider_gitlab.adapter.client import MAX_PAGE_SIZE, GitLabBase, as_number, project_path
 from kradle_providers.errors import InvalidInput, NotFound, PreconditionFailed
+from kradle_providers.http.fanout import FANOUT_LIMIT, bounded_gather
 from kradle_providers.http.idempotency import with_idempotency_marker
 from kradle_providers.models import (
     Comment,
@@ -29,7 +30,6 @@ from kradle_providers.models import (
     plan_changes,
 )
 from kradle_providers.protocols.page import Page, decode_cursor, encode_cursor
-from kradle_providers.sync.fanout import FANOUT_LIMIT, bounded_gather
 
 __all__ = ["IssueOperations", "iso"]
 

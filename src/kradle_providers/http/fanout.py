@@ -1,12 +1,14 @@
 """Bounded fan-out of independent reads (a page's children, the checks of its head commits).
 
 A backfill hydrates every parent of a page and lists the checks of every new
-head commit; each is an independent read, so they run concurrently, at most
+head commit; an adapter crawling per-parent listings reads several parents'
+pages. Each is an independent read, so they run concurrently, at most
 :data:`FANOUT_LIMIT` at a time (the backfill sets it from
-``BackfillOptions.concurrency``). Results keep the order of the calls, so what
-is applied does not depend on which answer came first; the first failure
-cancels the others and is raised as is (a ``RateLimited`` stays a
-``RateLimited``, and the page is read again from its checkpoint).
+``BackfillOptions.concurrency``, so adapters follow it too). Results keep
+the order of the calls, so what is applied does not depend on which answer
+came first; the first failure cancels the others and is raised as is (a
+``RateLimited`` stays a ``RateLimited``, and the page is read again from its
+checkpoint).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kradle_providers.errors import RateLimited
-from kradle_providers.sync.fanout import FANOUT_LIMIT, bounded_gather
+from kradle_providers.http.fanout import FANOUT_LIMIT, bounded_gather
 
 
 class Gauge:
