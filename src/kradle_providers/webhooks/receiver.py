@@ -290,25 +290,25 @@ class WebhookReceiver:
                 await asyncio.wait_for(self._room_event.wait(), deadline - loop.time())
         return True
 
-    async def _read_body(self, request: Request) -> bytes | None:
-        declared = request.headers.get("content-length")
+    async def _read_body(self, declared: str | None, chunks: AsyncIterator[bytes]) -> bytes | None:
+        """The body, or None once it is over ``max_body_bytes`` (declared or streamed)."""
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             return None
-        chunks: list[bytes] = []
+        read: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
+        async for chunk in chunks:
             size += len(chunk)
             if size > self.max_body_bytes:
                 return None
-            chunks.append(chunk)
-        return b"".join(chunks)
+            read.append(chunk)
+        return b"".join(read)
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         status, payload, extra = await self._intake(
             request.path_params["provider"],
             request.path_params.get("instance"),
             lower_headers(request.headers.items()),
-            lambda: self._read_body(request),
+            lambda: self._read_body(request.headers.get("content-length"), request.stream()),
         )
         return JSONResponse(payload, status_code=status, headers=extra)
 
@@ -318,23 +318,17 @@ class WebhookReceiver:
         """``_endpoint`` without Starlette's request and response objects (the hot path)."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
-        async def read_body() -> bytes | None:
-            declared = headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                return None
-            chunks: list[bytes] = []
-            size, more = 0, True
-            while more:
+        async def chunks() -> AsyncIterator[bytes]:
+            while True:
                 message = await receive()
                 if message["type"] != "http.request":  # the client went away
-                    return b"".join(chunks)
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    return None
-                chunks.append(chunk)
-                more = message.get("more_body", False)
-            return b"".join(chunks)
+                    return
+                yield message.get("body", b"")
+                if not message.get("more_body", False):
+                    return
+
+        def read_body() -> Awaitable[bytes | None]:
+            return self._read_body(headers.get("content-length"), chunks())
 
         status, payload, extra = await self._intake(provider, instance, headers, read_body)
         body = json.dumps(payload, separators=(",", ":")).encode()
