@@ -436,10 +436,15 @@ class HttpClient:
                 content=response.content,
                 stored_at=self.clock.now(),
             )
-            self.cache.put(key, entry)
-            if self.validators is not None:
-                await self.validators.put(key, entry.storable())
+            await self._keep(key, entry)
         return response
+
+    async def _keep(self, key: CacheKey, entry: CachedEntry) -> None:
+        """Cache ``entry`` and write it through to the shared validators, if any."""
+        assert self.cache is not None
+        self.cache.put(key, entry)
+        if self.validators is not None:
+            await self.validators.put(key, entry.storable())
 
     async def _fresh(self, key: CacheKey, max_age: float) -> Response | None:
         """The stored answer under ``key`` when younger than ``max_age`` seconds."""
@@ -866,9 +871,7 @@ class HttpClient:
                     headers=tuple(raw.headers.multi_items()),
                     content=raw.content,
                 )
-                self.cache.put(call.cache_key, entry)
-                if self.validators is not None:
-                    await self.validators.put(call.cache_key, entry.storable())
+                await self._keep(call.cache_key, entry)
         elif call.method not in ("GET", "HEAD", "OPTIONS"):
             # A write makes the cached GET of the same URL stale.
             accept = next((v for k, v in call.headers.items() if k.lower() == "accept"), None)
