@@ -38,7 +38,10 @@ __all__ = [
 def _to_utc(value: datetime) -> datetime:
     # Providers send naive times (Jira DC, some GitLab fields); treat them as UTC
     # so that versions compare instead of raising on aware/naive mixes.
-    if value.tzinfo is None:
+    tz = value.tzinfo
+    if tz is UTC:  # already converted (a model's datetime handed to another model)
+        return value
+    if tz is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 
@@ -59,16 +62,16 @@ E = TypeVar("E", bound=StrEnum)
 
 
 def _tolerant(enum_cls: type[StrEnum]) -> BeforeValidator:
-    members = {m.value for m in enum_cls}
+    # Members by value, looked up directly: calling the enum class is ~10x slower.
+    members = {m.value: m for m in enum_cls}
+    unknown = members["unknown"]
 
     def coerce(value: Any) -> Any:
         if isinstance(value, enum_cls):
             return value
         if isinstance(value, str):
-            lowered = value.lower()
-            if lowered in members:
-                return enum_cls(lowered)
-        return enum_cls("unknown")
+            return members.get(value.lower(), unknown)
+        return unknown
 
     return BeforeValidator(coerce)
 

@@ -23,6 +23,7 @@ Acme ticket.title: expected a string, got int
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -60,9 +61,20 @@ def type_name(value: Any) -> str:
 
 
 def rest(native: Native, mapped: Iterable[str]) -> dict[str, Any]:
-    """The fields of ``native`` not in ``mapped``: what goes to ``extensions.fields``."""
-    skip = set(mapped)
+    """The fields of ``native`` not in ``mapped``: what goes to ``extensions.fields``.
+
+    Mappers pass the same tuples (or frozensets) for every object of a kind, so the set
+    of a tuple is built once, not per call."""
+    if type(mapped) is tuple:
+        skip = _skip_set(mapped)
+    else:
+        skip = mapped if isinstance(mapped, frozenset) else frozenset(mapped)
     return {k: v for k, v in native.items() if k not in skip}
+
+
+@lru_cache(maxsize=1024)
+def _skip_set(mapped: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(mapped)
 
 
 class NativeReader:
@@ -86,7 +98,8 @@ class NativeReader:
 
     def obj(self, value: Any, kind: str, field: str | None = None) -> Native:
         """``value`` itself, which must be a JSON object."""
-        if not isinstance(value, Mapping):
+        # ``type(...) is dict`` first: parsed JSON is dicts, and the ABC check is slow.
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise self.error(kind, f"expected a JSON object, got {type_name(value)}", field=field)
         return value
 

@@ -238,14 +238,14 @@ class NormalizerRegistry:
                 f"no {provider} normalizer for event {event!r}; declare it in the manifest "
                 "and register a normalizer, or stop subscribing to it",
             )
-        if isinstance(payload, Mapping):
+        if type(payload) is dict or isinstance(payload, Mapping):  # dict: skip the ABC check
             data: Any = payload
         else:
             try:
                 data = parse_json(payload)
             except (ValueError, UnicodeDecodeError) as exc:
                 return result(NormalizeOutcome.MALFORMED, f"payload is not valid JSON: {exc}")
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             return result(
                 NormalizeOutcome.MALFORMED,
                 f"payload must be a JSON object, got {type(data).__name__}",

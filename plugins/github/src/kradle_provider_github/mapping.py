@@ -209,7 +209,7 @@ def _envelope(
     ``url``/``api_url`` default to the object's ``html_url``/``url`` unless
     ``native_addresses`` is false (objects whose ``url`` means something else).
     """
-    fields = rest(native, [*mapped, *(partial or {})])
+    fields = rest(native, (*mapped, *partial) if partial else tuple(mapped))
     for key, used in (partial or {}).items():
         _partial(native, key, used, fields)
     return {

@@ -7,6 +7,7 @@ the delivery id ``X-GitHub-Delivery``.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from kradle_providers.models.base import ExternalRef
@@ -27,9 +28,17 @@ def _target(payload: Any) -> ExternalRef | None:
         return None
     repo = payload.get("repository")
     if isinstance(repo, dict) and isinstance(repo.get("name"), str):
-        return ExternalRef(owner=_login(repo.get("owner")), repository=repo["name"])
+        return _ref(_login(repo.get("owner")), repo["name"])
     org = _login(payload.get("organization"))
-    return ExternalRef(owner=org) if org else None
+    return _ref(org, None) if org else None
+
+
+@lru_cache(maxsize=1024)
+def _ref(owner: str | None, repository: str | None) -> ExternalRef:
+    # Every delivery names its target: one (frozen) ExternalRef per target, not per delivery.
+    if repository is None:
+        return ExternalRef(owner=owner)
+    return ExternalRef(owner=owner, repository=repository)
 
 
 WEBHOOKS = WebhookSpec(
