@@ -62,3 +62,22 @@ def test_rich_text_hides_the_marker_and_keeps_the_stored_text(body: str, key: st
 def test_rich_text_without_a_marker_is_plain_markdown() -> None:
     assert marked_rich_text("plain *text*").markdown == "plain *text*"
     assert marked_rich_text("plain *text*").source in (None, "plain *text*")
+
+
+_marker_parts = st.lists(
+    st.one_of(
+        st.sampled_from(["\n\n", "\n", " ", "\t", "x", "-->", " -->", "<!-- ", "--"]),
+        st.just(IDEMPOTENCY_MARKER_PREFIX),
+        _keys.map(lambda k: with_idempotency_marker(None, k)),
+        st.text(max_size=20),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@given(text=_marker_parts)
+def test_strip_trailing_marker_is_the_whole_text_regex(text: str) -> None:
+    """The fast strip (regex on the tail from the last marker) = the regex on the whole text."""
+    from kradle_providers.http.idempotency import _TRAILING, strip_trailing_marker
+
+    assert strip_trailing_marker(text) == _TRAILING.sub("", text)

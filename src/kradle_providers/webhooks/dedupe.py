@@ -77,7 +77,8 @@ class InMemoryDedupeStore:
             if expiry is not None and expiry > now:
                 return True
             self._seen[key] = now + self.ttl
-            self._seen.move_to_end(key)
+            if expiry is not None:  # a new key is appended last already
+                self._seen.move_to_end(key)
             while len(self._seen) > self.max_entries:
                 self._seen.popitem(last=False)
             return False

@@ -238,7 +238,10 @@ class NormalizerRegistry:
                 f"no {provider} normalizer for event {event!r}; declare it in the manifest "
                 "and register a normalizer, or stop subscribing to it",
             )
-        if type(payload) is dict or isinstance(payload, Mapping):  # dict: skip the ABC check
+        # Exact types first: the Mapping ABC check is slow, and bodies are bytes or dicts.
+        if type(payload) is dict or (
+            type(payload) is not bytes and type(payload) is not str and isinstance(payload, Mapping)
+        ):
             data: Any = payload
         else:
             try:

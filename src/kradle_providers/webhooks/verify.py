@@ -69,7 +69,7 @@ class WebhookVerifier(Protocol):
 
 def lower_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
     """Headers with lower-case names (HTTP header names are case-insensitive)."""
-    items = headers.items() if isinstance(headers, Mapping) else headers
+    items = headers.items() if type(headers) is dict or isinstance(headers, Mapping) else headers
     return {str(k).lower(): str(v) for k, v in items}
 
 
@@ -122,7 +122,7 @@ class Verifier:
             spec.delivery_id(h, body),
             body,
             signed_at=signed_at,
-            parsed=parsed if isinstance(parsed, Mapping) else None,
+            parsed=parsed if parsed is not None and isinstance(parsed, Mapping) else None,
         )
 
     def __repr__(self) -> str:

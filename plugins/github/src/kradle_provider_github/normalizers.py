@@ -142,7 +142,7 @@ def payload_changes(
     as ``to_value`` for ``new_*`` and ``from_value`` for ``old_*``.
     """
     raw = payload.get("changes")
-    if not isinstance(raw, Mapping):
+    if raw is None or not isinstance(raw, Mapping):
         return []
     out: list[FieldChange] = []
 
