@@ -51,10 +51,15 @@ class RichText(CanonicalModel):
 
     @model_validator(mode="after")
     def _fill_source(self) -> RichText:
-        if self.source is None:
-            self.source = self.markdown
-        if not self.source_digest:
-            self.source_digest = source_digest(self.source)
+        # What ``self.x = v`` does here (validate_assignment is off), without going through
+        # BaseModel.__setattr__: this runs for every body of every webhook.
+        values = self.__dict__
+        if values["source"] is None:
+            values["source"] = values["markdown"]
+            self.__pydantic_fields_set__.add("source")
+        if not values["source_digest"]:
+            values["source_digest"] = source_digest(values["source"])
+            self.__pydantic_fields_set__.add("source_digest")
         return self
 
     @classmethod
