@@ -128,9 +128,13 @@ def parse_datetime(value: Any) -> datetime | None:
             return datetime.fromtimestamp(value / 1000, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         return None
-    text = _LONG_FRACTION.sub(r"\1", value.strip())
+    text = value.strip()
+    if not text:
+        return None
+    if "." in text and _LONG_FRACTION.search(text):  # rare: sub() costs even on no match
+        text = _LONG_FRACTION.sub(r"\1", text)
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -409,10 +413,13 @@ def issue_from_jira(
         warnings.append(MappingWarning(field="key", message="no issue key: no number or web page"))
     if not isinstance(summary, str):
         warnings.append(MappingWarning(field="fields.summary", message="no summary: empty title"))
-    updated_at = parse_datetime(fields.get("updated"))
+    times: dict[str, datetime | None] = {}
     for name in ("created", "updated", "resolutiondate"):
-        if fields.get(name) is not None and parse_datetime(fields.get(name)) is None:
-            extensions[name] = fields.get(name)  # unreadable: keep the raw value
+        value = fields.get(name)
+        times[name] = parse_datetime(value)
+        if value is not None and times[name] is None:
+            extensions[name] = value  # unreadable: keep the raw value
+    updated_at = times["updated"]
 
     return Issue(
         external=_envelope(
@@ -437,9 +444,9 @@ def issue_from_jira(
         issue_type=_name(fields.get("issuetype")),
         priority=_name(fields.get("priority")),
         comments_count=comments_count,
-        created_at=parse_datetime(fields.get("created")),
+        created_at=times["created"],
         updated_at=updated_at,
-        closed_at=parse_datetime(fields.get("resolutiondate")),
+        closed_at=times["resolutiondate"],
     )
 
 
