@@ -55,6 +55,9 @@ _EFFECTS = {
     "~": "sub",
 }
 _URL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://|mailto:|#|/)")
+# The characters ``_WikiParser._inline`` gives a meaning to; any other is plain text.
+_INLINE_MARKUP = frozenset("\n\\{[!?" + "".join(_EFFECTS))
+_INLINE_MARKUP_AT = re.compile("[" + re.escape("".join(sorted(_INLINE_MARKUP))) + "]")
 
 
 def _decode_entities(text: str) -> str:
@@ -296,6 +299,13 @@ class _WikiParser:
         position, length = 0, len(text)
         while position < length:
             char = text[position]
+            if char not in _INLINE_MARKUP:
+                # A run of plain characters goes to the buffer at once, not one by one.
+                special = _INLINE_MARKUP_AT.search(text, position)
+                stop = special.start() if special else length
+                buf.append(text[position:stop])
+                position = stop
+                continue
             if char == "\n" or text.startswith("\\\\", position):
                 flush()
                 out.append({"type": "hardBreak"})
