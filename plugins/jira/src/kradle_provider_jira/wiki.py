@@ -455,15 +455,16 @@ def _effect_end(text: str, position: int, token: str) -> int | None:
 
 
 def _find_unescaped(text: str, needle: str, start: int) -> int:
+    """The first ``needle`` from ``start`` not escaped by a backslash (no needle has one)."""
     position = start
-    while position < len(text):
-        if text[position] == "\\":
-            position += 2
-            continue
-        if text.startswith(needle, position):
-            return position
-        position += 1
-    return -1
+    while True:
+        found = text.find(needle, position)
+        if found < 0:
+            return -1
+        escape = text.find("\\", position, found)
+        if escape < 0:
+            return found
+        position = escape + 2  # a backslash escapes the character after it
 
 
 def _unescape(text: str) -> str:
