@@ -229,8 +229,8 @@ def _envelope(
         native_number=native_number,
         url=url,
         api_url=api_url,
-        # Sub-models as data: validated inside the envelope's own validation, which costs
-        # a third less than building each one first (a dozen envelopes per delivery).
+        # Sub-models as data: validated inside the envelope's own validation, without a
+        # model __init__ of their own first (several envelopes per delivery).
         version={"updated_at": updated_at},
         extensions=_ext(extensions),
         warnings=warnings or [],
