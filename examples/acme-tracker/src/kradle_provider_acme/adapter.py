@@ -46,7 +46,11 @@ from kradle_providers.protocols.page import Page
 
 __all__ = ["AcmeAdapter"]
 
-_MAPPED = {"id", "number", "project", "html_url", "url", "updated_at", "created_at"}
+# Native fields each kind maps; the rest goes to extensions (built once, not per object).
+_MAPPED = frozenset({"id", "number", "project", "html_url", "url", "updated_at", "created_at"})
+_TICKET_MAPPED = _MAPPED | {"title", "body", "state", "labels", "assignee", "reporter"}
+_COMMENT_MAPPED = _MAPPED | {"ticket", "body", "author"}
+_LABEL_MAPPED = _MAPPED | {"name", "color", "description"}
 
 
 def _time(value: Any) -> datetime | None:
@@ -83,8 +87,10 @@ class AcmeAdapter(ProviderAdapter):
 
     # --- mapping ---------------------------------------------------------------
 
-    def _envelope(self, kind: str, native: Mapping[str, Any], used: set[str]) -> ExternalEnvelope:
-        rest = {k: v for k, v in native.items() if k not in _MAPPED | used}
+    def _envelope(
+        self, kind: str, native: Mapping[str, Any], mapped: frozenset[str]
+    ) -> ExternalEnvelope:
+        rest = {k: v for k, v in native.items() if k not in mapped}
         number = native.get("number")
         return ExternalEnvelope(
             provider=self.provider_ref,
@@ -100,10 +106,10 @@ class AcmeAdapter(ProviderAdapter):
 
     def ticket(self, native: Mapping[str, Any]) -> Issue:
         """An Acme ticket as a canonical Issue."""
-        used = {"title", "body", "state", "labels", "assignee", "reporter"}
         state = native.get("state", "open")
+        external = self._envelope("ticket", native, _TICKET_MAPPED)
         return Issue(
-            external=self._envelope("ticket", native, used),
+            external=external,
             title=native["title"],
             body=RichText.from_markdown(native["body"]) if native.get("body") else None,
             status=IssueStatus(state="closed" if state == "done" else "open", native=state),
@@ -111,26 +117,25 @@ class AcmeAdapter(ProviderAdapter):
             assignees=[Actor(username=native["assignee"])] if native.get("assignee") else [],
             author=Actor(username=native["reporter"]) if native.get("reporter") else None,
             created_at=_time(native.get("created_at")),
-            updated_at=_time(native.get("updated_at")),
+            updated_at=external.version.updated_at,
         )
 
     def comment(self, native: Mapping[str, Any]) -> Comment:
         """An Acme comment as a canonical Comment."""
-        used = {"ticket", "body", "author"}
+        external = self._envelope("comment", native, _COMMENT_MAPPED)
         return Comment(
-            external=self._envelope("comment", native, used),
+            external=external,
             issue=ObjectRef(kind="Issue", native_id=str(native["ticket"])),
             body=marked_rich_text(native.get("body") or ""),
             author=Actor(username=native["author"]) if native.get("author") else None,
             created_at=_time(native.get("created_at")),
-            updated_at=_time(native.get("updated_at")),
+            updated_at=external.version.updated_at,
         )
 
     def label(self, native: Mapping[str, Any]) -> Label:
         """An Acme label as a canonical Label."""
-        used = {"name", "color", "description"}
         return Label(
-            external=self._envelope("label", native, used),
+            external=self._envelope("label", native, _LABEL_MAPPED),
             name=native["name"],
             color=native.get("color"),
             description=native.get("description"),

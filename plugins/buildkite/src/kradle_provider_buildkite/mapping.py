@@ -38,13 +38,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from kradle_providers.auth import Secret
 from kradle_providers.models import (
     Actor,
     Artifact,
-    Extensions,
     Interface,
     Job,
     ObjectRef,
@@ -56,7 +56,6 @@ from kradle_providers.models import (
     Runner,
     RunnerRegistration,
     RunnerState,
-    Version,
 )
 from kradle_providers.models.native import MappingError, Native, NativeReader, type_name
 
@@ -116,8 +115,17 @@ def _time(native: Native, key: str, kind: str) -> datetime | None:
 
 
 def _latest(native: Native, kind: str, keys: Iterable[str]) -> datetime | None:
-    stamps = [t for t in (_time(native, k, kind) for k in keys) if t is not None]
-    return max(stamps) if stamps else None
+    latest = None
+    for key in keys:
+        stamp = _time(native, key, kind)
+        if stamp is not None and (latest is None or stamp > latest):
+            latest = stamp
+    return latest
+
+
+@cache
+def _skipped(mapped: tuple[str, ...]) -> frozenset[str]:
+    return frozenset({*mapped, "id", "graphql_id", "web_url", "url"})
 
 
 def _envelope(
@@ -125,13 +133,14 @@ def _envelope(
     *,
     kind: str,
     provider: ProviderRef | None,
-    mapped: Iterable[str],
+    mapped: tuple[str, ...],
     native_number: str | None = None,
     updated_at: datetime | None = None,
     sha: str | None = None,
     etag: str | None = None,
 ) -> dict[str, Any]:
-    skip = {*mapped, "id", "graphql_id", "web_url", "url"}
+    """The envelope as data (its version and extensions too: validated in one pass)."""
+    skip = _skipped(mapped)
     return {
         "provider": provider or buildkite_provider(),
         "interface": Interface.CICD,
@@ -141,11 +150,11 @@ def _envelope(
         "node_id": read.opt_text(native, "graphql_id", kind),
         "url": read.opt_text(native, "web_url", kind),
         "api_url": read.opt_text(native, "url", kind),
-        "version": Version(updated_at=updated_at, sha=sha, etag=etag),
-        "extensions": Extensions(
-            provider_type=PROVIDER_TYPE,
-            fields={k: v for k, v in native.items() if k not in skip},
-        ),
+        "version": {"updated_at": updated_at, "sha": sha, "etag": etag},
+        "extensions": {
+            "provider_type": PROVIDER_TYPE,
+            "fields": {k: v for k, v in native.items() if k not in skip},
+        },
     }
 
 
@@ -195,7 +204,7 @@ def pipeline(
         "native_state": "archived" if archived else "active",
         "created_at": created,
     }
-    data["external"]["extensions"].fields["archived_at"] = obj.get("archived_at")
+    data["external"]["extensions"]["fields"]["archived_at"] = obj.get("archived_at")
     return read.build(PipelineDefinition, kind, data)
 
 
@@ -281,7 +290,7 @@ def build(
     )
     if isinstance(owner, Mapping) and definition is not None:
         # The pipeline is its own object: keep only its identity here.
-        envelope["extensions"].fields["pipeline"] = {
+        envelope["extensions"]["fields"]["pipeline"] = {
             k: owner[k] for k in ("id", "slug") if k in owner
         }
     data: dict[str, Any] = {
@@ -296,7 +305,7 @@ def build(
         "created_at": _time(obj, "created_at", kind),
         "started_at": _time(obj, "started_at", kind),
         "finished_at": _time(obj, "finished_at", kind),
-        "updated_at": envelope["version"].updated_at,
+        "updated_at": envelope["version"]["updated_at"],
     }
     return read.build(Pipeline, kind, data)
 
@@ -404,9 +413,9 @@ def job(
         etag=etag,
     )
     if "label" in obj and name != obj.get("label"):
-        envelope["extensions"].fields["label"] = obj.get("label")
+        envelope["extensions"]["fields"]["label"] = obj.get("label")
     if isinstance(agent_obj, Mapping):
-        envelope["extensions"].fields["agent"] = {
+        envelope["extensions"]["fields"]["agent"] = {
             k: agent_obj[k] for k in ("id", "name") if k in agent_obj
         }
     data: dict[str, Any] = {
@@ -446,7 +455,7 @@ def artifact(
         sha=read.opt_text(obj, "sha1sum", kind),
         etag=etag,
     )
-    envelope["extensions"].fields["sha1sum"] = obj.get("sha1sum")
+    envelope["extensions"]["fields"]["sha1sum"] = obj.get("sha1sum")
     data: dict[str, Any] = {
         "external": envelope,
         "pipeline": None if build is None else _build_ref(obj, build),
@@ -494,9 +503,9 @@ def agent(native: Any, *, provider: ProviderRef | None = None, etag: str | None 
         updated_at=_latest(obj, kind, _AGENT_TIMES),
         etag=etag,
     )
-    envelope["extensions"].fields["connected_at"] = obj.get("connected_at")
+    envelope["extensions"]["fields"]["connected_at"] = obj.get("connected_at")
     if isinstance(current, Mapping):
-        envelope["extensions"].fields["job"] = {
+        envelope["extensions"]["fields"]["job"] = {
             k: current[k] for k in ("id", "state") if k in current
         }
     tags = obj.get("meta_data")

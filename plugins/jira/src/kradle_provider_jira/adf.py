@@ -217,8 +217,13 @@ _ORDERED_START = re.compile(r"\d{1,9}(?=[.)])")
 _PLAIN_URL = re.compile(r"[^\s<>()\\]+")
 
 
+_MD_ESCAPES = str.maketrans({c: "\\" + c for c in _MD_ESCAPE})
+
+
 def _escape_md(text: str) -> str:
-    escaped = "".join("\\" + c if c in _MD_ESCAPE else c for c in text)
+    escaped = text.translate(_MD_ESCAPES)
+    if "&" not in escaped:
+        return escaped
     return _ENTITY_LIKE.sub("\\\\&", escaped)
 
 

@@ -41,7 +41,6 @@ from pydantic import JsonValue
 from kradle_providers.models import (
     Actor,
     Comment,
-    Extensions,
     ExternalEnvelope,
     FieldChange,
     Interface,
@@ -59,7 +58,6 @@ from kradle_providers.models import (
     RichText,
     StatusCategory,
     Transition,
-    Version,
 )
 from kradle_providers.models.native import MappingError, NativeReader
 
@@ -128,9 +126,13 @@ def parse_datetime(value: Any) -> datetime | None:
             return datetime.fromtimestamp(value / 1000, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         return None
-    text = _LONG_FRACTION.sub(r"\1", value.strip())
+    text = value.strip()
+    if not text:
+        return None
+    if "." in text and _LONG_FRACTION.search(text):  # rare: sub() costs even on no match
+        text = _LONG_FRACTION.sub(r"\1", text)
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -200,12 +202,11 @@ def browse_url(site: str | None, key: str | None) -> str | None:
     return f"{site}/browse/{quote(key, safe='-_.~')}"
 
 
-def _ext(fields: Mapping[str, Any]) -> Extensions:
-    return Extensions(
-        provider_type=PROVIDER_TYPE,
-        schema_version=_SCHEMA_VERSION,
-        fields={str(k): _json(v) for k, v in fields.items()},
-    )
+def _ext(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The envelope's ``Extensions`` as data: the envelope validates it in one pass."""
+    if not all(type(k) is str for k in fields):  # JSON keys are; other callers' may not be
+        fields = {str(k): v for k, v in fields.items()}
+    return {"provider_type": PROVIDER_TYPE, "schema_version": _SCHEMA_VERSION, "fields": fields}
 
 
 def _envelope(
@@ -228,7 +229,9 @@ def _envelope(
         native_number=native_number,
         url=url,
         api_url=api_url,
-        version=Version(updated_at=updated_at),
+        # Sub-models as data: validated inside the envelope's own validation, without a
+        # model __init__ of their own first (several envelopes per delivery).
+        version={"updated_at": updated_at},
         extensions=_ext(extensions),
         warnings=warnings or [],
     )
@@ -409,10 +412,13 @@ def issue_from_jira(
         warnings.append(MappingWarning(field="key", message="no issue key: no number or web page"))
     if not isinstance(summary, str):
         warnings.append(MappingWarning(field="fields.summary", message="no summary: empty title"))
-    updated_at = parse_datetime(fields.get("updated"))
+    times: dict[str, datetime | None] = {}
     for name in ("created", "updated", "resolutiondate"):
-        if fields.get(name) is not None and parse_datetime(fields.get(name)) is None:
-            extensions[name] = fields.get(name)  # unreadable: keep the raw value
+        value = fields.get(name)
+        times[name] = parse_datetime(value)
+        if value is not None and times[name] is None:
+            extensions[name] = value  # unreadable: keep the raw value
+    updated_at = times["updated"]
 
     return Issue(
         external=_envelope(
@@ -437,9 +443,9 @@ def issue_from_jira(
         issue_type=_name(fields.get("issuetype")),
         priority=_name(fields.get("priority")),
         comments_count=comments_count,
-        created_at=parse_datetime(fields.get("created")),
+        created_at=times["created"],
         updated_at=updated_at,
-        closed_at=parse_datetime(fields.get("resolutiondate")),
+        closed_at=times["resolutiondate"],
     )
 
 

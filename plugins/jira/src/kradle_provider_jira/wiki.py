@@ -55,6 +55,9 @@ _EFFECTS = {
     "~": "sub",
 }
 _URL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://|mailto:|#|/)")
+# The characters ``_WikiParser._inline`` gives a meaning to; any other is plain text.
+_INLINE_MARKUP = frozenset("\n\\{[!?" + "".join(_EFFECTS))
+_INLINE_MARKUP_AT = re.compile("[" + re.escape("".join(sorted(_INLINE_MARKUP))) + "]")
 
 
 def _decode_entities(text: str) -> str:
@@ -296,6 +299,13 @@ class _WikiParser:
         position, length = 0, len(text)
         while position < length:
             char = text[position]
+            if char not in _INLINE_MARKUP:
+                # A run of plain characters goes to the buffer at once, not one by one.
+                special = _INLINE_MARKUP_AT.search(text, position)
+                stop = special.start() if special else length
+                buf.append(text[position:stop])
+                position = stop
+                continue
             if char == "\n" or text.startswith("\\\\", position):
                 flush()
                 out.append({"type": "hardBreak"})
@@ -445,15 +455,16 @@ def _effect_end(text: str, position: int, token: str) -> int | None:
 
 
 def _find_unescaped(text: str, needle: str, start: int) -> int:
+    """The first ``needle`` from ``start`` not escaped by a backslash (no needle has one)."""
     position = start
-    while position < len(text):
-        if text[position] == "\\":
-            position += 2
-            continue
-        if text.startswith(needle, position):
-            return position
-        position += 1
-    return -1
+    while True:
+        found = text.find(needle, position)
+        if found < 0:
+            return -1
+        escape = text.find("\\", position, found)
+        if escape < 0:
+            return found
+        position = escape + 2  # a backslash escapes the character after it
 
 
 def _unescape(text: str) -> str:
