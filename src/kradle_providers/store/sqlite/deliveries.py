@@ -35,7 +35,8 @@ _IN_FLIGHT = ", ".join(f"'{p.value}'" for p in DELIVERY_IN_FLIGHT)
 # Each branch walks deliveries_by_phase in order and stops at :limit, so a claim
 # costs the same with a backlog of thousands (one OR query sorted them all).
 _CLAIM = f"""
-SELECT id, record FROM (
+SELECT id, record, CASE WHEN :bodies THEN (SELECT body FROM deliveries WHERE rowid = n) END
+FROM (
   SELECT * FROM (SELECT id, record, received_at, rowid AS n FROM deliveries
     WHERE phase = 'Queued' AND COALESCE(lease_until, 0) <= :now
     ORDER BY received_at, rowid LIMIT :limit)
@@ -180,26 +181,21 @@ class SqliteDeliveryRepository:
         self, worker: str, lease: timedelta, limit: int, *, start: bool
     ) -> list[tuple[DeliveryRecord, bytes | None]]:
         now = self._store.now()
-        params = {"now": epoch(now), "limit": max(1, limit)}
+        params = {"now": epoch(now), "limit": max(1, limit), "bodies": start}
         until = epoch(now + lease)
 
         def work(conn: Conn) -> list[tuple[DeliveryRecord, bytes | None]]:
             claimed = []
-            for record_id, text in conn.execute(_CLAIM, params).fetchall():
+            for record_id, text, body in conn.execute(_CLAIM, params).fetchall():
                 record = claim_moves(DeliveryRecord.model_validate_json(text), now)
-                body = None
                 if start:
                     record = record.advance(DeliveryPhase.NORMALIZING, at=now)
-                    row = conn.execute(
-                        "SELECT body FROM deliveries WHERE id = ?", (record_id,)
-                    ).fetchone()
-                    body = None if row[0] is None else bytes(row[0])
                 conn.execute(
                     "UPDATE deliveries SET phase = ?, record = ?, claimed_by = ?, "
                     "lease_until = ?, next_attempt_at = NULL WHERE id = ?",
                     (record.phase.value, dump(record), worker, until, record_id),
                 )
-                claimed.append((record, body))
+                claimed.append((record, None if body is None else bytes(body)))
             return claimed
 
         return await self._store.transaction(work)
