@@ -465,10 +465,15 @@ class WebhookReceiver:
                 await self.dedupe.forget(key)
         # Processing is stored with the delivery's end (a claiming worker defers it): marks
         # left by a worker that stops before then are forgotten by the one recovering it.
-        _, *seen = await asyncio.gather(
-            move(DeliveryPhase.PROCESSING, action=action, defer=True),
-            *(self.dedupe.seen_before(key) for key in keys),
-        )
+        if claimed and len(keys) == 1:  # the usual case, without a task per awaitable
+            await move(DeliveryPhase.PROCESSING, action=action, defer=True)
+            seen = [await self.dedupe.seen_before(keys[0])]
+        else:
+            _, *marks = await asyncio.gather(
+                move(DeliveryPhase.PROCESSING, action=action, defer=True),
+                *(self.dedupe.seen_before(key) for key in keys),
+            )
+            seen = [bool(mark) for mark in marks]
         fresh = [
             (key, event)
             for key, event, dup in zip(keys, result.events, seen, strict=True)
