@@ -8,7 +8,7 @@ Design:
   atomic with respect to every other call of the process, so many asyncio tasks
   can share a store.
 - Calls queued together commit together (group commit): one ``BEGIN IMMEDIATE``
-  transaction, each call in its own savepoint, one wake-up of the loop; the
+  transaction (one call that raises is rolled back alone), one wake-up of the loop; the
   write lock is taken up front, so a second process waits on the busy timeout
   instead of failing half-way. :attr:`SqliteStateStore.counters` counts calls
   and transactions.
