@@ -17,7 +17,9 @@ its next signed delivery as soon as the previous answer came, for ``--seconds``
 (median of the runs, min-max), p50/p99 latency (median of the runs' percentiles), and
 for ours: the backlog when the load stopped, how long it took to drain (every answered
 delivery ``Succeeded``), the processing rate, and the store transactions per delivery
-(the store's counters, printed by the command at exit). Ratios are ours/floor.
+(the store's counters, printed by the command at exit). Both rows also get the server
+process's CPU time per delivery (ours includes the drain): on a shared machine it moves
+less than the rates. Ratios are ours/floor.
 
     .venv/bin/python benchmarks/webhook_server.py [--clients 10] [--seconds 3] [--repeat 5]
         [--db sqlite|postgres]
@@ -248,12 +250,24 @@ class Backlog:
             self.pg.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Run:
     load: Load
     backlog: int = 0
     drain: float = 0.0
     txns: float | None = None
+    cpu: float = 0.0  # server CPU seconds for the timed load (and, for ours, the drain)
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per delivery answered 2xx (ms): less noisy than rates on a shared box."""
+        return self.cpu * 1000 / max(1, self.load.ok)
 
     @property
     def processed_rate(self) -> float:
@@ -268,7 +282,9 @@ def run_floor(args: argparse.Namespace, reqs: list[bytes], warm: list[bytes]) ->
     try:
         wait_port(port, proc)
         asyncio.run(drive(port, warm, args.clients, 60))
-        return Run(asyncio.run(drive(port, reqs, args.clients, args.seconds)))
+        cpu = cpu_seconds(proc.pid)
+        load = asyncio.run(drive(port, reqs, args.clients, args.seconds))
+        return Run(load, cpu=cpu_seconds(proc.pid) - cpu)
     finally:
         proc.terminate()
         proc.wait()
@@ -305,14 +321,16 @@ def run_ours(args: argparse.Namespace, reqs: list[bytes], warm: list[bytes], tmp
         backlog = Backlog(db)
         asyncio.run(drive(port, warm, args.clients, 60))
         backlog.wait_drained()
+        cpu = cpu_seconds(proc.pid)
         load = asyncio.run(drive(port, reqs, args.clients, args.seconds))
         pending = backlog.counts()[0]
         drain = backlog.wait_drained()
+        cpu = cpu_seconds(proc.pid) - cpu
         proc.terminate()
         out, err = proc.communicate(timeout=60)
         m = re.search(rb"(\d+) store transactions? for (\d+) deliver", out + err)
         txns = int(m.group(1)) / int(m.group(2)) if m and int(m.group(2)) else None
-        return Run(load, backlog=pending, drain=drain, txns=txns)
+        return Run(load, backlog=pending, drain=drain, txns=txns, cpu=cpu)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -355,7 +373,8 @@ def main() -> int:
             print(
                 f"run {r + 1}: floor {f.load.rate:.0f}/s p99 {f.load.pct(0.99):.1f} ms | ours "
                 f"{o.load.rate:.0f}/s p99 {o.load.pct(0.99):.1f} ms, refused {o.load.refused}, "
-                f"backlog {o.backlog}, drain {o.drain:.2f} s, txns/delivery {o.txns}",
+                f"backlog {o.backlog}, drain {o.drain:.2f} s, txns/delivery {o.txns} | "
+                f"server CPU ms/delivery floor {f.cpu_ms:.2f} ours {o.cpu_ms:.2f}",
                 flush=True,
             )
     fr = [x.load.rate for x in floors]
@@ -381,6 +400,12 @@ def main() -> int:
     print(
         f"{'p99 ms':24}{spread(f99, '{:.1f}'):>24}{spread(o99, '{:.1f}'):>24}"
         f"{statistics.median(o99) / statistics.median(f99):>12.2f}"
+    )
+    fc = [x.cpu_ms for x in floors]
+    oc = [x.cpu_ms for x in ours]
+    print(
+        f"{'server CPU ms/delivery':24}{spread(fc, '{:.2f}'):>24}{spread(oc, '{:.2f}'):>24}"
+        f"{statistics.median(oc) / statistics.median(fc):>12.2f}"
     )
     print(f"{'backlog at load end':24}{'':>24}{spread([float(x.backlog) for x in ours]):>24}")
     print(f"{'drain s':24}{'':>24}{spread([x.drain for x in ours], '{:.2f}'):>24}")

@@ -1,7 +1,7 @@
 """Store transactions per webhook delivery: group commit, its isolation, and backpressure.
 
-The SQLite store commits the calls queued together in one transaction (each in
-its own savepoint); its counters say how many transactions a run took, which is
+The SQLite store commits the calls queued together in one transaction (a failing
+one rolls back alone); its counters say how many transactions a run took, which is
 what issue 16 bounds per delivery.
 """
 

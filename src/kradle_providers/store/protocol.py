@@ -75,6 +75,13 @@ class DeliveryClaims(Protocol):
         """
         ...
 
+    async def claim_started(
+        self, worker: str, *, lease: timedelta, limit: int = 1
+    ) -> list[tuple[DeliveryRecord, bytes | None]]:
+        """:meth:`claim`, each delivery moved on to ``Normalizing`` (an attempt) in the same
+        write and returned with its raw body: what a worker does first, in one round trip."""
+        ...
+
     async def renew(self, record_id: str, worker: str, *, lease: timedelta) -> bool:
         """Extend ``worker``'s lease to now + ``lease``; ``False`` if it lost the record."""
         ...
@@ -94,6 +101,22 @@ class DeliveryClaims(Protocol):
 
         Entering ``Retrying``, ``Succeeded`` or ``DeadLettered`` ends the claim.
         Raises :class:`LeaseLost` when ``worker`` no longer holds the record.
+        """
+        ...
+
+    async def save_claimed(
+        self,
+        record: DeliveryRecord,
+        worker: str,
+        *,
+        was: DeliveryPhase,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Store ``record``, moved on in memory (one step or several, with ``advance``) from
+        the claimed one stored in phase ``was``: one write, no read.
+
+        Fenced like :meth:`advance_claimed`: :class:`LeaseLost` unless ``worker``
+        still holds the record and it is still in ``was``.
         """
         ...
 

@@ -189,6 +189,8 @@ class Reconciler:
                 "outcome": outcome,
             },
         )
+        if not log.isEnabledFor(level):  # every event passes here: skip building the record
+            return
         log.log(
             level,
             "%s %s %s %s",

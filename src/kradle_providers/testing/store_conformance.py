@@ -444,6 +444,47 @@ async def check_delivery_claims_are_exclusive_until_the_lease_expires(make: Stor
 
 
 @check
+async def check_claim_started_takes_deliveries_on_to_normalizing_with_their_bodies(
+    make: StoreFactory,
+) -> None:
+    clock = ManualClock(T0)
+    async with make(clock=clock) as store:
+        deliveries = store.deliveries
+        first, second = await _queued(store, 2)
+        ((started, body),) = await deliveries.claim_started("w1", lease=LEASE)
+        assert started.id == first.id and body == b"{}"
+        assert started.phase is D.NORMALIZING and started.attempts == 1
+        assert await deliveries.get(first.id) == started
+        # Several moves in memory, stored in one fenced write.
+        done = started.advance(D.PROCESSING, at=clock(), action="opened").advance(
+            D.SUCCEEDED, at=clock(), note="1 event(s) handled"
+        )
+        with pytest.raises(LeaseLost):
+            await deliveries.save_claimed(done, "w2", was=D.NORMALIZING)
+        with pytest.raises(LeaseLost):  # the stored phase is not the one the worker built on
+            await deliveries.save_claimed(done, "w1", was=D.PROCESSING)
+        await deliveries.save_claimed(done, "w1", was=D.NORMALIZING)
+        assert await deliveries.get(first.id) == done
+        with pytest.raises(LeaseLost):  # Succeeded ended the claim
+            await deliveries.save_claimed(done, "w1", was=D.SUCCEEDED)
+        # A worker that died in Normalizing: recovered through Retrying, an attempt each.
+        ((again, _),) = await deliveries.claim_started("w1", lease=LEASE)
+        assert again.id == second.id
+        clock.advance(timedelta(seconds=31))
+        ((recovered, body),) = await deliveries.claim_started("w3", lease=LEASE)
+        assert recovered.id == second.id and body == b"{}" and recovered.attempts == 2
+        assert [h.phase for h in recovered.history][-3:] == [D.RETRYING, D.QUEUED, D.NORMALIZING]
+        assert recovered.history[-3].note == RECOVERED_NOTE
+        retry_at = clock() + timedelta(minutes=5)
+        retrying = recovered.advance(D.RETRYING, at=clock(), error="handler raised")
+        await deliveries.save_claimed(retrying, "w3", was=D.NORMALIZING, retry_at=retry_at)
+        assert await deliveries.claim_started("w4", lease=LEASE) == []
+        clock.advance(timedelta(minutes=5))
+        ((last, _),) = await deliveries.claim_started("w4", lease=LEASE)
+        assert last.attempts == 3 and last.error == "handler raised"
+
+
+@check
 async def check_retry_times_are_stored_not_slept(make: StoreFactory) -> None:
     clock = ManualClock(T0)
     async with make(clock=clock) as store:

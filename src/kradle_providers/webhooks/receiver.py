@@ -124,6 +124,7 @@ class _Move(Protocol):
         error: str | None = None,
         action: str | None = None,
         retry_at: datetime | None = None,
+        defer: bool = False,
     ) -> DeliveryRecord: ...
 
 
@@ -418,18 +419,22 @@ class WebhookReceiver:
             error: str | None = None,
             action: str | None = None,
             retry_at: datetime | None = None,
+            defer: bool = False,
         ) -> DeliveryRecord:
             return await self.store.update_phase(
                 record_id, phase, note=note, error=error, action=action
             )
 
-        return await self._process(record_id, move, claimed=False)
-
-    async def _process(self, record_id: str, move: _Move, *, claimed: bool) -> DeliveryRecord:
         # Both in one store round trip (they commit together in a grouping store).
         record, body = await asyncio.gather(
             move(DeliveryPhase.NORMALIZING), self.store.get_body(record_id)
         )
+        return await self._process(record, body, move, claimed=False)
+
+    async def _process(
+        self, record: DeliveryRecord, body: bytes | None, move: _Move, *, claimed: bool
+    ) -> DeliveryRecord:
+        """One attempt at ``record`` (just moved to ``Normalizing``) with its raw ``body``."""
         if claimed and record.attempts > self.max_attempts:
             # Workers died on it every time (a poison delivery): stop trying.
             return await move(
@@ -458,12 +463,17 @@ class WebhookReceiver:
             # The dead worker may have marked these events without handing them over.
             for key in keys:
                 await self.dedupe.forget(key)
-        # Entering Processing and marking the events in one store round trip: marks left
-        # by a worker that loses its claim here are forgotten by the one recovering it.
-        _, *seen = await asyncio.gather(
-            move(DeliveryPhase.PROCESSING, action=action),
-            *(self.dedupe.seen_before(key) for key in keys),
-        )
+        # Processing is stored with the delivery's end (a claiming worker defers it): marks
+        # left by a worker that stops before then are forgotten by the one recovering it.
+        if claimed and len(keys) == 1:  # the usual case, without a task per awaitable
+            await move(DeliveryPhase.PROCESSING, action=action, defer=True)
+            seen = [await self.dedupe.seen_before(keys[0])]
+        else:
+            _, *marks = await asyncio.gather(
+                move(DeliveryPhase.PROCESSING, action=action, defer=True),
+                *(self.dedupe.seen_before(key) for key in keys),
+            )
+            seen = [bool(mark) for mark in marks]
         fresh = [
             (key, event)
             for key, event, dup in zip(keys, result.events, seen, strict=True)
@@ -565,7 +575,7 @@ class WebhookReceiver:
     async def _claim_loop(self, claims: DeliveryClaims, worker: str) -> None:
         while True:
             try:
-                batch = await claims.claim(worker, lease=self.lease)
+                batch = await claims.claim_started(worker, lease=self.lease)
             except Exception as exc:  # the store is briefly unreachable: try again
                 log.error("claiming deliveries failed: %s", redact(repr(exc)))
                 batch = []
@@ -579,12 +589,16 @@ class WebhookReceiver:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
                 continue
-            for record in batch:
-                await self._process_claimed(claims, record, worker)
+            for record, body in batch:
+                await self._process_claimed(claims, record, body, worker)
 
     async def _process_claimed(
-        self, claims: DeliveryClaims, record: DeliveryRecord, worker: str
+        self, claims: DeliveryClaims, record: DeliveryRecord, body: bytes | None, worker: str
     ) -> None:
+        # The claim stored ``record`` (in Normalizing); moves build on it in memory and each
+        # one not deferred stores them in one fenced write, without reading the record back.
+        stored = current = record
+
         async def move(
             phase: DeliveryPhase,
             *,
@@ -592,10 +606,15 @@ class WebhookReceiver:
             error: str | None = None,
             action: str | None = None,
             retry_at: datetime | None = None,
+            defer: bool = False,
         ) -> DeliveryRecord:
-            return await claims.advance_claimed(
-                record.id, worker, phase, note=note, error=error, action=action, retry_at=retry_at
-            )
+            nonlocal stored, current
+            at = datetime.fromtimestamp(self._clock(), UTC)
+            current = current.advance(phase, at=at, note=note, error=error, action=action)
+            if not defer:
+                await claims.save_claimed(current, worker, was=stored.phase, retry_at=retry_at)
+                stored = current
+            return current
 
         # Most deliveries finish long before a third of the lease: a timer (not a task
         # per delivery) starts the heartbeat only for one that does not.
@@ -607,7 +626,7 @@ class WebhookReceiver:
 
         timer = asyncio.get_running_loop().call_later(every, beat)
         try:
-            await self._process(record.id, move, claimed=True)
+            await self._process(record, body, move, claimed=True)
         except LeaseLost as exc:
             log.warning("webhook delivery %s: %s", record.id, exc)
         except Exception as exc:  # one bad record must not stop the worker

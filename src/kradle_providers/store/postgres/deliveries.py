@@ -30,7 +30,7 @@ _IN_FLIGHT = tuple(p.value for p in DELIVERY_IN_FLIGHT)
 # Oldest first; SKIP LOCKED: a row another replica is claiming right now is
 # simply not ours, nobody waits.
 _CLAIM = """
-SELECT id, record FROM deliveries
+SELECT id, record, CASE WHEN %(bodies)s THEN body END FROM deliveries
 WHERE (phase = 'Queued' AND COALESCE(lease_until, 0) <= %(now)s)
    OR (phase = 'Retrying' AND COALESCE(next_attempt_at, 0) <= %(now)s
        AND COALESCE(lease_until, 0) <= %(now)s)
@@ -143,21 +143,39 @@ class PostgresDeliveryRepository:
 
         See :mod:`kradle_providers.store.claims`.
         """
+        return [record for record, _ in await self._claim(worker, lease, limit, start=False)]
+
+    async def claim_started(
+        self, worker: str, *, lease: timedelta, limit: int = 1
+    ) -> list[tuple[DeliveryRecord, bytes | None]]:
+        """:meth:`claim`, each moved on to ``Normalizing`` in the same write, with its body."""
+        return await self._claim(worker, lease, limit, start=True)
+
+    async def _claim(
+        self, worker: str, lease: timedelta, limit: int, *, start: bool
+    ) -> list[tuple[DeliveryRecord, bytes | None]]:
         now = self._store.now()
-        params = {"now": epoch(now), "in_flight": list(_IN_FLIGHT), "limit": max(1, limit)}
+        params = {
+            "now": epoch(now),
+            "in_flight": list(_IN_FLIGHT),
+            "limit": max(1, limit),
+            "bodies": start,
+        }
         until = epoch(now + lease)
 
-        async def work(conn: Conn) -> list[DeliveryRecord]:
+        async def work(conn: Conn) -> list[tuple[DeliveryRecord, bytes | None]]:
             cur = await conn.execute(_CLAIM, params)
             claimed = []
-            for _, text in await cur.fetchall():
+            for _, text, body in await cur.fetchall():
                 record = claim_moves(DeliveryRecord.model_validate_json(text), now)
+                if start:
+                    record = record.advance(DeliveryPhase.NORMALIZING, at=now)
                 await conn.execute(
                     "UPDATE deliveries SET phase = %s, record = %s, claimed_by = %s, "
                     "lease_until = %s, next_attempt_at = NULL WHERE id = %s",
                     (record.phase.value, dump(record), worker, until, record.id),
                 )
-                claimed.append(record)
+                claimed.append((record, None if body is None else bytes(body)))
             return claimed
 
         return await self._store.transaction(work)
@@ -194,6 +212,36 @@ class PostgresDeliveryRepository:
             return updated
 
         return await self._store.transaction(work)
+
+    async def save_claimed(
+        self,
+        record: DeliveryRecord,
+        worker: str,
+        *,
+        was: DeliveryPhase,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Store ``record`` (moved on in memory from phase ``was``) if ``worker`` holds it."""
+        text, fence = dump(record), (record.id, worker, was.value)
+        if releases_claim(record.phase):
+            retry = None if retry_at is None else epoch(retry_at)
+            changed = await self._store.execute(
+                "UPDATE deliveries SET phase = %s, record = %s, claimed_by = NULL, "
+                "lease_until = NULL, next_attempt_at = %s "
+                "WHERE id = %s AND claimed_by = %s AND phase = %s",
+                (record.phase.value, text, retry, *fence),
+            )
+        else:
+            changed = await self._store.execute(
+                "UPDATE deliveries SET phase = %s, record = %s "
+                "WHERE id = %s AND claimed_by = %s AND phase = %s",
+                (record.phase.value, text, *fence),
+            )
+        if changed == 1:
+            return
+        if await self._store.fetchone("SELECT 1 FROM deliveries WHERE id = %s", (record.id,)):
+            raise LeaseLost("delivery", record.id, worker)
+        raise NotFound(f"no delivery record {record.id!r}; list records by phase to find it")
 
 
 async def _locked(conn: Conn, record_id: str) -> tuple[DeliveryRecord, str | None]:

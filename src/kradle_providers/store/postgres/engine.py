@@ -13,9 +13,10 @@ Design:
   handling and no libpq options, and our hot paths are a few statements per
   transaction where the difference does not show.
 - Each call is atomic on a pooled connection (``READ COMMITTED``); calls made
-  while others run are grouped into one transaction, each in a savepoint
-  (group commit: one that raises is rolled back alone; a group that fails as a
-  whole, a deadlock say, runs each call again on its own).
+  while others run are grouped into one transaction (group commit). A group in
+  which a call raises is rolled back and runs again with a savepoint per call, so
+  that one is rolled back alone; a group that fails as a whole (a deadlock say)
+  runs each call again on its own.
   Rows a call changes are locked first (``SELECT … FOR UPDATE``), so
   read-check-write sequences (phase compare-and-set, projection ordering) are
   atomic across replicas; work queues are claimed with ``FOR UPDATE SKIP
@@ -122,8 +123,8 @@ class PostgresStateStore:
         self._min_size, self._max_size, self._timeout = min_size, max_size, timeout
         self._pool: AsyncConnectionPool[Conn] | None = None
         self.counters = StoreCounters()
-        # Group commit: calls made while others run share one transaction (a savepoint
-        # each); a few groups run at once on pooled connections.
+        # Group commit: calls made while others run share one transaction; a few groups
+        # run at once on pooled connections.
         self._pending: list[_Pending] = []
         self._flushers = 0
         self._max_flushers = max_size
@@ -312,7 +313,10 @@ class PostgresStateStore:
         try:
             while self._pending:
                 group, self._pending = self._pending[:64], self._pending[64:]
-                if len(group) > 1 and await self._run_group(group):
+                if len(group) > 1 and (
+                    await self._run_group(group, savepoints=False)
+                    or await self._run_group(group, savepoints=True)
+                ):
                     continue
                 for fn, future, attempts, transaction in group:  # alone, or the group failed
                     try:
@@ -323,8 +327,13 @@ class PostgresStateStore:
         finally:
             self._flushers -= 1
 
-    async def _run_group(self, group: list[_Pending]) -> bool:
-        """One transaction, a savepoint per call; ``False`` (nothing committed) on failure."""
+    async def _run_group(self, group: list[_Pending], *, savepoints: bool) -> bool:
+        """One transaction for the group; ``False`` (nothing committed) on failure.
+
+        Without ``savepoints`` a call that raises fails the group (the caller runs it
+        again with them): a savepoint per call costs two round trips, most of a
+        group's driver work, for a rare case. With them it is rolled back alone.
+        """
         pool = self._pool
         if pool is None:
             return False
@@ -332,6 +341,9 @@ class PostgresStateStore:
         try:
             async with pool.connection() as conn, conn.transaction():
                 for fn, future, _, _ in group:
+                    if not savepoints:
+                        done.append((future, await fn(conn), None))
+                        continue
                     try:
                         async with conn.transaction():  # a savepoint: rolled back alone
                             done.append((future, await fn(conn), None))
@@ -340,7 +352,7 @@ class PostgresStateStore:
                     except Exception as exc:
                         done.append((future, None, exc))
         except Exception:
-            return False  # deadlock, lost connection...: each call again on its own
+            return False  # a call raised, deadlock, lost connection...
         self.counters.transactions += 1
         for future, result, error in done:
             _settle(future, result, error)

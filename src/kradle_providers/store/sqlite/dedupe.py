@@ -32,9 +32,11 @@ class SqliteDedupeStore:
         expires = now + self.ttl.total_seconds()
 
         def work(conn: Conn) -> bool:
-            conn.execute("DELETE FROM dedupe WHERE key = ? AND expires_at <= ?", (key, now))
+            # One statement: a new key is inserted, an expired mark renewed, a live one kept.
             cur = conn.execute(
-                "INSERT OR IGNORE INTO dedupe (key, expires_at) VALUES (?, ?)", (key, expires)
+                "INSERT INTO dedupe (key, expires_at) VALUES (?, ?) ON CONFLICT (key) "
+                "DO UPDATE SET expires_at = excluded.expires_at WHERE dedupe.expires_at <= ?",
+                (key, expires, now),
             )
             return cur.rowcount == 0
 

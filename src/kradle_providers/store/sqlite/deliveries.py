@@ -35,7 +35,8 @@ _IN_FLIGHT = ", ".join(f"'{p.value}'" for p in DELIVERY_IN_FLIGHT)
 # Each branch walks deliveries_by_phase in order and stops at :limit, so a claim
 # costs the same with a backlog of thousands (one OR query sorted them all).
 _CLAIM = f"""
-SELECT id, record FROM (
+SELECT id, record, CASE WHEN :bodies THEN (SELECT body FROM deliveries WHERE rowid = n) END
+FROM (
   SELECT * FROM (SELECT id, record, received_at, rowid AS n FROM deliveries
     WHERE phase = 'Queued' AND COALESCE(lease_until, 0) <= :now
     ORDER BY received_at, rowid LIMIT :limit)
@@ -168,20 +169,33 @@ class SqliteDeliveryRepository:
 
         See :mod:`kradle_providers.store.claims`.
         """
+        return [record for record, _ in await self._claim(worker, lease, limit, start=False)]
+
+    async def claim_started(
+        self, worker: str, *, lease: timedelta, limit: int = 1
+    ) -> list[tuple[DeliveryRecord, bytes | None]]:
+        """:meth:`claim`, each moved on to ``Normalizing`` in the same write, with its body."""
+        return await self._claim(worker, lease, limit, start=True)
+
+    async def _claim(
+        self, worker: str, lease: timedelta, limit: int, *, start: bool
+    ) -> list[tuple[DeliveryRecord, bytes | None]]:
         now = self._store.now()
-        params = {"now": epoch(now), "limit": max(1, limit)}
+        params = {"now": epoch(now), "limit": max(1, limit), "bodies": start}
         until = epoch(now + lease)
 
-        def work(conn: Conn) -> list[DeliveryRecord]:
+        def work(conn: Conn) -> list[tuple[DeliveryRecord, bytes | None]]:
             claimed = []
-            for record_id, text in conn.execute(_CLAIM, params).fetchall():
+            for record_id, text, body in conn.execute(_CLAIM, params).fetchall():
                 record = claim_moves(DeliveryRecord.model_validate_json(text), now)
+                if start:
+                    record = record.advance(DeliveryPhase.NORMALIZING, at=now)
                 conn.execute(
                     "UPDATE deliveries SET phase = ?, record = ?, claimed_by = ?, "
                     "lease_until = ?, next_attempt_at = NULL WHERE id = ?",
                     (record.phase.value, dump(record), worker, until, record_id),
                 )
-                claimed.append(record)
+                claimed.append((record, None if body is None else bytes(body)))
             return claimed
 
         return await self._store.transaction(work)
@@ -229,6 +243,41 @@ class SqliteDeliveryRepository:
             return updated
 
         return await self._store.transaction(work)
+
+    async def save_claimed(
+        self,
+        record: DeliveryRecord,
+        worker: str,
+        *,
+        was: DeliveryPhase,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Store ``record`` (moved on in memory from phase ``was``) if ``worker`` holds it."""
+        text, fence = dump(record), (record.id, worker, was.value)
+        if releases_claim(record.phase):
+            retry = None if retry_at is None else epoch(retry_at)
+            sql = (
+                "UPDATE deliveries SET phase = ?, record = ?, claimed_by = NULL, "
+                "lease_until = NULL, next_attempt_at = ? "
+                "WHERE id = ? AND claimed_by = ? AND phase = ?"
+            )
+            params: tuple[object, ...] = (record.phase.value, text, retry, *fence)
+        else:
+            sql = (
+                "UPDATE deliveries SET phase = ?, record = ? "
+                "WHERE id = ? AND claimed_by = ? AND phase = ?"
+            )
+            params = (record.phase.value, text, *fence)
+
+        def work(conn: Conn) -> None:
+            if conn.execute(sql, params).rowcount == 1:
+                return
+            found = conn.execute("SELECT 1 FROM deliveries WHERE id = ?", (record.id,)).fetchone()
+            if found is None:
+                raise NotFound(_missing(record.id))
+            raise LeaseLost("delivery", record.id, worker)
+
+        await self._store.call(work)
 
 
 def _write(

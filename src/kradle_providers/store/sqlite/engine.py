@@ -8,7 +8,7 @@ Design:
   atomic with respect to every other call of the process, so many asyncio tasks
   can share a store.
 - Calls queued together commit together (group commit): one ``BEGIN IMMEDIATE``
-  transaction, each call in its own savepoint, one wake-up of the loop; the
+  transaction (one call that raises is rolled back alone), one wake-up of the loop; the
   write lock is taken up front, so a second process waits on the busy timeout
   instead of failing half-way. :attr:`SqliteStateStore.counters` counts calls
   and transactions.
@@ -232,7 +232,11 @@ class SqliteStateStore:
     # ------------------------------------------------------------------ running calls
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(connection)`` on the store thread, atomically (it may share a commit)."""
+        """Run ``fn(connection)`` on the store thread, atomically (it may share a commit).
+
+        ``fn`` must depend on the connection alone: when another call of its group
+        raises, the group is rolled back and ``fn`` runs again.
+        """
         thread = self._thread
         if thread is None:
             raise StoreClosed(self.path)
@@ -240,7 +244,8 @@ class SqliteStateStore:
         return result
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(connection)`` on the store thread inside a write transaction."""
+        """Run ``fn(connection)`` on the store thread inside a write transaction (it may
+        run twice, as with :meth:`call`)."""
         thread = self._thread
         if thread is None:
             raise StoreClosed(self.path)

@@ -3,8 +3,11 @@
 Every call of a :class:`~kradle_providers.store.sqlite.SqliteStateStore` is a
 function of the connection, queued to this thread. The thread takes everything
 queued since its last pass (up to ``max_group``) and runs it inside one
-``BEGIN IMMEDIATE … COMMIT``, each call in its own savepoint: a call that
-raises is rolled back alone, the others commit. Results are handed back to the
+``BEGIN IMMEDIATE … COMMIT``. A call that raises is rolled back alone, the
+others commit: the group is rolled back and run again with each call in its
+own savepoint (savepoints only then: each statement hands the GIL to the
+event loop and back, so a call must be a function of the connection alone,
+safe to run again). Results are handed back to the
 event loop only after the ``COMMIT``, in one wake-up per group, so:
 
 - each call stays atomic and durable (``synchronous`` as configured) once its
@@ -125,35 +128,55 @@ class StoreThread:
             if conn.total_changes != before:  # a write in autocommit: its own transaction
                 self.counters.transactions += 1
         else:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except BaseException as exc:
-                done = [(c.future, None, exc) for c in calls]
-            else:
-                for call in calls:
-                    conn.execute("SAVEPOINT call")
-                    try:
-                        result = call.fn(conn)
-                    except BaseException as exc:
-                        conn.execute("ROLLBACK TO call")
-                        conn.execute("RELEASE call")
-                        done.append((call.future, None, exc))
-                    else:
-                        conn.execute("RELEASE call")
-                        done.append((call.future, result, None))
-                try:
-                    conn.execute("COMMIT")
-                    self.counters.transactions += 1
-                except BaseException as exc:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    done = [(future, None, exc) for future, _, _ in done]
+            # Optimistic first: each savepoint costs two statements, and each statement a
+            # hand-off of the GIL to and from the event loop's thread. A call that raises
+            # (rare) rolls the group back and it runs again, each call in its own savepoint.
+            done, raised = self._run_transaction(conn, calls, savepoints=False)
+            if raised:
+                done, _ = self._run_transaction(conn, calls, savepoints=True)
         by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
         for call, item in zip(calls, done, strict=True):
             by_loop.setdefault(call.loop, []).append(item)
         for loop, items in by_loop.items():
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
                 loop.call_soon_threadsafe(_deliver, items)
+
+    def _run_transaction(
+        self, conn: sqlite3.Connection, calls: list[_Call], *, savepoints: bool
+    ) -> tuple[list[tuple[asyncio.Future[Any], Any, BaseException | None]], bool]:
+        """Run ``calls`` in one transaction: their outcomes, and whether one raised.
+
+        Without ``savepoints`` the first call that raises rolls the whole group back
+        (the caller runs it again with them)."""
+        done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            return [(c.future, None, exc) for c in calls], False
+        for call in calls:
+            if savepoints:
+                conn.execute("SAVEPOINT call")
+            try:
+                result = call.fn(conn)
+            except BaseException as exc:
+                if not savepoints:
+                    conn.execute("ROLLBACK")
+                    return [(c.future, None, exc) for c in calls], True
+                conn.execute("ROLLBACK TO call")
+                conn.execute("RELEASE call")
+                done.append((call.future, None, exc))
+            else:
+                if savepoints:
+                    conn.execute("RELEASE call")
+                done.append((call.future, result, None))
+        try:
+            conn.execute("COMMIT")
+            self.counters.transactions += 1
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            done = [(future, None, exc) for future, _, _ in done]
+        return done, False
 
 
 def _succeed(future: asyncio.Future[None]) -> None:
