@@ -5,6 +5,11 @@ In one run, alternating, ``--repeat`` times each:
 - **floor**: uvicorn + Starlette, one ``POST`` route that checks GitHub's
   ``X-Hub-Signature-256`` (HMAC-SHA256, constant-time compare), ``json.loads`` the body
   and answers 202 with a small JSON body: what any webhook endpoint does at least;
+- **floor + intake**: the floor's server doing, in the request, what intake does
+  in-process (``benchmarks/webhook_intake.py``): the plugin's ``Verifier``, the
+  ``NormalizerRegistry`` and an in-memory dedupe, nothing stored or projected. Whatever
+  keeps pace on one event loop does at least this per delivery, so its ratio to the floor
+  is the **ceiling** of any receiver that normalizes what it answers;
 - **ours**: the shipped command, ``kradle-providers sync serve-webhooks`` (its own
   process, a fresh store each run: SQLite by default, ``--db postgres`` for the test
   PostgreSQL server), bound to a GitHub repository; every delivery is a distinct
@@ -95,11 +100,48 @@ def floor_app() -> Any:
     return Starlette(routes=[Route("/{provider}/{instance}", receive, methods=["POST"])])
 
 
-def serve_floor(port: int) -> None:
+def intake_app() -> Any:
+    """The floor's route with the plugin's verifier, normalizer registry and dedupe."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from kradle_providers.errors import WebhookSignatureError
+    from kradle_providers.models.base import ProviderRef
+    from kradle_providers.plugins.registry import load_registry
+    from kradle_providers.webhooks.dedupe import InMemoryDedupeStore, event_dedupe_key
+    from kradle_providers.webhooks.normalizer import NormalizeContext
+    from kradle_providers.webhooks.registry import NormalizerRegistry
+    from kradle_providers.webhooks.verify import lower_headers, make_verifier
+
+    registry = load_registry()
+    normalizers = NormalizerRegistry.from_plugins(registry)
+    verifier = make_verifier("github", SECRET, spec=registry.webhook_spec("github"))
+    dedupe = InMemoryDedupeStore()
+    provider = ProviderRef(type="github", instance="gh")
+
+    async def receive(request: Request) -> JSONResponse:
+        body = await request.body()
+        try:
+            v = verifier.verify(body, lower_headers(request.headers.items()))
+        except WebhookSignatureError:
+            return JSONResponse({"error": "signature_rejected"}, status_code=401)
+        ctx = NormalizeContext(provider=provider, event=v.event, delivery_id=v.delivery_id)
+        result = normalizers.normalize("github", v.event, v.payload(), ctx)
+        for event in result.events:
+            dedupe.check_and_mark(event_dedupe_key(event, instance="gh"))
+        answer = {"id": uuid.uuid4().hex, "delivery_id": v.delivery_id, "phase": "Succeeded"}
+        return JSONResponse(answer, status_code=202)
+
+    return Starlette(routes=[Route("/{provider}/{instance}", receive, methods=["POST"])])
+
+
+def serve_floor(port: int, app: Any) -> None:
     import uvicorn
 
     uvicorn.run(
-        floor_app(),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -274,10 +316,13 @@ class Run:
         return self.load.ok / (self.load.seconds + self.drain)
 
 
-def run_floor(args: argparse.Namespace, reqs: list[bytes], warm: list[bytes]) -> Run:
+def run_floor(
+    args: argparse.Namespace, reqs: list[bytes], warm: list[bytes], *, app: str = "floor"
+) -> Run:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--floor-server", str(port)], stderr=subprocess.PIPE
+        [sys.executable, __file__, "--floor-server", str(port), "--floor-app", app],
+        stderr=subprocess.PIPE,
     )
     try:
         wait_port(port, proc)
@@ -354,11 +399,13 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     p.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--floor-app", choices=("floor", "intake"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.floor_server:
-        serve_floor(args.floor_server)
+        serve_floor(args.floor_server, intake_app() if args.floor_app == "intake" else floor_app())
         return 0
     floors: list[Run] = []
+    intakes: list[Run] = []
     ours: list[Run] = []
     cap = int(args.seconds * 8000) + 1000
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -368,53 +415,47 @@ def main() -> int:
             warm = deliveries(500, base, "/github/gh")
             reqs = deliveries(cap, base + 500, "/github/gh")
             floors.append(run_floor(args, reqs, warm))
+            intakes.append(run_floor(args, reqs, warm, app="intake"))
             ours.append(run_ours(args, reqs, warm, tmp))
-            f, o = floors[-1], ours[-1]
+            f, i, o = floors[-1], intakes[-1], ours[-1]
             print(
-                f"run {r + 1}: floor {f.load.rate:.0f}/s p99 {f.load.pct(0.99):.1f} ms | ours "
+                f"run {r + 1}: floor {f.load.rate:.0f}/s p99 {f.load.pct(0.99):.1f} ms | "
+                f"floor + intake {i.load.rate:.0f}/s p99 {i.load.pct(0.99):.1f} ms | ours "
                 f"{o.load.rate:.0f}/s p99 {o.load.pct(0.99):.1f} ms, refused {o.load.refused}, "
                 f"backlog {o.backlog}, drain {o.drain:.2f} s, txns/delivery {o.txns} | "
-                f"server CPU ms/delivery floor {f.cpu_ms:.2f} ours {o.cpu_ms:.2f}",
+                f"server CPU ms/delivery floor {f.cpu_ms:.2f} floor + intake {i.cpu_ms:.2f} "
+                f"ours {o.cpu_ms:.2f}",
                 flush=True,
             )
-    fr = [x.load.rate for x in floors]
-    orr = [x.load.rate for x in ours]
-    f99 = [x.load.pct(0.99) for x in floors]
-    o99 = [x.load.pct(0.99) for x in ours]
-    f50 = [x.load.pct(0.50) for x in floors]
-    o50 = [x.load.pct(0.50) for x in ours]
     print()
     print(
         f"webhook server, {args.clients} clients, {args.seconds:g} s per run, "
         f"{args.repeat} runs, store {args.db}: median (min-max)"
     )
-    print(f"{'':24}{'floor':>24}{'ours':>24}{'ours/floor':>12}")
-    print(
-        f"{'deliveries/s':24}{spread(fr):>24}{spread(orr):>24}"
-        f"{statistics.median(orr) / statistics.median(fr):>12.2f}"
-    )
-    print(
-        f"{'p50 ms':24}{spread(f50, '{:.1f}'):>24}{spread(o50, '{:.1f}'):>24}"
-        f"{statistics.median(o50) / statistics.median(f50):>12.2f}"
-    )
-    print(
-        f"{'p99 ms':24}{spread(f99, '{:.1f}'):>24}{spread(o99, '{:.1f}'):>24}"
-        f"{statistics.median(o99) / statistics.median(f99):>12.2f}"
-    )
-    fc = [x.cpu_ms for x in floors]
-    oc = [x.cpu_ms for x in ours]
-    print(
-        f"{'server CPU ms/delivery':24}{spread(fc, '{:.2f}'):>24}{spread(oc, '{:.2f}'):>24}"
-        f"{statistics.median(oc) / statistics.median(fc):>12.2f}"
-    )
-    print(f"{'backlog at load end':24}{'':>24}{spread([float(x.backlog) for x in ours]):>24}")
-    print(f"{'drain s':24}{'':>24}{spread([x.drain for x in ours], '{:.2f}'):>24}")
-    print(f"{'processed/s':24}{'':>24}{spread([x.processed_rate for x in ours]):>24}")
+    print(f"{'':24}{'floor':>22}{'floor + intake':>22}{'ours':>22}{'ceiling':>9}{'ours/floor':>12}")
+
+    def row(label: str, value: Any, fmt: str = "{:.0f}") -> None:
+        f, i, o = ([value(x) for x in runs] for runs in (floors, intakes, ours))
+        mf, mi, mo = (statistics.median(v) for v in (f, i, o))
+        print(
+            f"{label:24}{spread(f, fmt):>22}{spread(i, fmt):>22}{spread(o, fmt):>22}"
+            f"{mi / mf:>9.2f}{mo / mf:>12.2f}"
+        )
+
+    row("deliveries/s", lambda x: x.load.rate)
+    row("p50 ms", lambda x: x.load.pct(0.50), "{:.1f}")
+    row("p99 ms", lambda x: x.load.pct(0.99), "{:.1f}")
+    row("server CPU ms/delivery", lambda x: x.cpu_ms, "{:.2f}")
+    pad = " " * 44
+    print(f"{'backlog at load end':24}{pad}{spread([float(x.backlog) for x in ours]):>22}")
+    print(f"{'drain s':24}{pad}{spread([x.drain for x in ours], '{:.2f}'):>22}")
+    print(f"{'processed/s':24}{pad}{spread([x.processed_rate for x in ours]):>22}")
     tx = [x.txns for x in ours if x.txns is not None]
     if tx:
-        print(f"{'store txns/delivery':24}{'':>24}{spread(tx, '{:.2f}'):>24}")
+        print(f"{'store txns/delivery':24}{pad}{spread(tx, '{:.2f}'):>22}")
     print()
     print("targets: ours/floor >= 0.60, p99 ratio <= 2.0, drain <= 1 s, txns/delivery <= 2")
+    print("ceiling: floor + intake / floor, the most a receiver that normalizes can reach here")
     return 0
 
 
