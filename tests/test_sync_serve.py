@@ -103,6 +103,15 @@ async def served(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[SyncSer
             yield server, gh
 
 
+UNFINISHED = {
+    DeliveryPhase.RECEIVED,
+    DeliveryPhase.QUEUED,
+    DeliveryPhase.NORMALIZING,
+    DeliveryPhase.PROCESSING,
+    DeliveryPhase.RETRYING,
+}
+
+
 async def until(predicate: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> None:
     """Poll ``predicate`` (the store changes under other tasks) until true or time runs out."""
     async with asyncio.timeout(seconds):
@@ -160,8 +169,16 @@ async def test_serve_backfills_sends_and_confirms_a_write_by_webhook(
     await until(confirmed)
     done = await store.intents.get(intent.id)
     assert done.confirmation is not None and done.confirmation.delivery_id
-    delivered = await store.deliveries.list_by_phase(DeliveryPhase.SUCCEEDED)
-    assert any(d.delivery_id == done.confirmation.delivery_id for d in delivered)
+    confirming = done.confirmation.delivery_id
+
+    async def settled() -> bool:
+        # The intent is confirmed while its delivery is processed, before its last phase.
+        [record] = await store.deliveries.find_by_delivery_id("github", confirming)
+        return record.phase not in UNFINISHED
+
+    await until(settled)
+    [record] = await store.deliveries.find_by_delivery_id("github", confirming)
+    assert record.phase is DeliveryPhase.SUCCEEDED
     counts = await store.projections.count_by_kind("widgets")
     assert counts["issueTracking/Issue"] == seeded + 1
 
@@ -248,10 +265,21 @@ async def test_deliveries_missed_while_down_are_redelivered_by_recover(
                 async def projected() -> bool:
                     return {"Missed one", "Missed two"} <= await issue_titles(store)
 
+                async def phases() -> list[DeliveryPhase]:
+                    # Same delivery ids as the missed ones, now answered.
+                    found = [
+                        await store.deliveries.find_by_delivery_id("github", d.id) for d in failed
+                    ]
+                    return [record.phase for [record] in found]
+
+                async def settled() -> bool:
+                    # A delivery's projection is stored before its last phase is.
+                    return not set(await phases()) & UNFINISHED
+
                 await until(projected)
-                for d in failed:  # same delivery ids, now answered
-                    [record] = await store.deliveries.find_by_delivery_id("github", d.id)
-                    assert record.phase is DeliveryPhase.SUCCEEDED
+                await until(settled)
+                assert await phases() == [DeliveryPhase.SUCCEEDED] * 2
+                for d in failed:
                     assert d.last is not None and d.last.redelivery and d.last.status == 202
                 # Idempotent: nothing is missed any more.
                 assert await asyncio.to_thread(cli.main, argv, overrides=override) == 0
