@@ -44,7 +44,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +55,7 @@ from kradle_providers.testing.fixtures import upstream_corpus
 from kradle_providers.webhooks.dedupe import InMemoryDedupeStore, event_dedupe_key
 from kradle_providers.webhooks.normalizer import NormalizeContext
 from kradle_providers.webhooks.registry import NormalizerRegistry, event_key
-from kradle_providers.webhooks.verify import Verifier, make_verifier
+from kradle_providers.webhooks.verify import VerifiedDelivery, Verifier, make_verifier
 
 SECRET = "benchmark-webhook-secret"
 NOW = 1_700_000_000
@@ -128,16 +128,31 @@ def load(registry: Registry, names: Sequence[str]) -> list[Provider]:
     return providers
 
 
-def intake(provider: str, verifier: Verifier, registry: NormalizerRegistry) -> Callable[..., Any]:
+def intake_step(
+    provider: str, verifier: Verifier, registry: NormalizerRegistry
+) -> Callable[[bytes, Mapping[str, str], InMemoryDedupeStore], VerifiedDelivery]:
+    """Intake of one delivery: verify, normalize, dedupe (``webhook_server.py`` serves it)."""
     ref = ProviderRef(type=provider)
+
+    def step(
+        body: bytes, headers: Mapping[str, str], dedupe: InMemoryDedupeStore
+    ) -> VerifiedDelivery:
+        v = verifier.verify(body, headers)
+        ctx = NormalizeContext(provider=ref, event=v.event, delivery_id=v.delivery_id)
+        result = registry.normalize(provider, v.event, v.payload(), ctx)
+        for event in result.events:
+            dedupe.check_and_mark(event_dedupe_key(event))
+        return v
+
+    return step
+
+
+def intake(provider: str, verifier: Verifier, registry: NormalizerRegistry) -> Callable[..., Any]:
+    step = intake_step(provider, verifier, registry)
 
     def run(deliveries: list[Delivery], dedupe: InMemoryDedupeStore) -> None:
         for d in deliveries:
-            v = verifier.verify(d.body, d.headers)
-            ctx = NormalizeContext(provider=ref, event=v.event, delivery_id=v.delivery_id)
-            result = registry.normalize(provider, v.event, v.payload(), ctx)
-            for event in result.events:
-                dedupe.check_and_mark(event_dedupe_key(event))
+            step(d.body, d.headers, dedupe)
 
     return run
 

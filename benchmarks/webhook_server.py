@@ -5,8 +5,8 @@ In one run, alternating, ``--repeat`` times each:
 - **floor**: uvicorn + Starlette, one ``POST`` route that checks GitHub's
   ``X-Hub-Signature-256`` (HMAC-SHA256, constant-time compare), ``json.loads`` the body
   and answers 202 with a small JSON body: what any webhook endpoint does at least;
-- **floor + intake**: the floor's server doing, in the request, what intake does
-  in-process (``benchmarks/webhook_intake.py``): the plugin's ``Verifier``, the
+- **floor + intake**: the floor's server running, in the request, the intake step
+  of ``benchmarks/webhook_intake.py``: the plugin's ``Verifier``, the
   ``NormalizerRegistry`` and an in-memory dedupe, nothing stored or projected. Whatever
   keeps pace on one event loop does at least this per delivery, so its ratio to the floor
   is the **ceiling** of any receiver that normalizes what it answers;
@@ -101,36 +101,30 @@ def floor_app() -> Any:
 
 
 def intake_app() -> Any:
-    """The floor's route with the plugin's verifier, normalizer registry and dedupe."""
+    """The floor's route running ``webhook_intake.py``'s intake step on each delivery."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
+    from webhook_intake import intake_step
 
     from kradle_providers.errors import WebhookSignatureError
-    from kradle_providers.models.base import ProviderRef
     from kradle_providers.plugins.registry import load_registry
-    from kradle_providers.webhooks.dedupe import InMemoryDedupeStore, event_dedupe_key
-    from kradle_providers.webhooks.normalizer import NormalizeContext
+    from kradle_providers.webhooks.dedupe import InMemoryDedupeStore
     from kradle_providers.webhooks.registry import NormalizerRegistry
     from kradle_providers.webhooks.verify import lower_headers, make_verifier
 
     registry = load_registry()
-    normalizers = NormalizerRegistry.from_plugins(registry)
     verifier = make_verifier("github", SECRET, spec=registry.webhook_spec("github"))
+    step = intake_step("github", verifier, NormalizerRegistry.from_plugins(registry))
     dedupe = InMemoryDedupeStore()
-    provider = ProviderRef(type="github", instance="gh")
 
     async def receive(request: Request) -> JSONResponse:
         body = await request.body()
         try:
-            v = verifier.verify(body, lower_headers(request.headers.items()))
+            v = step(body, lower_headers(request.headers.items()), dedupe)
         except WebhookSignatureError:
             return JSONResponse({"error": "signature_rejected"}, status_code=401)
-        ctx = NormalizeContext(provider=provider, event=v.event, delivery_id=v.delivery_id)
-        result = normalizers.normalize("github", v.event, v.payload(), ctx)
-        for event in result.events:
-            dedupe.check_and_mark(event_dedupe_key(event, instance="gh"))
         answer = {"id": uuid.uuid4().hex, "delivery_id": v.delivery_id, "phase": "Succeeded"}
         return JSONResponse(answer, status_code=202)
 

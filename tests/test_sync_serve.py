@@ -26,7 +26,7 @@ from kradle_providers.store import SqliteStateStore
 from kradle_providers.store.claims import DEFAULT_LEASE
 from kradle_providers.sync import cli
 from kradle_providers.sync.binding import parse_binding
-from kradle_providers.sync.phases import BindingPhase, DeliveryPhase
+from kradle_providers.sync.phases import BindingPhase, DeliveryPhase, allowed_next
 from kradle_providers.sync.phases import WriteIntentPhase as W
 from kradle_providers.sync.policy import WritePolicy
 from kradle_providers.sync.recover import recover_missed
@@ -103,15 +103,6 @@ async def served(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[SyncSer
             yield server, gh
 
 
-UNFINISHED = {
-    DeliveryPhase.RECEIVED,
-    DeliveryPhase.QUEUED,
-    DeliveryPhase.NORMALIZING,
-    DeliveryPhase.PROCESSING,
-    DeliveryPhase.RETRYING,
-}
-
-
 async def until(predicate: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> None:
     """Poll ``predicate`` (the store changes under other tasks) until true or time runs out."""
     async with asyncio.timeout(seconds):
@@ -174,7 +165,7 @@ async def test_serve_backfills_sends_and_confirms_a_write_by_webhook(
     async def settled() -> bool:
         # The intent is confirmed while its delivery is processed, before its last phase.
         [record] = await store.deliveries.find_by_delivery_id("github", confirming)
-        return record.phase not in UNFINISHED
+        return not allowed_next(record.phase)  # only an operator moves it on
 
     await until(settled)
     [record] = await store.deliveries.find_by_delivery_id("github", confirming)
@@ -274,7 +265,7 @@ async def test_deliveries_missed_while_down_are_redelivered_by_recover(
 
                 async def settled() -> bool:
                     # A delivery's projection is stored before its last phase is.
-                    return not set(await phases()) & UNFINISHED
+                    return not any(allowed_next(phase) for phase in await phases())
 
                 await until(projected)
                 await until(settled)

@@ -109,7 +109,7 @@ class PostgresDeliveryRepository:
             updated = record.advance(
                 phase, at=now, note=note, error=error, action=action, explicit=explicit
             )
-            await _write(conn, updated, lease_until=epoch(now + INTAKE_GRACE))
+            await conn.execute(*_update(updated, lease_until=epoch(now + INTAKE_GRACE)))
             return updated
 
         return await self._store.transaction(work)
@@ -208,7 +208,7 @@ class PostgresDeliveryRepository:
             if holder != worker:
                 raise LeaseLost("delivery", record_id, worker)
             updated = record.advance(phase, at=now, note=note, error=error, action=action)
-            await _write(conn, updated, claimed_by=worker, retry_at=retry_at)
+            await conn.execute(*_update(updated, claimed_by=worker, retry_at=retry_at))
             return updated
 
         return await self._store.transaction(work)
@@ -222,22 +222,8 @@ class PostgresDeliveryRepository:
         retry_at: datetime | None = None,
     ) -> None:
         """Store ``record`` (moved on in memory from phase ``was``) if ``worker`` holds it."""
-        text, fence = dump(record), (record.id, worker, was.value)
-        if releases_claim(record.phase):
-            retry = None if retry_at is None else epoch(retry_at)
-            changed = await self._store.execute(
-                "UPDATE deliveries SET phase = %s, record = %s, claimed_by = NULL, "
-                "lease_until = NULL, next_attempt_at = %s "
-                "WHERE id = %s AND claimed_by = %s AND phase = %s",
-                (record.phase.value, text, retry, *fence),
-            )
-        else:
-            changed = await self._store.execute(
-                "UPDATE deliveries SET phase = %s, record = %s "
-                "WHERE id = %s AND claimed_by = %s AND phase = %s",
-                (record.phase.value, text, *fence),
-            )
-        if changed == 1:
+        update = _update(record, claimed_by=worker, retry_at=retry_at, was=was)
+        if await self._store.execute(*update) == 1:
             return
         if await self._store.fetchone("SELECT 1 FROM deliveries WHERE id = %s", (record.id,)):
             raise LeaseLost("delivery", record.id, worker)
@@ -254,31 +240,35 @@ async def _locked(conn: Conn, record_id: str) -> tuple[DeliveryRecord, str | Non
     return DeliveryRecord.model_validate_json(row[0]), row[1]
 
 
-async def _write(
-    conn: Conn,
+def _update(
     record: DeliveryRecord,
     *,
     lease_until: float | None = None,
     claimed_by: str | None = None,
     retry_at: datetime | None = None,
-) -> None:
-    """Store ``record``; a phase that ends claims clears them (keeping ``retry_at``)."""
+    was: DeliveryPhase | None = None,
+) -> tuple[str, tuple[object, ...]]:
+    """The statement storing ``record``: a phase that ends claims clears them (keeping
+    ``retry_at``). With ``was``, fenced: it changes the row only while ``claimed_by`` still
+    holds it in that phase."""
     if releases_claim(record.phase):
-        retry = None if retry_at is None else epoch(retry_at)
-        await conn.execute(
+        sql = (
             "UPDATE deliveries SET phase = %s, record = %s, claimed_by = NULL, "
-            "lease_until = NULL, next_attempt_at = %s WHERE id = %s",
-            (record.phase.value, dump(record), retry, record.id),
+            "lease_until = NULL, next_attempt_at = %s"
         )
+        retry = None if retry_at is None else epoch(retry_at)
+        params: tuple[object, ...] = (record.phase.value, dump(record), retry)
     elif claimed_by is not None:
-        await conn.execute(
-            "UPDATE deliveries SET phase = %s, record = %s WHERE id = %s",
-            (record.phase.value, dump(record), record.id),
-        )
+        sql = "UPDATE deliveries SET phase = %s, record = %s"
+        params = (record.phase.value, dump(record))
     else:
         # An unclaimed move into an in-flight phase: recoverable once the grace passed.
-        await conn.execute(
+        sql = (
             "UPDATE deliveries SET phase = %s, record = %s, "
-            "lease_until = GREATEST(COALESCE(lease_until, 0), %s) WHERE id = %s",
-            (record.phase.value, dump(record), lease_until, record.id),
+            "lease_until = GREATEST(COALESCE(lease_until, 0), %s)"
         )
+        params = (record.phase.value, dump(record), lease_until)
+    if was is None:
+        return f"{sql} WHERE id = %s", (*params, record.id)
+    fenced = f"{sql} WHERE id = %s AND claimed_by = %s AND phase = %s"
+    return fenced, (*params, record.id, claimed_by, was.value)

@@ -123,7 +123,7 @@ class SqliteDeliveryRepository:
             updated = record.advance(
                 phase, at=at, note=note, error=error, action=action, explicit=explicit
             )
-            _write(conn, updated, lease_until=epoch(at + INTAKE_GRACE))
+            conn.execute(*_update(updated, lease_until=epoch(at + INTAKE_GRACE)))
             return updated
 
         return await self._store.transaction(work)
@@ -239,7 +239,7 @@ class SqliteDeliveryRepository:
                 raise LeaseLost("delivery", record_id, worker)
             record = DeliveryRecord.model_validate_json(row[1])
             updated = record.advance(phase, at=at, note=note, error=error, action=action)
-            _write(conn, updated, claimed_by=worker, retry_at=retry_at)
+            conn.execute(*_update(updated, claimed_by=worker, retry_at=retry_at))
             return updated
 
         return await self._store.transaction(work)
@@ -253,24 +253,10 @@ class SqliteDeliveryRepository:
         retry_at: datetime | None = None,
     ) -> None:
         """Store ``record`` (moved on in memory from phase ``was``) if ``worker`` holds it."""
-        text, fence = dump(record), (record.id, worker, was.value)
-        if releases_claim(record.phase):
-            retry = None if retry_at is None else epoch(retry_at)
-            sql = (
-                "UPDATE deliveries SET phase = ?, record = ?, claimed_by = NULL, "
-                "lease_until = NULL, next_attempt_at = ? "
-                "WHERE id = ? AND claimed_by = ? AND phase = ?"
-            )
-            params: tuple[object, ...] = (record.phase.value, text, retry, *fence)
-        else:
-            sql = (
-                "UPDATE deliveries SET phase = ?, record = ? "
-                "WHERE id = ? AND claimed_by = ? AND phase = ?"
-            )
-            params = (record.phase.value, text, *fence)
+        update = _update(record, claimed_by=worker, retry_at=retry_at, was=was)
 
         def work(conn: Conn) -> None:
-            if conn.execute(sql, params).rowcount == 1:
+            if conn.execute(*update).rowcount == 1:
                 return
             found = conn.execute("SELECT 1 FROM deliveries WHERE id = ?", (record.id,)).fetchone()
             if found is None:
@@ -280,38 +266,38 @@ class SqliteDeliveryRepository:
         await self._store.call(work)
 
 
-def _write(
-    conn: Conn,
+def _update(
     record: DeliveryRecord,
     *,
     lease_until: float | None = None,
     claimed_by: str | None = None,
     retry_at: datetime | None = None,
-) -> None:
-    """Store ``record``; a phase that ends claims clears them (keeping ``retry_at``)."""
+    was: DeliveryPhase | None = None,
+) -> tuple[str, tuple[object, ...]]:
+    """The statement storing ``record``: a phase that ends claims clears them (keeping
+    ``retry_at``). With ``was``, fenced: it changes the row only while ``claimed_by`` still
+    holds it in that phase."""
     if releases_claim(record.phase):
-        conn.execute(
+        sql = (
             "UPDATE deliveries SET phase = ?, record = ?, claimed_by = NULL, "
-            "lease_until = NULL, next_attempt_at = ? WHERE id = ?",
-            (
-                record.phase.value,
-                dump(record),
-                None if retry_at is None else epoch(retry_at),
-                record.id,
-            ),
+            "lease_until = NULL, next_attempt_at = ?"
         )
+        retry = None if retry_at is None else epoch(retry_at)
+        params: tuple[object, ...] = (record.phase.value, dump(record), retry)
     elif claimed_by is not None:
-        conn.execute(
-            "UPDATE deliveries SET phase = ?, record = ? WHERE id = ?",
-            (record.phase.value, dump(record), record.id),
-        )
+        sql = "UPDATE deliveries SET phase = ?, record = ?"
+        params = (record.phase.value, dump(record))
     else:
         # An unclaimed move into an in-flight phase: recoverable once the grace passed.
-        conn.execute(
+        sql = (
             "UPDATE deliveries SET phase = ?, record = ?, "
-            "lease_until = MAX(COALESCE(lease_until, 0), ?) WHERE id = ?",
-            (record.phase.value, dump(record), lease_until, record.id),
+            "lease_until = MAX(COALESCE(lease_until, 0), ?)"
         )
+        params = (record.phase.value, dump(record), lease_until)
+    if was is None:
+        return f"{sql} WHERE id = ?", (*params, record.id)
+    fenced = f"{sql} WHERE id = ? AND claimed_by = ? AND phase = ?"
+    return fenced, (*params, record.id, claimed_by, was.value)
 
 
 def _missing(record_id: str) -> str:
