@@ -28,6 +28,7 @@ import os
 import socket
 import uuid
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from kradle_providers.sync.phases import DeliveryPhase, WriteIntentPhase
 from kradle_providers.webhooks.deliveries import DeliveryRecord
@@ -38,8 +39,10 @@ __all__ = [
     "INTAKE_GRACE",
     "INTENT_CLAIMABLE",
     "RECOVERED_NOTE",
+    "SqlDialect",
     "backfill_lease_name",
     "claim_moves",
+    "delivery_update",
     "epoch",
     "holder_id",
     "local_holder_gone",
@@ -89,6 +92,53 @@ def claim_moves(record: DeliveryRecord, at: datetime) -> DeliveryRecord:
 def releases_claim(phase: DeliveryPhase) -> bool:
     """Whether entering ``phase`` ends the worker's claim."""
     return phase not in DELIVERY_IN_FLIGHT
+
+
+class SqlDialect(NamedTuple):
+    """What differs between the stores' SQL in :func:`delivery_update`."""
+
+    mark: str  # a parameter: ``?`` (sqlite3) or ``%s`` (psycopg)
+    greatest: str  # the larger of two values: ``MAX`` or ``GREATEST``
+
+
+def delivery_update(
+    record: DeliveryRecord,
+    sql: SqlDialect,
+    *,
+    lease_until: float | None = None,
+    claimed_by: str | None = None,
+    retry_at: datetime | None = None,
+    was: DeliveryPhase | None = None,
+) -> tuple[str, tuple[object, ...]]:
+    """The ``UPDATE`` storing ``record`` in a store's ``deliveries`` table, in its SQL
+    dialect, and its parameters.
+
+    A phase that ends claims clears them (keeping ``retry_at``); an unclaimed move into
+    an in-flight phase keeps the intake's grace lease. With ``was`` the write is fenced:
+    it changes the row only while ``claimed_by`` still holds it in that phase."""
+    mark = sql.mark  # only the dialect's own text goes into the statement: values are parameters
+    text = record.model_dump_json()
+    if releases_claim(record.phase):
+        retry = None if retry_at is None else epoch(retry_at)
+        statement = (
+            f"UPDATE deliveries SET phase = {mark}, record = {mark}, claimed_by = NULL, "  # noqa: S608
+            f"lease_until = NULL, next_attempt_at = {mark}"
+        )
+        params: tuple[object, ...] = (record.phase.value, text, retry)
+    elif claimed_by is not None:
+        statement = f"UPDATE deliveries SET phase = {mark}, record = {mark}"  # noqa: S608
+        params = (record.phase.value, text)
+    else:
+        # Recoverable once the grace passed (the intake that recorded it may die).
+        statement = (
+            f"UPDATE deliveries SET phase = {mark}, record = {mark}, "  # noqa: S608
+            f"lease_until = {sql.greatest}(COALESCE(lease_until, 0), {mark})"
+        )
+        params = (record.phase.value, text, lease_until)
+    if was is None:
+        return f"{statement} WHERE id = {mark}", (*params, record.id)
+    fenced = f"{statement} WHERE id = {mark} AND claimed_by = {mark} AND phase = {mark}"
+    return fenced, (*params, record.id, claimed_by, was.value)
 
 
 def recovered(record: DeliveryRecord) -> bool:

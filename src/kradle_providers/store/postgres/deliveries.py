@@ -11,7 +11,9 @@ from kradle_providers.errors import NotFound
 from kradle_providers.store.claims import (
     DELIVERY_IN_FLIGHT,
     INTAKE_GRACE,
+    SqlDialect,
     claim_moves,
+    delivery_update,
     epoch,
     releases_claim,
 )
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PostgresDeliveryRepository"]
 
+_SQL = SqlDialect(mark="%s", greatest="GREATEST")
 _IN_FLIGHT = tuple(p.value for p in DELIVERY_IN_FLIGHT)
 
 # Oldest first; SKIP LOCKED: a row another replica is claiming right now is
@@ -109,7 +112,9 @@ class PostgresDeliveryRepository:
             updated = record.advance(
                 phase, at=now, note=note, error=error, action=action, explicit=explicit
             )
-            await conn.execute(*_update(updated, lease_until=epoch(now + INTAKE_GRACE)))
+            await conn.execute(
+                *delivery_update(updated, _SQL, lease_until=epoch(now + INTAKE_GRACE))
+            )
             return updated
 
         return await self._store.transaction(work)
@@ -208,7 +213,9 @@ class PostgresDeliveryRepository:
             if holder != worker:
                 raise LeaseLost("delivery", record_id, worker)
             updated = record.advance(phase, at=now, note=note, error=error, action=action)
-            await conn.execute(*_update(updated, claimed_by=worker, retry_at=retry_at))
+            await conn.execute(
+                *delivery_update(updated, _SQL, claimed_by=worker, retry_at=retry_at)
+            )
             return updated
 
         return await self._store.transaction(work)
@@ -222,7 +229,7 @@ class PostgresDeliveryRepository:
         retry_at: datetime | None = None,
     ) -> None:
         """Store ``record`` (moved on in memory from phase ``was``) if ``worker`` holds it."""
-        update = _update(record, claimed_by=worker, retry_at=retry_at, was=was)
+        update = delivery_update(record, _SQL, claimed_by=worker, retry_at=retry_at, was=was)
         if await self._store.execute(*update) == 1:
             return
         if await self._store.fetchone("SELECT 1 FROM deliveries WHERE id = %s", (record.id,)):
@@ -238,37 +245,3 @@ async def _locked(conn: Conn, record_id: str) -> tuple[DeliveryRecord, str | Non
     if row is None:
         raise NotFound(f"no delivery record {record_id!r}; list records by phase to find it")
     return DeliveryRecord.model_validate_json(row[0]), row[1]
-
-
-def _update(
-    record: DeliveryRecord,
-    *,
-    lease_until: float | None = None,
-    claimed_by: str | None = None,
-    retry_at: datetime | None = None,
-    was: DeliveryPhase | None = None,
-) -> tuple[str, tuple[object, ...]]:
-    """The statement storing ``record``: a phase that ends claims clears them (keeping
-    ``retry_at``). With ``was``, fenced: it changes the row only while ``claimed_by`` still
-    holds it in that phase."""
-    if releases_claim(record.phase):
-        sql = (
-            "UPDATE deliveries SET phase = %s, record = %s, claimed_by = NULL, "
-            "lease_until = NULL, next_attempt_at = %s"
-        )
-        retry = None if retry_at is None else epoch(retry_at)
-        params: tuple[object, ...] = (record.phase.value, dump(record), retry)
-    elif claimed_by is not None:
-        sql = "UPDATE deliveries SET phase = %s, record = %s"
-        params = (record.phase.value, dump(record))
-    else:
-        # An unclaimed move into an in-flight phase: recoverable once the grace passed.
-        sql = (
-            "UPDATE deliveries SET phase = %s, record = %s, "
-            "lease_until = GREATEST(COALESCE(lease_until, 0), %s)"
-        )
-        params = (record.phase.value, dump(record), lease_until)
-    if was is None:
-        return f"{sql} WHERE id = %s", (*params, record.id)
-    fenced = f"{sql} WHERE id = %s AND claimed_by = %s AND phase = %s"
-    return fenced, (*params, record.id, claimed_by, was.value)

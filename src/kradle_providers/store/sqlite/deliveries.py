@@ -10,7 +10,9 @@ from kradle_providers.errors import NotFound
 from kradle_providers.store.claims import (
     DELIVERY_IN_FLIGHT,
     INTAKE_GRACE,
+    SqlDialect,
     claim_moves,
+    delivery_update,
     epoch,
     releases_claim,
 )
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SqliteDeliveryRepository"]
 
+_SQL = SqlDialect(mark="?", greatest="MAX")
 _IN_FLIGHT = ", ".join(f"'{p.value}'" for p in DELIVERY_IN_FLIGHT)
 
 # One writer at a time (BEGIN IMMEDIATE), so selecting then updating is a claim.
@@ -123,7 +126,7 @@ class SqliteDeliveryRepository:
             updated = record.advance(
                 phase, at=at, note=note, error=error, action=action, explicit=explicit
             )
-            conn.execute(*_update(updated, lease_until=epoch(at + INTAKE_GRACE)))
+            conn.execute(*delivery_update(updated, _SQL, lease_until=epoch(at + INTAKE_GRACE)))
             return updated
 
         return await self._store.transaction(work)
@@ -239,7 +242,7 @@ class SqliteDeliveryRepository:
                 raise LeaseLost("delivery", record_id, worker)
             record = DeliveryRecord.model_validate_json(row[1])
             updated = record.advance(phase, at=at, note=note, error=error, action=action)
-            conn.execute(*_update(updated, claimed_by=worker, retry_at=retry_at))
+            conn.execute(*delivery_update(updated, _SQL, claimed_by=worker, retry_at=retry_at))
             return updated
 
         return await self._store.transaction(work)
@@ -253,7 +256,7 @@ class SqliteDeliveryRepository:
         retry_at: datetime | None = None,
     ) -> None:
         """Store ``record`` (moved on in memory from phase ``was``) if ``worker`` holds it."""
-        update = _update(record, claimed_by=worker, retry_at=retry_at, was=was)
+        update = delivery_update(record, _SQL, claimed_by=worker, retry_at=retry_at, was=was)
 
         def work(conn: Conn) -> None:
             if conn.execute(*update).rowcount == 1:
@@ -264,40 +267,6 @@ class SqliteDeliveryRepository:
             raise LeaseLost("delivery", record.id, worker)
 
         await self._store.call(work)
-
-
-def _update(
-    record: DeliveryRecord,
-    *,
-    lease_until: float | None = None,
-    claimed_by: str | None = None,
-    retry_at: datetime | None = None,
-    was: DeliveryPhase | None = None,
-) -> tuple[str, tuple[object, ...]]:
-    """The statement storing ``record``: a phase that ends claims clears them (keeping
-    ``retry_at``). With ``was``, fenced: it changes the row only while ``claimed_by`` still
-    holds it in that phase."""
-    if releases_claim(record.phase):
-        sql = (
-            "UPDATE deliveries SET phase = ?, record = ?, claimed_by = NULL, "
-            "lease_until = NULL, next_attempt_at = ?"
-        )
-        retry = None if retry_at is None else epoch(retry_at)
-        params: tuple[object, ...] = (record.phase.value, dump(record), retry)
-    elif claimed_by is not None:
-        sql = "UPDATE deliveries SET phase = ?, record = ?"
-        params = (record.phase.value, dump(record))
-    else:
-        # An unclaimed move into an in-flight phase: recoverable once the grace passed.
-        sql = (
-            "UPDATE deliveries SET phase = ?, record = ?, "
-            "lease_until = MAX(COALESCE(lease_until, 0), ?)"
-        )
-        params = (record.phase.value, dump(record), lease_until)
-    if was is None:
-        return f"{sql} WHERE id = ?", (*params, record.id)
-    fenced = f"{sql} WHERE id = ? AND claimed_by = ? AND phase = ?"
-    return fenced, (*params, record.id, claimed_by, was.value)
 
 
 def _missing(record_id: str) -> str:
